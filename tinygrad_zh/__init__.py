@@ -1,0 +1,58 @@
+"""tinygrad_zh：一个用中文讲解、从零写起的教学用深度学习框架。
+
+张量 (Tensor) + 自动微分 (autograd)，运行在 NumPy（CPU）或 CuPy（NVIDIA GPU）上，API 与 PyTorch 同名。
+
+    >>> import tinygrad_zh as tg
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+"""
+
+from . import cuda
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (Generator, arange, cat, default_generator, eye, full, full_like, manual_seed, maximum,
+                       minimum, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, stack,
+                       tensor, where, zeros, zeros_like)
+from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32, int64, long,
+                     set_default_dtype, uint8)
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+bool = bool_  # noqa: A001  与 torch.bool 对应
+
+
+def exp(x): return x.exp()
+def log(x): return x.log()
+def sqrt(x): return x.sqrt()
+def abs(x): return x.abs()  # noqa: A001
+def tanh(x): return x.tanh()
+def sigmoid(x): return x.sigmoid()
+def relu(x): return x.relu()
+def matmul(a, b): return a.matmul(b)
+def softmax(x, dim): return x.softmax(dim)
+def log_softmax(x, dim): return x.log_softmax(dim)
+def logsumexp(x, dim, keepdim=False): return x.logsumexp(dim, keepdim)
+def clamp(x, min=None, max=None): return x.clamp(min, max)  # noqa: A002
+
+
+def sum(x, dim=None, keepdim=False):  # noqa: A001
+    return x.sum(dim, keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return x.mean(dim, keepdim)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return x.flatten(start_dim, end_dim)
+
+
+def from_numpy(arr):
+    """与 NumPy 数组共享内存的张量（不复制，dtype 不变）。"""
+    return Tensor._make(arr, False)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)

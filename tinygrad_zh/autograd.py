@@ -1,0 +1,420 @@
+"""自动微分 (autograd) 引擎：Function、计算图 (computational graph) 与反向传播 (backpropagation)。
+
+每个可微运算都是 ``Function`` 的子类，写两个静态方法：
+
+- ``forward(ctx, *arrays)``：在原始数组上计算输出，用 ``ctx.save_for_backward`` 存下反向要用的数组；
+- ``backward(ctx, grad)``：给定输出的梯度 (gradient)，返回每个输入的梯度（与输入一一对应）。
+
+``Function.apply`` 把张量拆成数组、调用 ``forward``、把结果包成张量，并在需要时记下计算图。
+``Tensor.backward`` 调用本模块的 ``backward``：按拓扑序 (topological order) 反向走一遍图，
+链式法则 (chain rule) 把梯度一路乘回去。
+
+为什么 backward 要用 ``xp = ctx.xp`` 和运算符来写？因为同一段代码可以跑在两种“数”上：
+平时是数组（快）；``create_graph=True`` 时是张量（反向计算本身也被记进图里，于是能求二阶导数）。
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from . import backend
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """当前是否记录计算图（梯度模式）。"""
+    return getattr(_state, "grad_enabled", True)
+
+
+def _set_grad_enabled(mode: bool) -> None:
+    _state.grad_enabled = bool(mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    _mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set_grad_enabled(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._prev)
+        return False
+
+
+class no_grad(_GradMode):
+    """在这个范围内不记录计算图：推断 (inference)、参数更新时使用。
+
+    既可以当上下文管理器，也可以当装饰器::
+
+        with tg.no_grad():
+            y = model(x)
+
+        @tg.no_grad()
+        def evaluate(): ...
+    """
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """在 ``no_grad`` 内部重新打开梯度记录。用法同 ``no_grad``。"""
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` 等价于 ``no_grad()``。"""
+
+    def __init__(self, mode: bool):
+        self._mode = bool(mode)
+
+
+# ----------------------------------------------------------------------------
+# Function
+# ----------------------------------------------------------------------------
+
+class Function:
+    """可微运算的基类，用法与 ``torch.autograd.Function`` 相同（只是 forward 收到的是数组）。
+
+    例：自己写一个 ``f(x) = x³``，它的局部导数是 ``3x²``::
+
+        from tinygrad_zh.autograd import Function
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x * x
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x * x
+
+        y = Cube.apply(tg.tensor([2.0], requires_grad=True))   # y = [8.]
+
+    约定：
+    - 反向要用的数组一律用 ``ctx.save_for_backward`` 保存（图释放时它们会被释放）；
+      为了支持二阶导数，只保存输入或输出本身，其余量在 backward 里由它们重新算出；
+    - ``backward`` 返回的梯度个数等于 ``forward`` 的位置参数个数，非张量参数对应 ``None``；
+    - 若想支持 ``create_graph=True``，backward 只用运算符和 ``ctx.xp`` 的函数。
+    - 形状被广播 (broadcasting) 的输入，返回输出形状的梯度即可：引擎会把它求和回输入的形状。
+    """
+
+    zh = ""  # 中文名，用于打印计算图
+
+    # 一次 apply 产生一个实例：它既是 ctx，也是计算图里的节点 (node)，即输出的 grad_fn。
+    def __init__(self):
+        self._saved = ()
+        self._saved_tags = None
+        self._released = False
+
+    def save_for_backward(self, *arrays):
+        """保存反向传播要用的数组（或 Python 数字）。"""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._released:
+            raise RuntimeError(
+                f"{type(self).__name__}：试图第二次通过计算图反向传播 (backward through the graph a second time)，"
+                "但第一次反向时保存的中间结果已经被释放。"
+                "提示：若确实要多次反向，请在第一次调用 backward(retain_graph=True)。")
+        return self._saved
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError(  # abstract: 子类必须实现
+            "Function 的子类必须实现 forward(ctx, *arrays)")
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(  # abstract: 子类必须实现
+            "Function 的子类必须实现 backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """在张量上运行这个运算；需要时把它记进计算图。"""
+        from .tensor import Tensor
+
+        ctx = cls()
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if not tensors:
+            raise TypeError(f"{cls.__name__}.apply 至少需要一个 Tensor 参数。")
+        device = tensors[0].device
+        for t in tensors[1:]:
+            if t.device != device:
+                raise RuntimeError(
+                    f"设备不一致 (device mismatch)：{cls.__name__} 的输入分别在 '{device}' 和 '{t.device}' 上。"
+                    f"提示：先用 .to('{device}') 把它们放到同一设备。")
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        ctx.xp = backend.get_array_module(tensors[0].data)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        result = Tensor._make(out, needs_grad)
+        if needs_grad:
+            ctx.inputs = args
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            # 记下保存的数组是哪个输入、还是输出：create_graph 时要换回对应的张量
+            tags = []
+            for s in ctx._saved:
+                tag = None
+                if s is out:
+                    tag = -1
+                else:
+                    for i, a in enumerate(arrays):
+                        if s is a and isinstance(args[i], Tensor):
+                            tag = i
+                            break
+                tags.append(tag)
+            ctx._saved_tags = tags
+            result.grad_fn = ctx
+        return result
+
+    # ---- 计算图的可读形式 ----
+    @property
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """与 PyTorch 相同：每个需要梯度的输入对应的上游节点（叶子为 None）。"""
+        from .tensor import Tensor
+        return tuple((a.grad_fn, 0) for a in getattr(self, "inputs", ()) if isinstance(a, Tensor))
+
+    def __repr__(self):
+        from .tensor import Tensor
+        zh = f" {self.zh}" if self.zh else ""
+        parents = ", ".join(
+            (a.grad_fn.name if a.grad_fn is not None else f"叶子{tuple(a.shape)}")
+            for a in getattr(self, "inputs", ()) if isinstance(a, Tensor) and a.requires_grad)
+        return f"<{self.name}{zh} ← [{parents}]>"
+
+    def _release(self):
+        """释放保存的数组（不保留计算图时，反向之后调用）。"""
+        if self._saved:
+            self._saved = ()
+            self._released = True
+
+
+# ----------------------------------------------------------------------------
+# 反向传播引擎
+# ----------------------------------------------------------------------------
+
+def sum_to_shape(xp, g, shape, who="广播"):
+    """把梯度 ``g`` 求和回 ``shape``：广播 (broadcast) 的伴随 (adjoint) 就是求和。
+
+    前向时形状为 ``shape`` 的输入被广播成了 ``g.shape``，反向时被复制出来的那些位置的梯度要加起来。
+    """
+    shape = tuple(shape)
+    gshape = tuple(g.shape)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:]))
+    if not ok:
+        raise RuntimeError(
+            f"形状不匹配 (shape mismatch)：{who} 返回的梯度形状为 {gshape}，无法求和回输入的形状 {shape}。"
+            "提示：backward 返回的梯度应与输入同形，或是它广播后的形状。")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if lead:
+        g = xp.reshape(g, shape)
+    return g
+
+
+def _toposort(root):
+    """从 ``root`` 出发的所有需要梯度的张量，按拓扑序排列（用显式栈，不递归，长链也不会爆栈）。"""
+    from .tensor import Tensor
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        fn = t.grad_fn
+        if fn is not None:
+            for a in fn.inputs:
+                if isinstance(a, Tensor) and a.requires_grad and id(a) not in visited:
+                    stack.append((a, False))
+    return order
+
+
+def _check_grad(fn, i, parent, g, create_graph):
+    """检查某个 Function 的 backward 返回的梯度：设备、dtype、形状。出错时点名是哪个 Function。"""
+    if create_graph:
+        arr = g.data
+    else:
+        if isinstance(g, np.generic):  # NumPy 对 0 维数组的运算返回标量
+            g = np.asarray(g)
+        arr = g
+    if not backend.is_array(arr):
+        raise TypeError(
+            f"{type(fn).__name__}.backward 为第 {i} 个输入返回了 {type(g).__name__}，应该返回数组。")
+    dev = backend.device_of(arr)
+    if dev != parent.device:
+        raise RuntimeError(
+            f"设备不一致 (device mismatch)：{type(fn).__name__}.backward 为第 {i} 个输入返回的梯度在 '{dev}' 上，"
+            f"而输入在 '{parent.device}' 上。")
+    if arr.dtype != parent.dtype:
+        raise TypeError(
+            f"dtype 不一致：{type(fn).__name__}.backward 为第 {i} 个输入返回的梯度是 {arr.dtype}，"
+            f"而输入是 {parent.dtype}。提示：检查是否混入了 float64 常数（如 np.float64 标量）。")
+    return sum_to_shape(fn.xp if not create_graph else _tensor_xp(), g, parent.shape,
+                        who=f"{type(fn).__name__}.backward（第 {i} 个输入）")
+
+
+def _tensor_xp():
+    from .tensor_xp import tensor_xp
+    return tensor_xp
+
+
+class _CreateGraphCtx:
+    """create_graph=True 时传给 backward 的 ctx：保存的数组换成对应的张量，xp 换成张量命名空间。"""
+
+    def __init__(self, fn, out_tensor):
+        from .tensor import Tensor
+        self._fn = fn
+        saved = fn.saved_tensors
+        items = []
+        for s, tag in zip(saved, fn._saved_tags):
+            if tag == -1:
+                items.append(out_tensor)
+            elif tag is not None:
+                items.append(fn.inputs[tag])
+            elif backend.is_array(s):
+                items.append(Tensor._make(s, False))
+            else:
+                items.append(s)
+        self.saved_tensors = tuple(items)
+        self.xp = _tensor_xp()
+
+    def __getattr__(self, name):  # 其余属性（形状、轴等）照搬原节点
+        return getattr(self._fn, name)
+
+
+def backward(root, gradient=None, retain_graph=False, create_graph=False):
+    """从 ``root`` 反向传播，把梯度累加到叶子张量的 ``.grad`` 上。详见 ``Tensor.backward``。"""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            "这个张量不需要梯度 (does not require grad)，也没有 grad_fn，无法反向传播。"
+            "提示：创建叶子张量时传 requires_grad=True，并且不要在 no_grad() 里计算它。")
+    xp = backend.get_array_module(root.data)
+    if gradient is None:
+        if root.numel() != 1:
+            raise RuntimeError(
+                f"只有标量 (scalar) 输出才能隐式创建梯度：backward() 的输出形状为 {tuple(root.shape)}。"
+                "提示：先 .sum() 或 .mean() 得到标量，或传入 gradient=与输出同形的张量。")
+        g = xp.ones(root.shape, dtype=root.dtype)
+    else:
+        g = gradient.data if isinstance(gradient, Tensor) else gradient
+        if not backend.is_array(g):
+            g = xp.asarray(g, dtype=root.dtype)
+        if backend.device_of(g) != root.device:
+            raise RuntimeError(
+                f"设备不一致 (device mismatch)：gradient 在 '{backend.device_of(g)}' 上，输出在 '{root.device}' 上。")
+        if tuple(g.shape) != tuple(root.shape):
+            raise RuntimeError(
+                f"形状不匹配 (shape mismatch)：gradient 的形状 {tuple(g.shape)} 与输出的形状 {tuple(root.shape)} 不同。")
+        g = g.astype(root.dtype, copy=True)  # 复制：梯度缓冲区不与用户的数组共享
+    if create_graph:
+        g = Tensor._make(g, False) if not isinstance(gradient, Tensor) else gradient
+
+    order = _toposort(root)
+    grads = {id(root): g}
+    owned = set()  # 已经存进某个 .grad 的数组：再次出现就要复制，避免两个 .grad 共享内存
+    with (enable_grad() if create_graph else no_grad()):
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t.grad_fn is None or t._retains_grad:
+                _accumulate(t, g, create_graph, owned)
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            ctx = _CreateGraphCtx(fn, t) if create_graph else fn
+            in_grads = type(fn).backward(ctx, g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if len(in_grads) != len(fn.inputs):
+                raise RuntimeError(
+                    f"{type(fn).__name__}.backward 返回了 {len(in_grads)} 个梯度，但 forward 有 "
+                    f"{len(fn.inputs)} 个输入。提示：非张量输入对应的位置返回 None。")
+            for i, (parent, pg) in enumerate(zip(fn.inputs, in_grads)):
+                if pg is None or not fn.needs_input_grad[i]:
+                    continue
+                pg = _check_grad(fn, i, parent, pg, create_graph)
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+            if not retain_graph:
+                fn._release()
+
+
+def _accumulate(t, g, create_graph, owned):
+    """把梯度加到 ``t.grad`` 上（叶子，或调用过 ``retain_grad()`` 的中间张量）。"""
+    from .tensor import Tensor
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        # 视图 (view)（如广播结果）可能只读或与别的梯度共享内存：复制一份再存
+        if getattr(g, "base", None) is not None or id(g) in owned:
+            g = g.copy()
+        owned.add(id(g))
+        t.grad = Tensor._make(g, False)
+    else:
+        t.grad = Tensor._make(t.grad.data + g, False)
+
+
+# ----------------------------------------------------------------------------
+# 把计算图打印成文字
+# ----------------------------------------------------------------------------
+
+def format_graph(tensor, max_depth=50) -> str:
+    """把 ``tensor`` 的计算图画成一棵文字树（从输出往回看）。不依赖任何绘图库。
+
+    例::
+
+        >>> x = tg.tensor(2.0, requires_grad=True)
+        >>> print(format_graph((x * x + x).sum()))
+    """
+    from .tensor import Tensor
+    lines = []
+    seen = {}
+
+    def label(t):
+        if t.grad_fn is None:
+            kind = "叶子 (leaf)" if t.requires_grad else "常量"
+            return f"{kind} shape={tuple(t.shape)}"
+        fn = t.grad_fn
+        zh = f"（{fn.zh}）" if fn.zh else ""
+        return f"{fn.name}{zh} shape={tuple(t.shape)}"
+
+    stack = [(tensor, 0, "")]
+    while stack:
+        t, depth, prefix = stack.pop()
+        if id(t) in seen:
+            lines.append(f"{prefix}{label(t)}  [见上文 #{seen[id(t)]}]")
+            continue
+        seen[id(t)] = len(seen) + 1
+        lines.append(f"{prefix}{label(t)}  #{seen[id(t)]}")
+        if t.grad_fn is None or depth >= max_depth:
+            continue
+        children = [a for a in t.grad_fn.inputs if isinstance(a, Tensor)]
+        for a in reversed(children):
+            stack.append((a, depth + 1, "    " * (depth + 1) + "└─ "))
+    return "\n".join(lines)

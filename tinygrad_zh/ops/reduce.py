@@ -1,0 +1,170 @@
+"""归约 (reduction) 运算与 softmax 一族：沿某些轴把很多数变成一个数。
+
+反向的共同模式：先把被归约掉的轴补回来（expand_dims），再广播回输入形状。
+softmax、log_softmax、logsumexp 各是一个融合的 Function（GUIDE §7）：一次前向、一个解析的反向，
+比拆成 exp / sum / div 一串小运算更快，数值上也更稳。
+"""
+
+from ..autograd import Function
+
+
+def _restore(xp, g, axis, keepdims, shape):
+    """把归约结果的梯度恢复成输入形状：补回被去掉的轴，再广播。"""
+    if axis is not None and not keepdims:
+        g = xp.expand_dims(g, axis)
+    return xp.broadcast_to(g, shape)
+
+
+def _count(shape, axis):
+    n = 1
+    for i in (range(len(shape)) if axis is None else axis):
+        n *= shape[i]
+    return n
+
+
+class Sum(Function):
+    """y = Σ a（沿 axis）；∂y/∂aᵢ = 1，所以梯度原样广播回每个位置。"""
+    zh = "求和"
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return ctx.xp.sum(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _restore(ctx.xp, g, ctx.axis, ctx.keepdims, ctx.shape), None, None
+
+
+class Mean(Function):
+    """y = (1/n) Σ a；∂y/∂aᵢ = 1/n。"""
+    zh = "均值"
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return ctx.xp.mean(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = _count(ctx.shape, ctx.axis)
+        return _restore(ctx.xp, g * (1.0 / n), ctx.axis, ctx.keepdims, ctx.shape), None, None
+
+
+class Var(Function):
+    """y = Σ (a − ā)² / (n − correction)；∂y/∂aᵢ = 2 (aᵢ − ā) / (n − correction)。
+
+    correction=1 是无偏估计 (unbiased)，PyTorch 的默认值。
+    """
+    zh = "方差"
+
+    @staticmethod
+    def forward(ctx, a, axis, correction, keepdims):
+        ctx.save_for_backward(a)
+        ctx.shape, ctx.axis, ctx.correction, ctx.keepdims = a.shape, axis, correction, keepdims
+        return ctx.xp.var(a, axis=axis, ddof=correction, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        xp = ctx.xp
+        n = _count(ctx.shape, ctx.axis)
+        centered = a - xp.mean(a, axis=ctx.axis, keepdims=True)
+        g = _restore(xp, g, ctx.axis, ctx.keepdims, ctx.shape)
+        return g * centered * (2.0 / (n - ctx.correction)), None, None, None
+
+
+class _Extremum(Function):
+    """全局最大 / 最小值。多个元素并列时梯度平均分给它们（与 PyTorch 的 max() 相同）。"""
+    reduce = "max"
+
+    @classmethod
+    def forward(cls, ctx, a):
+        out = getattr(ctx.xp, cls.reduce)(a)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        xp = ctx.xp
+        mask = (a == out).astype(g.dtype)
+        return g * mask / xp.sum(mask)
+
+
+class MaxAll(_Extremum):
+    zh = "最大值"
+    reduce = "max"
+
+
+class MinAll(_Extremum):
+    zh = "最小值"
+    reduce = "min"
+
+
+class Softmax(Function):
+    """yᵢ = e^{aᵢ} / Σⱼ e^{aⱼ}；反向：∂L/∂a = y ⊙ (g − Σ g ⊙ y)。
+
+    先减去最大值再取指数：数学上不变，但 a = 1000 时也不会上溢。
+    """
+    zh = "softmax"
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        xp = ctx.xp
+        e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
+        out = e / xp.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return out * (g - ctx.xp.sum(g * out, axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    """yᵢ = aᵢ − log Σⱼ e^{aⱼ}；反向：∂L/∂a = g − softmax(a) · Σ g。"""
+    zh = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        xp = ctx.xp
+        shifted = a - xp.max(a, axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        xp = ctx.xp
+        return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True), None
+
+
+class LogSumExp(Function):
+    """y = log Σ e^{aᵢ}（LogSumExp 技巧：先减最大值）；∂y/∂aᵢ = e^{aᵢ − y} = softmax(a)ᵢ。"""
+    zh = "logsumexp"
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        xp = ctx.xp
+        m = xp.max(a, axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # 整行都是 -inf 时避免 (-inf) - (-inf) = nan
+        out = xp.log(xp.sum(xp.exp(a - m), axis=axis, keepdims=True)) + m
+        if not keepdims:
+            out = xp.squeeze(out, axis=axis)
+        ctx.save_for_backward(a, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        xp = ctx.xp
+        if not ctx.keepdims:
+            out = xp.expand_dims(out, ctx.axis)
+            g = xp.expand_dims(g, ctx.axis)
+        return g * xp.exp(a - out), None, None

@@ -1,0 +1,633 @@
+"""张量 (Tensor)：一块数组，加上自动微分需要的几样东西。
+
+- ``.data``：原始数组（numpy.ndarray，或 GPU 上的 cupy.ndarray）；
+- ``.requires_grad``：是否需要对它求梯度；
+- ``.grad``：反向传播后累加到这里的梯度（也是 Tensor）；
+- ``.grad_fn``：产生它的运算（计算图里的节点），叶子张量 (leaf tensor) 为 None。
+
+所有可微运算都经过 ``Function.apply``（见 autograd.py 与 ops/），这里的方法只负责检查参数、
+整理维度，然后把活交给对应的 Function。名字、参数名、默认值都与 PyTorch 相同。
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from . import backend, dtypes
+from . import autograd
+from .ops import elementwise as E, movement as M, reduce as R
+from .ops.matmul import MatMul
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])  # 同 torch.return_types.max
+
+
+def _shape_arg(shape):
+    """``reshape(2, 3)`` 与 ``reshape((2, 3))`` 两种写法都接受。"""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+class Tensor:
+    """张量。``Tensor(data)`` 与 ``tg.tensor(data)`` 相同。
+
+    例::
+
+        >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad        # dy/dx = 2x
+        tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # 让 ndarray + Tensor 走 Tensor.__radd__
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import _to_array
+        self._data = _to_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, arr, requires_grad=False):
+        """内部用的快速构造：不检查、不复制。"""
+        if not backend.is_array(arr):  # NumPy 的全局归约返回标量，包成 0 维数组
+            arr = np.asarray(arr)
+        t = object.__new__(cls)
+        t._data, t.requires_grad, t.grad, t.grad_fn, t._retains_grad = arr, requires_grad, None, None, False
+        return t
+
+    # ------------------------------------------------------------------ 属性
+    @property
+    def data(self):
+        """原始数组（不经过自动微分）。优化器在 ``no_grad`` 下直接改写它。"""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        value = value.data if isinstance(value, Tensor) else value
+        if not backend.is_array(value):
+            raise TypeError(f"Tensor.data 只能设为数组，得到 {type(value).__name__}。")
+        self._data = value
+
+    @property
+    def shape(self):
+        return tuple(self._data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[self._dim(dim)]
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self._data)
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def xp(self):
+        """与数据配套的数组模块（numpy / cupy）。"""
+        return backend.get_array_module(self._data)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("0 维张量 (0-d tensor) 没有长度 (len)。")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ 转换
+    def numpy(self):
+        """返回与张量共享内存的 NumPy 数组（只在 CPU 上、且不需要梯度时可用，与 PyTorch 相同）。"""
+        if self.requires_grad:
+            raise RuntimeError("不能对需要梯度的张量调用 numpy()。提示：用 tensor.detach().numpy()。")
+        if self.device != "cpu":
+            raise TypeError(f"张量在 '{self.device}' 上，不能直接转成 NumPy。提示：先用 .cpu()。")
+        return self._data
+
+    def item(self):
+        if self.numel() != 1:
+            raise ValueError(f"item() 只能用于只有一个元素的张量，而这个张量的形状是 {self.shape}。")
+        return self._data.item()
+
+    def tolist(self):
+        return backend.to_numpy(self._data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError("只有单元素的整数张量才能当作下标使用。")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"含多个元素的张量 (shape={self.shape}) 的真值有歧义 (ambiguous)。提示：用 .any() 或 .all()。")
+        return bool(self.item())
+
+    def to(self, *args, dtype=None, device=None):
+        """换设备或 dtype：``x.to("cuda")``、``x.to(tg.float64)``、``x.to("cpu", tg.float32)``。可微。"""
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str) and not a.startswith(("float", "int", "uint", "bool")):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            device = backend.normalize_device(device)
+            if device != self.device:
+                out = M.ToDevice.apply(out, device)
+        if dtype is not None:
+            dtype = dtypes.to_dtype(dtype)
+            if dtype != out.dtype:
+                out = E.Cast.apply(out, dtype)
+        return out
+
+    def astype(self, dtype):
+        return self.to(dtype=dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=dtypes.float32)
+
+    def double(self):
+        return self.to(dtype=dtypes.float64)
+
+    def long(self):
+        return self.to(dtype=dtypes.int64)
+
+    def bool(self):
+        return self.to(dtype=dtypes.bool_)
+
+    # ------------------------------------------------------------------ 自动微分
+    def requires_grad_(self, requires_grad=True):
+        """原地设置 ``requires_grad``。只有浮点张量才能求梯度。"""
+        if requires_grad and not dtypes.is_floating(self.dtype):
+            raise RuntimeError(
+                f"只有浮点张量 (floating point tensor) 才能求梯度，而这个张量的 dtype 是 {self.dtype}。"
+                "提示：用 .float() 转换，或创建时传 dtype=tg.float32。")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("只能修改叶子张量的 requires_grad。提示：对中间结果用 .detach()。")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """让中间张量在反向传播后也保留 ``.grad``（默认只有叶子张量保留）。"""
+        if not self.requires_grad:
+            raise RuntimeError("不需要梯度的张量不能 retain_grad()。")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+        return self
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def detach(self):
+        """返回共享数据、但与计算图断开的新张量（分离 detach）。"""
+        return Tensor._make(self._data, False)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """反向传播：计算梯度并累加到叶子张量的 ``.grad``。
+
+        参数:
+            gradient: 输出的上游梯度 (upstream gradient)；标量输出可省略（默认为 1）。
+            retain_graph: 保留计算图以便再次反向；默认等于 create_graph。
+            create_graph: 把反向计算也记进计算图，用于求二阶导数。
+        """
+        if retain_graph is None:
+            retain_graph = create_graph
+        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ------------------------------------------------------------------ 打印
+    def __repr__(self):
+        arr = backend.to_numpy(self._data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_) or (arr.size == 0):
+            extras.append(f"dtype=tinygrad_zh.{self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ------------------------------------------------------------------ 内部工具
+    def _dim(self, dim, ndim=None):
+        """把可能为负的维度号规范成非负的；越界时给出清楚的错误。"""
+        ndim = self.ndim if ndim is None else ndim
+        d = int(dim)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"维度超出范围 (dimension out of range)：dim={dim}，但张量是 {self.ndim} 维的 (shape={self.shape})，"
+                f"dim 应在 [{-max(ndim, 1)}, {max(ndim, 1) - 1}] 之内。")
+        return d % ndim if ndim else 0
+
+    def _dims(self, dim):
+        """``dim`` 可以是 None（全部）、整数或元组；返回排好序的非负元组或 None。"""
+        if dim is None:
+            return None
+        if isinstance(dim, (tuple, list)):
+            return tuple(sorted({self._dim(d) for d in dim}))
+        return (self._dim(dim),)
+
+    def _operand(self, other):
+        """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
+        if isinstance(other, Tensor):
+            a, b = self, other
+            if a.dtype != b.dtype:
+                common = np.result_type(a.dtype, b.dtype)
+                a, b = a.to(dtype=common), b.to(dtype=common)
+            return a, b
+        if isinstance(other, (numbers.Number, np.generic)):
+            a = self
+            if isinstance(other, np.generic):
+                other = other.item()  # NumPy 标量是“强类型”，会把 float32 提升成 float64
+            if isinstance(other, float) and not dtypes.is_floating(a.dtype):
+                a = a.to(dtype=dtypes.get_default_dtype())
+            elif isinstance(other, int) and not isinstance(other, bool) and a.dtype == dtypes.bool_:
+                a = a.to(dtype=dtypes.int64)
+            return a, other
+        if backend.is_array(other):
+            from .creation import tensor
+            return self._operand(tensor(other, device=self.device))
+        return None, None
+
+    def _binary(self, fn, other, reflected=False):
+        a, b = self._operand(other)
+        if a is None:
+            return NotImplemented
+        if reflected:
+            a, b = b, a
+        try:
+            return fn.apply(a, b)
+        except ValueError as e:
+            sa = a.shape if isinstance(a, Tensor) else "标量"
+            sb = b.shape if isinstance(b, Tensor) else "标量"
+            raise ValueError(
+                f"广播失败 (broadcasting)：{fn.__name__} 的两个操作数形状为 {sa} 和 {sb}，无法广播到同一形状。"
+                "规则：从最后一维往前对齐，每一维要么相等，要么其中一个是 1。") from e
+
+    def _compare(self, op, other):
+        a, b = self._operand(other)
+        if a is None:
+            return NotImplemented
+        b = b._data if isinstance(b, Tensor) else b
+        return Tensor._make(op(a._data, b), False)
+
+    # ------------------------------------------------------------------ 运算符
+    def __add__(self, o): return self._binary(E.Add, o)
+    def __radd__(self, o): return self._binary(E.Add, o, True)
+    def __sub__(self, o): return self._binary(E.Sub, o)
+    def __rsub__(self, o): return self._binary(E.Sub, o, True)
+    def __mul__(self, o): return self._binary(E.Mul, o)
+    def __rmul__(self, o): return self._binary(E.Mul, o, True)
+
+    def __truediv__(self, o):
+        x = self if dtypes.is_floating(self.dtype) else self.float()  # 整数相除得浮点数
+        return x._binary(E.Div, o)
+
+    def __rtruediv__(self, o):
+        x = self if dtypes.is_floating(self.dtype) else self.float()
+        return x._binary(E.Div, o, True)
+
+    def __pow__(self, o):
+        if isinstance(o, (numbers.Number, np.generic)) and not isinstance(o, bool):
+            o = o.item() if isinstance(o, np.generic) else o
+            x = self if dtypes.is_floating(self.dtype) or isinstance(o, int) else self.float()
+            return E.Pow.apply(x, o)
+        return self._binary(E.PowTensor, o)
+
+    def __rpow__(self, o):
+        if isinstance(o, (numbers.Number, np.generic)) and o > 0:
+            return (self * float(np.log(o))).exp()  # cᵃ = e^{a·ln c}
+        return self._binary(E.PowTensor, o, True)
+
+    def __matmul__(self, o): return self.matmul(o)
+
+    def __rmatmul__(self, o):
+        from .creation import tensor
+        return tensor(o, device=self.device).matmul(self)
+
+    def __neg__(self): return E.Neg.apply(self)
+    def __pos__(self): return self
+    def __abs__(self): return self.abs()
+
+    def __lt__(self, o): return self._compare(lambda a, b: a < b, o)
+    def __le__(self, o): return self._compare(lambda a, b: a <= b, o)
+    def __gt__(self, o): return self._compare(lambda a, b: a > b, o)
+    def __ge__(self, o): return self._compare(lambda a, b: a >= b, o)
+    def __eq__(self, o): return self._compare(lambda a, b: a == b, o)
+    def __ne__(self, o): return self._compare(lambda a, b: a != b, o)
+    def __and__(self, o): return self._compare(lambda a, b: a & b, o)
+    def __or__(self, o): return self._compare(lambda a, b: a | b, o)
+    def __xor__(self, o): return self._compare(lambda a, b: a ^ b, o)
+    def __invert__(self): return Tensor._make(~self._data, False)
+
+    def add(self, other): return self + other
+    def sub(self, other): return self - other
+    def mul(self, other): return self * other
+    def div(self, other): return self / other
+    def pow(self, exponent): return self ** exponent
+    def neg(self): return -self
+
+    # ------------------------------------------------------------------ 按元素
+    def exp(self): return E.Exp.apply(self._floating())
+    def log(self): return E.Log.apply(self._floating())
+    def sqrt(self): return E.Sqrt.apply(self._floating())
+    def abs(self): return E.Abs.apply(self)
+    def tanh(self): return E.Tanh.apply(self._floating())
+    def sigmoid(self): return E.Sigmoid.apply(self._floating())
+    def relu(self): return E.Relu.apply(self)
+    def square(self): return self ** 2
+
+    def _floating(self):
+        return self if dtypes.is_floating(self.dtype) else self.float()
+
+    def maximum(self, other): return self._binary(E.Maximum, other)
+    def minimum(self, other): return self._binary(E.Minimum, other)
+
+    def clamp(self, min=None, max=None):
+        """把元素截到 [min, max] 区间；min、max 可以是数或张量。"""
+        if min is None and max is None:
+            raise ValueError("clamp 至少需要 min 或 max 之一。")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self if min is None else self.maximum(min)
+            return out if max is None else out.minimum(max)
+        return E.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def masked_fill(self, mask, value):
+        """mask 为 True 的位置填上 value，其余保持不变。"""
+        from .creation import where
+        return where(mask, value, self)
+
+    def where(self, condition, other):
+        from .creation import where
+        return where(condition, self, other)
+
+    # ------------------------------------------------------------------ 归约
+    def sum(self, dim=None, keepdim=False):
+        return R.Sum.apply(self, self._dims(dim), keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return R.Mean.apply(self._floating(), self._dims(dim), keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """方差；默认无偏 (unbiased，除以 n − 1)，与 PyTorch 相同。"""
+        correction = (1 if unbiased else 0) if correction is None else correction
+        return R.Var.apply(self._floating(), self._dims(dim), correction, keepdim)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def _index_along(self, idx, d):
+        """按 dim=d 上的下标数组 idx（形状 = 去掉第 d 维）取出元素，可微。"""
+        xp = self.xp
+        out_ndim = self.ndim - 1
+        key = []
+        for i, n in enumerate(self.shape):
+            if i == d:
+                key.append(idx)
+                continue
+            j = i if i < d else i - 1
+            shape = [1] * out_ndim
+            shape[j] = n
+            key.append(xp.reshape(xp.arange(n), shape))
+        return M.Getitem.apply(self, tuple(key))
+
+    def _extremum(self, dim, keepdim, full_fn, arg):
+        if dim is None:
+            return full_fn.apply(self)
+        d = self._dim(dim)
+        if self.ndim == 0:
+            return MaxMin(self, Tensor._make(self.xp.zeros((), dtype=np.int64), False))
+        idx = getattr(self.xp, arg)(self._data, axis=d)
+        values = self._index_along(idx, d)
+        indices = Tensor._make(idx, False)
+        if keepdim:
+            values, indices = values.unsqueeze(d), indices.unsqueeze(d)
+        return MaxMin(values, indices)
+
+    def max(self, dim=None, keepdim=False):
+        """不给 dim：全局最大值（并列时梯度平分）。给 dim：返回 (values, indices)，梯度只给一个下标。"""
+        return self._extremum(dim, keepdim, R.MaxAll, "argmax")
+
+    def min(self, dim=None, keepdim=False):
+        return self._extremum(dim, keepdim, R.MinAll, "argmin")
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, name, dim, keepdim):
+        xp = self.xp
+        if dim is None:
+            out = getattr(xp, name)(self._data)
+            return Tensor._make(xp.reshape(out, (1,) * self.ndim) if keepdim else out, False)
+        return Tensor._make(getattr(xp, name)(self._data, axis=self._dim(dim), keepdims=keepdim), False)
+
+    def any(self):
+        return Tensor._make(self.xp.any(self._data), False)
+
+    def all(self):
+        return Tensor._make(self.xp.all(self._data), False)
+
+    def softmax(self, dim):
+        return R.Softmax.apply(self._floating(), self._dim(dim))
+
+    def log_softmax(self, dim):
+        return R.LogSoftmax.apply(self._floating(), self._dim(dim))
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(self._floating(), self._dim(dim), keepdim)
+
+    # ------------------------------------------------------------------ 矩阵乘法
+    def matmul(self, other):
+        """矩阵乘法，规则同 torch.matmul（一维、二维、批量广播）。"""
+        if not isinstance(other, Tensor):
+            from .creation import tensor
+            other = tensor(other, device=self.device)
+        a, b = self._operand(other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(f"matmul 的两个操作数都至少要是一维的，得到 {a.shape} @ {b.shape}。")
+        k_a = a.shape[-1]
+        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if k_a != k_b:
+            raise ValueError(
+                f"形状不匹配 (shape mismatch)：matmul 需要 a.shape[-1] == b.shape[-2]，但得到 {a.shape} @ {b.shape}"
+                f"（{k_a} ≠ {k_b}）。提示：检查是否需要转置 (.T) 其中一个。")
+        try:
+            return MatMul.apply(a, b)
+        except ValueError as e:
+            raise ValueError(
+                f"广播失败 (broadcasting)：matmul 的批量维度 {a.shape[:-2]} 与 {b.shape[:-2]} 无法广播。") from e
+
+    # ------------------------------------------------------------------ 形状
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        try:
+            return M.Reshape.apply(self, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"形状不匹配 (shape mismatch)：无法把形状 {self.shape}（{self.numel()} 个元素）reshape 成 {shape}。"
+            ) from None
+
+    view = reshape
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute 需要 {self.ndim} 个维度，得到 {dims}（张量形状 {self.shape}）。")
+        dims = tuple(self._dim(d) for d in dims)
+        if sorted(dims) != list(range(self.ndim)):
+            raise RuntimeError(f"permute 的维度 {dims} 不是 0..{self.ndim - 1} 的一个排列。")
+        return M.Permute.apply(self, dims)
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        d0, d1 = self._dim(dim0), self._dim(dim1)
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return M.Permute.apply(self, tuple(dims))
+
+    @property
+    def T(self):
+        return M.Permute.apply(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim):
+        d = self._dim(dim, self.ndim + 1)
+        shape = self.shape
+        return M.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+
+    def squeeze(self, dim=None):
+        dims = self._dims(dim) if dim is not None else range(self.ndim)
+        drop = {d for d in dims if self.shape[d] == 1}
+        return M.Reshape.apply(self, tuple(s for i, s in enumerate(self.shape) if i not in drop))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = self._dim(start_dim), self._dim(end_dim)
+        shape = self.shape
+        return M.Reshape.apply(self, shape[:s] + (-1,) + shape[e + 1:]) if s <= e else self
+
+    def expand(self, *sizes):
+        """广播到更大的形状（-1 表示该维不变），不复制数据。"""
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand 的目标维数 {len(sizes)} 少于张量的维数 {self.ndim}（shape={self.shape}）。")
+        target = []
+        for i, s in enumerate(sizes):
+            cur = self.shape[i - lead] if i >= lead else None
+            if s == -1:
+                if cur is None:
+                    raise RuntimeError(f"expand：新增的前导维不能是 -1，得到 {sizes}。")
+                s = cur
+            if cur is not None and cur != 1 and cur != s:
+                raise RuntimeError(
+                    f"形状不匹配 (shape mismatch)：无法把 {self.shape} expand 成 {sizes}：第 {i} 维 {cur} 既不是 1 也不等于 {s}。")
+            target.append(s)
+        return M.Expand.apply(self, tuple(target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, key):
+        key = self._index_key(key)
+        try:
+            return M.Getitem.apply(self, key)
+        except IndexError as e:
+            raise IndexError(f"索引越界 (index out of range)：张量形状为 {self.shape}，下标出错：{e}") from None
+
+    def _index_key(self, key):
+        xp = self.xp
+        items = key if isinstance(key, tuple) else (key,)
+        out = []
+        for k in items:
+            if isinstance(k, Tensor):
+                if k.device != self.device:
+                    raise RuntimeError(f"设备不一致 (device mismatch)：下标在 '{k.device}' 上，张量在 '{self.device}' 上。")
+                k = k._data
+            elif isinstance(k, list):
+                k = xp.asarray(k)
+                if k.size == 0:
+                    k = k.astype(np.int64)
+            if backend.is_array(k) and k.dtype.kind not in "iub":
+                raise IndexError(f"下标张量必须是整数或布尔类型，得到 {k.dtype}。")
+            out.append(k)
+        return tuple(out)
+
+    def split(self, split_size_or_sections, dim=0):
+        """沿 dim 切成若干块：整数表示每块大小（最后一块可以更小），列表表示各块大小。"""
+        d = self._dim(dim)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            if step <= 0:
+                raise ValueError(f"split_size 必须为正数，得到 {step}。")
+            sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise ValueError(f"split 的各块大小 {sizes} 之和为 {sum(sizes)}，但第 {d} 维的长度是 {n}。")
+        lead = (slice(None),) * d
+        out, start = [], 0
+        for s in sizes:
+            out.append(M.Getitem.apply(self, lead + (slice(start, start + s),)))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise ValueError(f"chunks 必须为正数，得到 {chunks}。")
+        n = self.shape[self._dim(dim)]
+        return self.split(max(-(-n // chunks), 1), dim)
+
