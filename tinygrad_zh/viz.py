@@ -1,0 +1,103 @@
+"""画图工具：中文字体、计算图、损失曲线。matplotlib 只在调用这些函数时才导入。
+
+没有中文字体 (CJK font) 的机器上，``label("损失", "loss")`` 会退回英文标签，图里不会出现方块。
+"""
+
+from __future__ import annotations
+
+import os
+
+_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+              "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+_has_cjk = None
+
+
+def setup_font() -> bool:
+    """使用非交互后端 (无显示器时)，并尽量找到一个中文字体。找到返回 True。"""
+    global _has_cjk
+    import matplotlib
+    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+    if _has_cjk is None:
+        from matplotlib import font_manager
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        found = [n for n in _CJK_FONTS if n in names]
+        if found:
+            matplotlib.rcParams["font.sans-serif"] = found + list(matplotlib.rcParams["font.sans-serif"])
+            matplotlib.rcParams["axes.unicode_minus"] = False
+        _has_cjk = bool(found)
+    return _has_cjk
+
+
+def label(zh: str, en: str) -> str:
+    """有中文字体时用中文标签，否则用英文。"""
+    return zh if setup_font() else en
+
+
+def plot_history(history: dict, path, title=("训练曲线", "training curves"), xlabel=("步", "step")):
+    """把 ``{"名字": [数值...]}`` 画成曲线并保存为 PNG。``history`` 的键可写成 ``("中文", "english")``。"""
+    import matplotlib.pyplot as plt
+    setup_font()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in history.items():
+        ax.plot(values, label=label(*name) if isinstance(name, tuple) else name)
+    ax.set_title(label(*title))
+    ax.set_xlabel(label(*xlabel))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def draw_graph(tensor, path, title=("计算图", "computational graph")):
+    """用 matplotlib 画出 ``tensor`` 的计算图（节点按到输出的距离分层）。返回保存路径。"""
+    import matplotlib.pyplot as plt
+    from .tensor import Tensor
+    setup_font()
+    depth, order, edges = {id(tensor): 0}, [tensor], []
+    i = 0
+    while i < len(order):
+        t = order[i]
+        i += 1
+        if t.grad_fn is None:
+            continue
+        for a in t.grad_fn.inputs:
+            if not isinstance(a, Tensor):
+                continue
+            edges.append((id(a), id(t)))
+            if id(a) not in depth:
+                order.append(a)
+            depth[id(a)] = max(depth.get(id(a), 0), depth[id(t)] + 1)
+    layers = {}
+    for t in order:
+        layers.setdefault(depth[id(t)], []).append(t)
+    pos = {}
+    max_d = max(layers)
+    for d, ts in layers.items():
+        for k, t in enumerate(ts):
+            pos[id(t)] = (max_d - d, k - (len(ts) - 1) / 2)
+    fig, ax = plt.subplots(figsize=(1.8 * (max_d + 1) + 1, 1.2 * max(len(v) for v in layers.values()) + 1))
+    for src, dst in edges:
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18))
+    for t in order:
+        x, y = pos[id(t)]
+        if t.grad_fn is None:
+            text, color = (f"{t.item():.3g}" if t.numel() == 1 else f"{t.shape}"), "#cde4ff"
+        else:
+            fn = t.grad_fn
+            text, color = (label(fn.zh, type(fn).__name__) if fn.zh else type(fn).__name__), "#ffe1b3"
+        ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round", facecolor=color, edgecolor="black"))
+    ax.set_xlim(-0.7, max_d + 0.7)
+    ys = [p[1] for p in pos.values()]
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    ax.axis("off")
+    ax.set_title(label(*title))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
