@@ -1,0 +1,620 @@
+# %% [markdown]
+# # 第 03 课：张量与广播
+#
+# 第 01、02 课里的每个量都是一个数（标量）。真正的网络一次处理成千上万个数，它们装在
+# **张量 (tensor)** 里：一块带有 **形状 (shape)** 和 **数据类型 (dtype)** 的多维数组。
+# 这一课把张量的常用操作过一遍，重点讲 **广播 (broadcasting)**：它在前向传播 (forward propagation) 里“悄悄复制”数据，
+# 于是反向传播 (backpropagation) 必须把复制出来的 **梯度 (gradient)** 加回去。最后我们自己写一个可微运算 (`Function`)，
+# 并用 **梯度检验 (gradient check，鱼书称“梯度确认”)** 证明它写对了。
+#
+# **学习目标**
+#
+# 1. 会创建张量，知道默认 dtype 的规则：Python 浮点数 → `float32`，整数 → `int64`，NumPy 数组保持原 dtype；
+# 2. 会用按元素运算、带 `dim` / `keepdim` 的归约、矩阵乘法、`reshape` / `transpose` / `permute` / 索引；
+# 3. 掌握广播规则（从最右边的维度对齐，每一维要么相等、要么有一个是 1），能预测结果形状，看懂失败时的报错；
+# 4. 理解为什么反向传播要“反广播 (unbroadcast)”：**广播的伴随 (adjoint) 是求和**；
+# 5. 会继承 `tinygrad_zh.autograd.Function` 写自己的运算，并用 `gradcheck` 检验它（以及它为什么只收 `float64`）。
+#
+# **前置知识**：第 01 课（计算图 (computational graph)、链式法则、梯度累加）；NumPy 数组的基本用法。
+#
+# **运行方式**（在仓库根目录）：
+#
+# ```bash
+# python lessons/03_tensors_broadcasting.py            # 完整运行
+# python lessons/03_tensors_broadcasting.py --quick    # 快速模式（几秒）
+# python lessons/03_tensors_broadcasting.py --device cuda   # 有 NVIDIA GPU 和 CuPy 时
+# ```
+#
+# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+
+# %%
+import sys
+from pathlib import Path
+
+try:
+    import tinygrad_zh  # noqa: F401
+except ImportError:  # 没有 pip install -e . 时，从仓库根目录导入（脚本用 __file__，notebook 用当前目录）
+    here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+    sys.path.insert(0, str(here.parent))
+
+import numpy as np
+
+import tinygrad_zh as tg
+from tinygrad_zh.autograd import Function, sum_to_shape
+from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.testing import GradcheckError, assert_close, gradcheck
+
+
+def section(title):
+    print(f"\n===== {title} =====")
+
+
+# %% [markdown]
+# ## 第 1 步：创建张量与 dtype 规则
+#
+# `tg.tensor(data)` 总是 **复制** 数据。dtype 的默认规则与 PyTorch 相同：
+#
+# | 数据 | 得到的 dtype | 原因 |
+# |---|---|---|
+# | Python 浮点数或浮点列表 `1.5`、`[1.0, 2.0]` | `float32` | 深度学习默认单精度：省一半内存，GPU 上更快 |
+# | Python 整数 `[1, 2, 3]` | `int64` | 常用作下标、类别标签 |
+# | `True` / `False` | `bool` | 掩码 (mask) |
+# | NumPy 数组 | 保持原 dtype | `np.array([1.0])` 是 `float64`，进来仍是 `float64` |
+#
+# 最后一条常让人意外：NumPy 默认 `float64`，直接传进来的数组会让整个网络悄悄变成双精度。
+# 需要时用 `dtype=tg.float32` 或 `.float()` 转换。两个不同 dtype 的浮点张量运算，结果取“更宽”的那个。
+#
+# 每个张量都有 `shape`（形状）、`ndim`（维数，即轴 (axis) 的个数）、`dtype` 和 `device`（设备：`"cpu"` 或 `"cuda"`）。
+
+# %%
+def step1_creation(device):
+    section("第 1 步：创建张量与 dtype 规则")
+    samples = {
+        "tg.tensor(1.5)": tg.tensor(1.5, device=device),
+        "tg.tensor([1, 2, 3])": tg.tensor([1, 2, 3], device=device),
+        "tg.tensor(True)": tg.tensor(True, device=device),
+        "tg.tensor(np.array([1.0, 2.0]))": tg.tensor(np.array([1.0, 2.0]), device=device),
+        "tg.tensor(np.array([1, 2], dtype=np.int32))": tg.tensor(np.array([1, 2], dtype=np.int32), device=device),
+        "tg.tensor([1.0, 2.0], dtype=tg.float64)": tg.tensor([1.0, 2.0], dtype=tg.float64, device=device),
+    }
+    dtypes = {}
+    for expr, t in samples.items():
+        dtypes[expr] = str(t.dtype)
+        print(f"  {expr:<45} → dtype={t.dtype}")
+
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    print(f"  x = {x.tolist()}")
+    print(f"  x.shape={x.shape}  x.ndim={x.ndim}  x.dtype={x.dtype}  x.device={x.device}")
+
+    # 其他创建函数：形状写成多个整数或一个元组都可以
+    tg.manual_seed(0)
+    print(f"  tg.zeros(2, 3).shape={tg.zeros(2, 3, device=device).shape}，"
+          f"tg.arange(5)={tg.arange(5, device=device).tolist()}，"
+          f"tg.randn(2, 2).dtype={tg.randn(2, 2, device=device).dtype}")
+
+    mixed = tg.tensor([1.0], device=device) + tg.tensor([1.0], dtype=tg.float64, device=device)
+    print(f"  float32 + float64 → {mixed.dtype}（取更宽的类型）")
+
+    # 只有浮点张量才能求梯度：整数没有“微小变化”可言
+    try:
+        tg.tensor([1, 2, 3], device=device, requires_grad=True)
+    except RuntimeError as e:
+        print(f"  整数张量 requires_grad=True 报错：{e}")
+    return {"dtypes": dtypes, "x_shape": x.shape}
+
+
+# %% [markdown]
+# ## 第 2 步：按元素运算与归约
+#
+# **按元素 (elementwise)** 运算对每个位置分别计算：`x + y`、`x * 2`、`x.exp()`、`x.relu()`……
+#
+# **归约 (reduction)** 把一个轴上的很多数变成一个数：`sum`、`mean`、`max`、`var`。参数 `dim` 说沿哪个轴归约：
+#
+# - `x.sum(dim=0)`：沿第 0 轴（行的方向往下）求和，形状 `(2, 3)` → `(3,)`，即“每一列的和”；
+# - `x.sum(dim=1)`：形状 `(2, 3)` → `(2,)`，即“每一行的和”；
+# - `keepdim=True`：保留被归约的轴，长度变成 1，形状 `(2, 3)` → `(2, 1)`。
+#
+# `keepdim=True` 的用处是让结果还能和原张量广播（第 5 步）：例如每一行减去自己的均值，
+# `x - x.mean(dim=1, keepdim=True)` 的形状是 `(2, 3) - (2, 1)`，正好逐行对齐。
+
+# %%
+def step2_elementwise_reduce(device):
+    section("第 2 步：按元素运算与归约")
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    print(f"  x * 2 + 1 = {(x * 2 + 1).tolist()}")
+    print(f"  x.sum() = {x.sum().item()}")
+    col = x.sum(dim=0)
+    row = x.sum(dim=1)
+    row_keep = x.sum(dim=1, keepdim=True)
+    print(f"  x.sum(dim=0) = {col.tolist()}  shape={col.shape}")
+    print(f"  x.sum(dim=1) = {row.tolist()}  shape={row.shape}")
+    print(f"  x.sum(dim=1, keepdim=True) = {row_keep.tolist()}  shape={row_keep.shape}")
+    centered = x - x.mean(dim=1, keepdim=True)
+    print(f"  x - x.mean(dim=1, keepdim=True) = {centered.tolist()}")
+    values, indices = x.max(dim=1)
+    print(f"  x.max(dim=1) → values={values.tolist()}, indices={indices.tolist()}")
+    return {"sum_dim0": col.tolist(), "sum_dim1": row.tolist(), "centered": centered.tolist()}
+
+
+# %% [markdown]
+# ## 第 3 步：矩阵乘法的形状
+#
+# **矩阵乘法 (matrix multiplication)** `A @ B` 要求 `A` 的最后一维等于 `B` 的倒数第二维：
+# `(m, k) @ (k, n) → (m, n)`，中间的 `k` 被“消掉”。多出来的前导维度是 **批量 (batch)** 维，按广播规则配对：
+# `(5, 2, 3) @ (3, 4) → (5, 2, 4)`。一维张量当作向量：`(3,) @ (3,)` 是 **点积 (dot product)**，得到标量。
+#
+# 全连接层（线性层）(fully-connected / linear layer) 就是一次矩阵乘法：PyTorch 把权重存成 `(out, in)`，
+# 输入是 `(B, in)`（每行一个样本），计算 `x @ W.T + b`，得到 `(B, out)`。第 04 课就用这个约定。
+
+# %%
+def step3_matmul(device):
+    section("第 3 步：矩阵乘法的形状")
+    tg.manual_seed(0)
+    cases = [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,)), ((4, 3), (3,))]
+    shapes = {}
+    for sa, sb in cases:
+        out = tg.randn(*sa, device=device) @ tg.randn(*sb, device=device)
+        shapes[f"{sa} @ {sb}"] = out.shape
+        print(f"  {str(sa):>10} @ {str(sb):<7} → {out.shape}")
+    x = tg.randn(8, 3, device=device)        # 8 个样本，每个 3 个特征
+    W = tg.randn(2, 3, device=device)        # 线性层权重 (out=2, in=3)
+    print(f"  线性层：x {x.shape} @ W.T {W.T.shape} → {(x @ W.T).shape}")
+    try:
+        x @ W                                # 忘了转置
+    except ValueError as e:
+        print(f"  忘了转置时的报错：{e}")
+    return {"matmul_shapes": shapes}
+
+
+# %% [markdown]
+# ## 第 4 步：变形、转置与索引
+#
+# 这些 **移动 (movement)** 运算只改变元素的排列，不改变数值，所以它们的反向传播也只是“把梯度按原路搬回去”：
+#
+# - `reshape(3, 2)`：按行优先顺序重新排成新形状，元素个数必须不变（一个维度可以写 `-1` 让框架推算）；
+# - `transpose(0, 1)` / `.T`：交换两个轴；`permute(2, 0, 1)`：任意重排所有轴（如把 `(B, H, W)` 变成 `(W, B, H)`）；
+# - 索引 (indexing)：`x[0]`、`x[:, 1]`、`x[[0, 0, 1]]`（整数列表可以重复，反向时重复位置的梯度要累加）。
+
+# %%
+def step4_movement(device):
+    section("第 4 步：变形、转置与索引")
+    x = tg.arange(6.0, device=device).reshape(2, 3)
+    print(f"  x = tg.arange(6.0).reshape(2, 3) = {x.tolist()}")
+    print(f"  x.reshape(3, 2) = {x.reshape(3, 2).tolist()}")
+    print(f"  x.reshape(-1) = {x.reshape(-1).tolist()}")
+    print(f"  x.T = {x.T.tolist()}  shape={x.T.shape}")
+    y = tg.zeros(4, 5, 6, device=device)
+    print(f"  zeros(4, 5, 6).permute(2, 0, 1).shape = {y.permute(2, 0, 1).shape}")
+    print(f"  x[0] = {x[0].tolist()}，x[:, 1] = {x[:, 1].tolist()}，x[1, -1] = {x[1, -1].item()}")
+
+    # 重复下标：第 0 行被取了两次，所以它的梯度是 2
+    x.requires_grad_(True)
+    x[[0, 0, 1]].sum().backward()
+    print(f"  x[[0, 0, 1]].sum() 对 x 的梯度 = {x.grad.tolist()}（第 0 行用了两次，梯度累加为 2）")
+    return {"repeat_index_grad": x.grad.tolist()}
+
+
+# %% [markdown]
+# ## 第 5 步：广播规则
+#
+# 两个形状不同的张量做按元素运算时，框架先把它们 **广播** 成同一个形状。规则只有两条：
+#
+# 1. **从最右边的维度开始对齐**；维数少的一方在左边补 1；
+# 2. 对齐后的每一维，**要么相等，要么其中一个是 1**；是 1 的那一方沿这一维被复制。
+#
+# 例：`(3, 1) + (1, 4)`：
+#
+# ```
+#   a: (3, 1)
+#   b: (1, 4)
+#   ---------
+#   c: (3, 4)    第 0 维 3 与 1 → 3（b 被复制 3 行）；第 1 维 1 与 4 → 4（a 被复制 4 列）
+# ```
+#
+# 再如 `(2, 3) + (2,)`：右对齐后是 `3` 对 `2`，既不相等也不是 1，**失败**。
+# 想“每行加一个数”，要把 `(2,)` 变成 `(2, 1)`：`v.unsqueeze(-1)` 或 `v.reshape(2, 1)`。
+#
+# 先用十几行 Python 把规则写出来，再和框架的结果对照。
+
+# %%
+def broadcast_shape(s1, s2):
+    """按广播规则求两个形状的结果形状；不能广播时抛出 ValueError。"""
+    n = max(len(s1), len(s2))
+    a = (1,) * (n - len(s1)) + tuple(s1)  # 左边补 1，等价于“从右边对齐”
+    b = (1,) * (n - len(s2)) + tuple(s2)
+    out = []
+    for da, db in zip(a, b):
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            raise ValueError(f"{tuple(s1)} 与 {tuple(s2)} 不能广播：对齐后的一维是 {da} 对 {db}")
+    return tuple(out)
+
+
+def step5_broadcasting(device):
+    section("第 5 步：广播规则")
+    cases = [((3, 1), (1, 4)), ((2, 3), (3,)), ((4, 1, 3), (5, 1)), ((), (2, 2)), ((8, 1, 6, 1), (7, 1, 5))]
+    shapes = {}
+    for sa, sb in cases:
+        ours = broadcast_shape(sa, sb)
+        theirs = (tg.ones(*sa, device=device) + tg.ones(*sb, device=device)).shape
+        assert ours == theirs, (ours, theirs)
+        shapes[f"{sa} + {sb}"] = theirs
+        print(f"  {str(sa):>14} + {str(sb):<10} → {theirs}（手写规则：{ours}）")
+
+    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
+    v = tg.tensor([10.0, 20.0], device=device)
+    error = None
+    try:
+        x + v
+    except ValueError as e:
+        error = str(e)
+        print(f"  (2, 3) + (2,) 失败，框架的报错：\n    {error}")
+    try:
+        broadcast_shape((2, 3), (2,))
+    except ValueError as e:
+        print(f"  手写规则也拒绝：{e}")
+    fixed = x + v.unsqueeze(-1)
+    print(f"  改成 (2, 3) + (2, 1)：{fixed.tolist()}")
+    return {"broadcast_shapes": shapes, "broadcast_error": error, "fixed": fixed.tolist()}
+
+
+# %% [markdown]
+# ## 第 6 步：为什么反向传播要“反广播”
+#
+# 设 `a` 的形状是 `(3, 1)`，`b` 的形状是 `(1, 4)`，`c = a + b` 的形状是 `(3, 4)`。
+# 再取一个和 `c` 同形的权重矩阵 `W`，令损失 `L = Σᵢⱼ Wᵢⱼ · cᵢⱼ`，于是上游梯度 (upstream gradient) 就是
+# `∂L/∂c = W`：
+#
+# ```
+# a = [[1],        b = [[10, 20, 30, 40]]        W = ∂L/∂c = [[0, 1,  2,  3],
+#      [2],                                                   [4, 5,  6,  7],
+#      [3]]                                                   [8, 9, 10, 11]]
+# ```
+#
+# **手算**。`a₀ = 1` 在前向时被复制了 4 份，出现在 `c₀₀, c₀₁, c₀₂, c₀₃` 里，每一份都影响 `L`。
+# 这正是第 01 课“一个节点被用了多次，梯度要累加”的情形，由链式法则 (chain rule)：
+#
+# - `∂L/∂a₀ = Σⱼ ∂L/∂c₀ⱼ = 0 + 1 + 2 + 3 = 6`，同理 `∂L/∂a₁ = 4+5+6+7 = 22`，`∂L/∂a₂ = 8+9+10+11 = 38`；
+#   即 **沿被复制的第 1 维求和**，结果形状 `(3, 1)`，和 `a` 一样；
+# - `∂L/∂b₀ = Σᵢ ∂L/∂cᵢ₀ = 0 + 4 + 8 = 12`，同理得 `[15, 18, 21]`；即 **沿第 0 维求和**，形状 `(1, 4)`。
+#
+# 一般地，广播是一个线性映射 `B`（“复制”），反向传播要乘的是它的转置 `Bᵀ`，也叫它的 **伴随 (adjoint)**。
+# 复制的转置就是求和：对任意 `a` 和 `G`，都有 `⟨B(a), G⟩ = ⟨a, Bᵀ(G)⟩`。所以
+#
+# > **广播的伴随是求和 (the adjoint of broadcast is sum)。**
+#
+# 具体做法（`unbroadcast`）：(1) 梯度比输入多出来的前导维度，全部求和掉；(2) 输入里长度为 1、
+# 但梯度里长度大于 1 的维度，求和并保留这一维 (`keepdims=True`)。
+# 如果不做这一步，`a.grad` 的形状会是 `(3, 4)` 而不是 `(3, 1)`，参数更新 `a − lr·a.grad` 也会悄悄广播成错的形状。
+#
+# 在 tinygrad_zh 里，这一步由 **引擎** 统一完成（`tinygrad_zh.autograd.sum_to_shape`）：
+# `Add.backward` 只管返回两份 `(3, 4)` 的梯度，引擎再把它们求和回各自输入的形状。所以你写新运算时不必操心广播。
+
+# %%
+def unbroadcast(grad, shape):
+    """把梯度 grad 求和回 shape：广播的伴随是求和。grad 是 NumPy 数组。"""
+    while grad.ndim > len(shape):          # (1) 前面多出来的维度
+        grad = grad.sum(axis=0)
+    for i, s in enumerate(shape):           # (2) 原来是 1、被复制过的维度
+        if s == 1 and grad.shape[i] != 1:
+            grad = grad.sum(axis=i, keepdims=True)
+    return grad
+
+
+def step6_unbroadcast(device):
+    section("第 6 步：为什么反向传播要“反广播”")
+    a = tg.tensor([[1.0], [2.0], [3.0]], device=device, requires_grad=True)
+    b = tg.tensor([[10.0, 20.0, 30.0, 40.0]], device=device, requires_grad=True)
+    W = tg.arange(12.0, device=device).reshape(3, 4)   # arange(12.0)：浮点数参数，得到 float32
+    c = a + b
+    print(f"  c = a + b = {c.tolist()}  shape={c.shape}")
+    loss = (c * W).sum()
+    loss.backward()
+
+    G = W.detach().cpu().numpy()
+    hand_a = unbroadcast(G, (3, 1))
+    hand_b = unbroadcast(G, (1, 4))
+    print(f"  手算 ∂L/∂a = {hand_a.tolist()}（每行求和）")
+    print(f"  手算 ∂L/∂b = {hand_b.tolist()}（每列求和）")
+    print(f"  框架 a.grad = {a.grad.tolist()}  shape={a.grad.shape}")
+    print(f"  框架 b.grad = {b.grad.tolist()}  shape={b.grad.shape}")
+    assert a.grad.shape == a.shape and b.grad.shape == b.shape
+    assert_close(a.grad, hand_a)
+    assert_close(b.grad, hand_b)
+    assert_close(sum_to_shape(np, G, (3, 1)), hand_a)   # 框架引擎用的函数，结果相同
+
+    # 伴随关系 ⟨B(a), G⟩ = ⟨a, Bᵀ(G)⟩：用随机数验证“复制”的转置确实是“求和”
+    rng = np.random.default_rng(0)
+    for shape, big in [((3, 1), (3, 4)), ((4,), (2, 3, 4)), ((2, 1, 5), (2, 3, 5))]:
+        x = rng.standard_normal(shape)
+        g = rng.standard_normal(big)
+        lhs = float(np.sum(np.broadcast_to(x, big) * g))
+        rhs = float(np.sum(x * unbroadcast(g, shape)))
+        print(f"  伴随检验 {shape}→{big}：⟨B(x), G⟩ = {lhs:+.6f}，⟨x, Bᵀ(G)⟩ = {rhs:+.6f}")
+        assert abs(lhs - rhs) < 1e-9
+    return {"a_grad": a.grad.tolist(), "b_grad": b.grad.tolist(),
+            "a_grad_shape": a.grad.shape, "b_grad_shape": b.grad.shape}
+
+
+# %% [markdown]
+# ### 广播示意图
+#
+# 下图上半部分是前向：深色格子是张量里原有的元素，浅色斜线格子是广播“复制”出来的；
+# 下半部分是反向：上游梯度 `(3, 4)` 沿被复制的方向求和，回到 `(3, 1)` 和 `(1, 4)`。
+
+# %%
+def _draw_grid(ax, x0, y0, values, original, color, fmt="{:g}"):
+    """在 (x0, y0) 处（左上角）画一个格子表；original[i][j] 为真的格子用深色，其余是浅色斜线（复制出来的）。"""
+    import matplotlib.patches as patches
+    rows, cols = len(values), len(values[0])
+    for i in range(rows):
+        for j in range(cols):
+            solid = original[i][j]
+            rect = patches.Rectangle((x0 + j, y0 - i - 1), 1, 1, facecolor=color if solid else "white",
+                                     edgecolor="black", hatch=None if solid else "///", alpha=1.0 if solid else 0.6)
+            ax.add_patch(rect)
+            ax.text(x0 + j + 0.5, y0 - i - 0.5, fmt.format(values[i][j]), ha="center", va="center",
+                    fontsize=10, color="black", fontweight="bold" if solid else "normal")
+
+
+def draw_broadcast_figure(path, a, b, W, a_grad, b_grad):
+    import matplotlib.patches as patches
+    import matplotlib.pyplot as plt
+
+    from tinygrad_zh.viz import label, setup_font
+    setup_font()
+    # 两个子图的高度按各自的 y 范围分配，配合 set_aspect("equal")，上下格子一样大
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), gridspec_kw={"height_ratios": [5.1, 6.4]})
+    blue, orange, green = "#9ecae1", "#fdae6b", "#a1d99b"
+
+    # 前向：a 复制成 4 列，b 复制成 3 行
+    a_big = [[a[i][0]] * 4 for i in range(3)]
+    b_big = [b[0][:] for _ in range(3)]
+    c = [[a[i][0] + b[0][j] for j in range(4)] for i in range(3)]
+    _draw_grid(top, 0, 3, a_big, [[j == 0 for j in range(4)] for _ in range(3)], blue)
+    _draw_grid(top, 5.5, 3, b_big, [[i == 0 for _ in range(4)] for i in range(3)], orange)
+    _draw_grid(top, 11, 3, c, [[True] * 4 for _ in range(3)], green)
+    top.text(4.75, 1.5, "+", fontsize=22, ha="center", va="center")
+    top.text(10.25, 1.5, "=", fontsize=22, ha="center", va="center")
+    top.text(2, 3.35, "a (3,1) → (3,4)", ha="center", fontsize=11)
+    top.text(7.5, 3.35, "b (1,4) → (3,4)", ha="center", fontsize=11)
+    top.text(13, 3.35, "c = a + b (3,4)", ha="center", fontsize=11)
+    handles = [patches.Patch(facecolor="#cccccc", edgecolor="black", label=label("原有元素", "original element")),
+               patches.Patch(facecolor="white", edgecolor="black", hatch="///",
+                             label=label("广播复制出来的", "copied by broadcasting"))]
+    top.legend(handles=handles, loc="lower center", ncol=2, frameon=False)
+    top.set_title(label("前向：广播 (3,1) + (1,4) → (3,4)", "forward: broadcast (3,1) + (1,4) -> (3,4)"))
+    top.set_xlim(-0.5, 15.5)
+    top.set_ylim(-1.2, 3.9)
+
+    # 反向：G 每行求和 → a.grad，每列求和 → b.grad
+    all_true = [[True] * 4 for _ in range(3)]
+    _draw_grid(bottom, 0, 3, W, all_true, "#dddddd")
+    _draw_grid(bottom, 6.5, 3, a_grad, [[True] for _ in range(3)], blue)
+    _draw_grid(bottom, 0, -1.2, b_grad, [[True] * 4], orange)
+    bottom.annotate("", xy=(6.3, 1.5), xytext=(4.2, 1.5), arrowprops=dict(arrowstyle="->", lw=2))
+    bottom.text(5.25, 1.85, label("沿 dim=1 求和", "sum over dim=1"), ha="center", fontsize=10)
+    bottom.annotate("", xy=(2, -1.0), xytext=(2, -0.2), arrowprops=dict(arrowstyle="->", lw=2))
+    bottom.text(2.2, -0.6, label("沿 dim=0 求和", "sum over dim=0"), ha="left", va="center", fontsize=10)
+    bottom.text(2, 3.35, "G = dL/dc (3,4)", ha="center", fontsize=11)
+    bottom.text(7, 3.35, "a.grad (3,1)", ha="center", fontsize=11)
+    bottom.text(4.3, -1.7, "b.grad (1,4)", ha="left", va="center", fontsize=11)
+    bottom.text(9, 1.5, label("广播的伴随是求和：\n被复制了几份，\n就把几份梯度加起来",
+                              "the adjoint of broadcast is sum:\neach copy sent a gradient back,\n"
+                              "so the copies' gradients are added"),
+                fontsize=11, va="center")
+    bottom.set_title(label("反向：反广播 = 求和", "backward: unbroadcast = sum"))
+    bottom.set_xlim(-0.5, 15.5)
+    bottom.set_ylim(-2.5, 3.9)
+    for ax in (top, bottom):
+        ax.set_aspect("equal")
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# %% [markdown]
+# ## 第 7 步：`Function`——自己写一个可微运算
+#
+# 框架里的每个可微运算都是 `tinygrad_zh.autograd.Function` 的子类，写法与 `torch.autograd.Function` 一样：
+#
+# - `forward(ctx, x)`：收到的是 **原始数组**（CPU 上是 `numpy.ndarray`，GPU 上是 `cupy.ndarray`），不是张量；
+#   反向要用的东西用 `ctx.save_for_backward(...)` 存起来；
+# - `backward(ctx, grad)`：收到输出的梯度 `grad`（与输出同形），返回每个输入的梯度——
+#   “上游梯度 × 局部导数”，也就是链式法则的一环。
+# - 用 `Cube.apply(x)` 调用（不要直接调 `forward`）：`apply` 负责拆包、包装结果、在计算图里记下这个节点。
+#
+# 下面写 `y = x³`，局部导数 `dy/dx = 3x²`，所以 `backward` 返回 `grad · 3x²`。
+
+# %%
+class Cube(Function):
+    """y = x³；dy/dx = 3x²。"""
+    zh = "立方"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x * x
+
+
+class SpyCube(Cube):
+    """和 Cube 一样，只是记下 forward 收到的参数类型，用来演示“forward 收到的是数组”。"""
+    seen = []
+
+    @staticmethod
+    def forward(ctx, x):
+        SpyCube.seen.append(type(x).__name__)
+        return Cube.forward(ctx, x)
+
+
+def step7_function(device):
+    section("第 7 步：自己写一个 Function")
+    x = tg.tensor([-1.0, 0.5, 2.0], device=device, requires_grad=True)
+    SpyCube.seen.clear()
+    SpyCube.apply(x)
+    print(f"  forward 收到的参数类型：{SpyCube.seen[0]}（原始数组，不是 Tensor）")
+    y = Cube.apply(x)
+    print(f"  y = Cube.apply(x) = {y.tolist()}，y.grad_fn = {y.grad_fn}")
+    y.sum().backward()
+    print(f"  x.grad = {x.grad.tolist()}，3x² = {(3 * x.detach() ** 2).tolist()}")
+    assert_close(x.grad, 3 * x.detach() ** 2)
+    return {"cube_grad": x.grad.tolist()}
+
+
+# %% [markdown]
+# ## 第 8 步：梯度检验 (gradcheck)
+#
+# 怎么知道 `backward` 写对了？用 **数值微分 (numerical differentiation)** 独立地再算一遍。中心差分：
+#
+# $$f'(x) \approx \frac{f(x+\varepsilon) - f(x-\varepsilon)}{2\varepsilon}$$
+#
+# `tinygrad_zh.testing.gradcheck(fn, *inputs)` 对每个输入元素做一次中心差分，与反向传播的结果对比。
+# 它有两个讲究：
+#
+# 1. **只接受 `float64`。** `float32` 只有约 7 位有效数字。`ε = 1e-6` 时，`f(x+ε)` 与 `f(x−ε)` 只差在第 6～7 位，
+#    相减后剩下的几乎全是舍入误差。下面的表格实际算给你看：`f(x) = x³` 在 `x = 1.1` 处，真值 `3.63`。
+# 2. **上游梯度是随机的。** 如果只检验 `y.sum()`，上游梯度全是 1，一些错误（如转置、softmax 的反向写错）会互相抵消；
+#    随机上游梯度 `u` 检验的是 `Σ u·f(x)` 的梯度，抵消的概率几乎为 0。
+#
+# 最后故意写一个错的 `backward`（忘了系数 3），看 gradcheck 怎样指出问题。
+
+# %%
+def central_difference_table(eps_list):
+    """f(x) = x³ 在 x = 1.1 处的中心差分误差：float32 与 float64 对比。"""
+    rows = []
+    for eps in eps_list:
+        row = {"eps": eps}
+        for dt in (np.float32, np.float64):
+            x, e = dt(1.1), dt(eps)
+            approx = ((x + e) ** 3 - (x - e) ** 3) / (dt(2) * e)
+            row[np.dtype(dt).name] = abs(float(approx) - 3 * 1.1 ** 2)
+        rows.append(row)
+    return rows
+
+
+class BadCube(Function):
+    """故意写错：backward 忘了系数 3。"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x * x
+
+
+def step8_gradcheck(device, quick):
+    section("第 8 步：梯度检验 (gradcheck)")
+    eps_list = [1e-2, 1e-4, 1e-6] if quick else [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+    table = central_difference_table(eps_list)
+    print("  中心差分 (x³)' 在 x=1.1 处的误差（真值 3.63）：")
+    print(f"  {'eps':>8}  {'float32 误差':>14}  {'float64 误差':>14}")
+    for row in table:
+        print(f"  {row['eps']:>8.0e}  {row['float32']:>14.3e}  {row['float64']:>14.3e}")
+
+    tg.manual_seed(0)
+    x64 = tg.randn(3, 4, dtype=tg.float64, device=device, requires_grad=True)
+    ok = gradcheck(Cube.apply, x64)
+    print(f"  gradcheck(Cube.apply, float64 的 (3, 4) 输入) → {ok}")
+
+    refused = None
+    try:
+        gradcheck(Cube.apply, tg.randn(3, device=device, requires_grad=True))
+    except TypeError as e:
+        refused = str(e)
+        print(f"  float32 输入被拒绝：{refused}")
+
+    bad_message = None
+    try:
+        gradcheck(BadCube.apply, x64)
+    except GradcheckError as e:
+        bad_message = str(e)
+        print(f"  错误的 backward 没能通过检验：\n    {bad_message}")
+    assert bad_message is not None, "错误的 backward 竟然通过了梯度检验"
+    return {"gradcheck_cube": ok, "float32_refused": refused is not None, "bad_backward_caught": True,
+            "central_diff_err_float32_1e-6": table[-1]["float32"],
+            "central_diff_err_float64_1e-6": table[-1]["float64"]}
+
+
+# %% [markdown]
+# ## 把所有步骤串起来
+
+# %%
+def main(quick=False, device="cpu"):
+    print(f"第 03 课：张量与广播（device={device}，quick={quick}）")
+    results = {}
+    results.update(step1_creation(device))
+    results.update(step2_elementwise_reduce(device))
+    results.update(step3_matmul(device))
+    results.update(step4_movement(device))
+    results.update(step5_broadcasting(device))
+    results.update(step6_unbroadcast(device))
+    results.update(step7_function(device))
+    results.update(step8_gradcheck(device, quick))
+
+    section("画广播示意图")
+    path = output_dir() / "03_broadcasting.png"
+    draw_broadcast_figure(path, a=[[1], [2], [3]], b=[[10, 20, 30, 40]],
+                          W=[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]],
+                          a_grad=results["a_grad"], b_grad=results["b_grad"])
+    print(f"  图已保存：{path}")
+    results["figure"] = str(path)
+    print("\n第 03 课完成。")
+    return results
+
+
+# %% [markdown]
+# ## 小结
+#
+# - 张量 = 数组 + 形状 + dtype + 设备。Python 浮点数默认 `float32`，整数 `int64`，NumPy 数组保持原 dtype。
+# - 归约的 `dim` 说“沿哪个轴压扁”，`keepdim=True` 留下长度为 1 的轴，方便和原张量广播。
+# - 矩阵乘法消掉中间的维度：`(m, k) @ (k, n) → (m, n)`；线性层是 `x @ W.T + b`，`W` 的形状是 `(out, in)`。
+# - 广播：从右对齐，每一维相等或有一个是 1。失败时框架给出中文报错和规则。
+# - 广播在前向复制数据，所以反向要把各份梯度 **加回去**：广播的伴随是求和。tinygrad_zh 的引擎统一做这件事。
+# - 自己写运算：继承 `Function`，`forward` 处理数组并 `save_for_backward`，`backward` 返回“上游梯度 × 局部导数”；
+#   写完一定用 `gradcheck`（`float64`、随机上游梯度）检验。
+#
+# ## 练习
+#
+# - ★ 不运行代码，写出 `(2, 1, 3) + (4, 1)` 的结果形状，以及反向时两个输入的梯度分别沿哪些轴求和；再用框架验证。
+# - ★ 写一个 `Softplus` 运算：`y = log(1 + eˣ)`，导数是 `sigmoid(x) = 1 / (1 + e⁻ˣ)`。
+#   前向用 `ctx.xp.logaddexp(0, x)` 避免 `eˣ` 上溢 (overflow)；用 `gradcheck` 检验，并确认 `x = 1000` 时结果有限。
+# - ★★ 只用 `.sum(dim=..., keepdim=True)` 和 `reshape`，写一个函数 `my_unbroadcast(tensor_grad, shape)` 作用在张量上，
+#   并用随机形状对（如 `(5, 1, 3)` 与 `(4, 1)`）和 `sum_to_shape` 对比。
+# - ★★★ 自己写 `MyMatMul(Function)`，支持批量维度的广播（如 `(2, 1, 3, 4) @ (5, 4, 2)`），
+#   反向返回 `G @ Bᵀ` 与 `Aᵀ @ G`，交给引擎求和回输入形状；用 `gradcheck` 检验。
+#
+# ★ 题的答案：`lessons/answers/03_tensors_broadcasting_answers.py`。
+#
+# ## 参考结果
+#
+# 运行后应看到（`--quick` 与完整模式相同，完整模式的差分误差表多两行）：
+#
+# - dtype：`tg.tensor(1.5)` → `float32`，`tg.tensor([1, 2, 3])` → `int64`，`tg.tensor(np.array([1.0, 2.0]))` → `float64`，
+#   `np.int32` 数组 → `int32`；`float32 + float64` → `float64`。
+# - `x.sum(dim=0) = [5.0, 7.0, 9.0]`，`x.sum(dim=1) = [6.0, 15.0]`，`x.sum(dim=1, keepdim=True)` 的形状 `(2, 1)`。
+# - 广播形状：`(3, 1) + (1, 4) → (3, 4)`，`(4, 1, 3) + (5, 1) → (4, 5, 3)`，`(8, 1, 6, 1) + (7, 1, 5) → (8, 7, 6, 5)`；
+#   `(2, 3) + (2,)` 报错“广播失败 (broadcasting)：Add 的两个操作数形状为 (2, 3) 和 (2,)……”。
+# - 反广播：`a.grad = [[6.0], [22.0], [38.0]]`（形状 `(3, 1)`），`b.grad = [[12.0, 15.0, 18.0, 21.0]]`（形状 `(1, 4)`），
+#   与手算一致。
+# - `Cube` 在 `x = [-1, 0.5, 2]` 处的梯度 `[3.0, 0.75, 12.0]`；`gradcheck(Cube.apply, ...)` → `True`。
+# - 中心差分在 `ε = 1e-6` 时的误差：`float32` 约 `1.729e-01`，`float64` 约 `1.898e-10`。
+# - `BadCube` 的梯度检验失败，报告“解析梯度 (analytic) … 数值梯度 (numerical) …”，二者相差 3 倍。
+# - 图：`lessons/output/03_broadcasting.png`。
+
+# %%
+if __name__ == "__main__":
+    run_lesson(main)
