@@ -304,8 +304,11 @@ class _CreateGraphCtx:
         return getattr(self._fn, name)
 
 
-def backward(root, gradient=None, retain_graph=False, create_graph=False):
-    """从 ``root`` 反向传播，把梯度累加到叶子张量的 ``.grad`` 上。详见 ``Tensor.backward``。"""
+def backward(root, gradient=None, retain_graph=False, create_graph=False, capture=None):
+    """从 ``root`` 反向传播，把梯度累加到叶子张量的 ``.grad`` 上。详见 ``Tensor.backward``。
+
+    ``capture`` 是 ``{id(张量): None}`` 时，只把这些张量的梯度填进字典（供 ``grad`` 使用），不动任何 ``.grad``。
+    """
     from .tensor import Tensor
 
     if not root.requires_grad:
@@ -341,7 +344,10 @@ def backward(root, gradient=None, retain_graph=False, create_graph=False):
             g = grads.pop(id(t), None)
             if g is None:
                 continue
-            if t.grad_fn is None or t._retains_grad:
+            if capture is not None:
+                if id(t) in capture:
+                    capture[id(t)] = g if create_graph else Tensor._make(g, False)
+            elif t.grad_fn is None or t._retains_grad:
                 _accumulate(t, g, create_graph, owned)
             fn = t.grad_fn
             if fn is None:
@@ -362,6 +368,38 @@ def backward(root, gradient=None, retain_graph=False, create_graph=False):
                 grads[key] = pg if key not in grads else grads[key] + pg
             if not retain_graph:
                 fn._release()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """返回 ``outputs`` 对 ``inputs`` 的梯度（元组），不修改任何 ``.grad``。同 ``torch.autograd.grad``。
+
+    例：二阶导数::
+
+        >>> x = tg.tensor(2.0, requires_grad=True)
+        >>> (dy,) = grad(x ** 3, x, create_graph=True)   # 3x² = 12
+        >>> (d2y,) = grad(dy, x)                          # 6x = 12
+    """
+    from .tensor import Tensor
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if isinstance(outputs, (tuple, list)):
+        if len(outputs) != 1:
+            raise ValueError("grad 目前只支持一个输出张量；多个输出请先加权求和成一个。")
+        outputs = outputs[0]
+        if isinstance(grad_outputs, (tuple, list)):
+            grad_outputs = grad_outputs[0]
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {id(t): None for t in inputs}
+    backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph, capture=capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture[id(t)]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"第 {i} 个输入 (shape={t.shape}) 没有参与计算 outputs，得不到梯度。提示：传 allow_unused=True 时返回 None。")
+        result.append(g)
+    return tuple(result)
 
 
 def _accumulate(t, g, create_graph, owned):

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import backend, dtypes
 from .ops import elementwise as E, movement as M
-from .tensor import Tensor
+from .tensor import Tensor, _promote_types
 
 
 # ---------------------------------------------------------------------------- 数据 → 数组
@@ -211,7 +211,9 @@ def _promote(tensors, who):
     if not tensors:
         raise ValueError(f"{who} 需要至少一个张量。")
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
-    common = np.result_type(*[t.dtype for t in tensors])
+    common = tensors[0].dtype
+    for t in tensors[1:]:
+        common = _promote_types(common, t.dtype)
     return [t.to(dtype=common) for t in tensors]
 
 

@@ -31,7 +31,7 @@ def run_lesson(main, argv=None):
     parser = argparse.ArgumentParser(description=(main.__module__ or "lesson"))
     parser.add_argument("--quick", action="store_true", help="快速模式：少量步数、小数据（测试与 CI 用）")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="在哪个设备上运行")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # 在 Jupyter 里运行时会多出 -f kernel.json 之类的参数
     return main(quick=args.quick, device=args.device)
 
 

@@ -31,6 +31,14 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
+def _promote_types(a, b):
+    """PyTorch 的类型提升：浮点张量与整数张量运算保持浮点张量的 dtype（float32 不会因 int64 变成 float64）。"""
+    fa, fb = dtypes.is_floating(a), dtypes.is_floating(b)
+    if fa != fb:
+        return a if fa else b
+    return np.result_type(a, b)
+
+
 class Tensor:
     """张量。``Tensor(data)`` 与 ``tg.tensor(data)`` 相同。
 
@@ -276,7 +284,7 @@ class Tensor:
         if isinstance(other, Tensor):
             a, b = self, other
             if a.dtype != b.dtype:
-                common = np.result_type(a.dtype, b.dtype)
+                common = _promote_types(a.dtype, b.dtype)
                 a, b = a.to(dtype=common), b.to(dtype=common)
             return a, b
         if isinstance(other, (numbers.Number, np.generic)):

@@ -21,12 +21,12 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         xp = ctx.xp
         a2, b2 = a, b
+        if b.ndim == 1:  # 先补 b 的轴：1-D @ 1-D 时 g 是 0 维，要先变成 (1,) 再变成 (1, 1)
+            b2 = xp.expand_dims(b, -1)
+            g = xp.expand_dims(g, -1)
         if a.ndim == 1:
             a2 = xp.expand_dims(a, 0)
             g = xp.expand_dims(g, -2)
-        if b.ndim == 1:
-            b2 = xp.expand_dims(b, -1)
-            g = xp.expand_dims(g, -1)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = xp.reshape(sum_to_shape(xp, g @ xp.swapaxes(b2, -1, -2), a2.shape), a.shape)
