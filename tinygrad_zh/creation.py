@@ -100,6 +100,11 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _new(np.arange(start, end, step).astype(dtypes.to_dtype(dtype)), device, requires_grad)
 
 
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """[start, end] 上均匀分布的 steps 个点（含两端）。"""
+    return _new(np.linspace(start, end, int(steps)).astype(_float(dtype)), device, requires_grad)
+
+
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _new(np.eye(n, m, dtype=_float(dtype)), device, requires_grad)
 

@@ -35,6 +35,12 @@ def run_lesson(main, argv=None):
     return main(quick=args.quick, device=args.device)
 
 
+def _display_width(text: str) -> int:
+    """终端里的显示宽度：中文等全角字符占两列。"""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def doctor() -> dict:
     """检查运行环境：Python、NumPy、CuPy / GPU、matplotlib、中文字体。返回一个字典并打印出来。"""
     import numpy as np
@@ -54,7 +60,7 @@ def doctor() -> dict:
         info["中文字体"] = "已找到" if setup_font() else "未找到（图中标签改用英文）"
     except ImportError:
         info["matplotlib"] = "未安装（pip install -e '.[lessons]'）"
-    width = max(len(k) for k in info)
+    width = max(_display_width(k) for k in info)
     for k, v in info.items():
-        print(f"  {k:<{width}}  {v}")
+        print(f"  {k}{' ' * (width - _display_width(k))}  {v}")
     return info

@@ -51,25 +51,26 @@ def plot_history(history: dict, path, title=("训练曲线", "training curves"),
     return path
 
 
-def draw_graph(tensor, path, title=("计算图", "computational graph")):
-    """用 matplotlib 画出 ``tensor`` 的计算图（节点按到输出的距离分层）。返回保存路径。"""
+def draw_graph(tensor, path, names=None, title=("计算图", "computational graph")):
+    """用 matplotlib 画出 ``tensor`` 的计算图，返回保存路径。
+
+    节点按“到输出的最长路径”分层，所以每个节点都画在用到它的运算左边。
+    ``names`` 是 ``{张量: "名字"}``（如 ``{w: "w", b: "b"}``），给叶子标上名字；否则显示数值或形状。
+    """
     import matplotlib.pyplot as plt
+    from .autograd import _toposort
     from .tensor import Tensor
     setup_font()
-    depth, order, edges = {id(tensor): 0}, [tensor], []
-    i = 0
-    while i < len(order):
-        t = order[i]
-        i += 1
+    names = {id(t): n for t, n in (names or {}).items()}
+    order = _toposort(tensor) if tensor.requires_grad else [tensor]
+    depth, edges = {id(tensor): 0}, []
+    for t in reversed(order):  # 从输出往输入走：子节点的深度在处理它之前已经确定
         if t.grad_fn is None:
             continue
         for a in t.grad_fn.inputs:
-            if not isinstance(a, Tensor):
-                continue
-            edges.append((id(a), id(t)))
-            if id(a) not in depth:
-                order.append(a)
-            depth[id(a)] = max(depth.get(id(a), 0), depth[id(t)] + 1)
+            if isinstance(a, Tensor) and a.requires_grad:
+                edges.append((id(a), id(t)))
+                depth[id(a)] = max(depth.get(id(a), 0), depth[id(t)] + 1)
     layers = {}
     for t in order:
         layers.setdefault(depth[id(t)], []).append(t)
@@ -79,14 +80,20 @@ def draw_graph(tensor, path, title=("计算图", "computational graph")):
         for k, t in enumerate(ts):
             pos[id(t)] = (max_d - d, k - (len(ts) - 1) / 2)
     fig, ax = plt.subplots(figsize=(1.8 * (max_d + 1) + 1, 1.2 * max(len(v) for v in layers.values()) + 1))
+    seen_edges = {}
     for src, dst in edges:
         (x0, y0), (x1, y1) = pos[src], pos[dst]
+        k = seen_edges[(src, dst)] = seen_edges.get((src, dst), -1) + 1
+        # 同一个输入被用了两次（如 x*x）画成两条弧线；跨层的边画成弧线，免得被中间的节点挡住
+        rad = 0.25 * k + (0.3 if abs(x1 - x0) > 1 else 0.0)
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18))
+                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18,
+                                    connectionstyle=f"arc3,rad={rad}"))
     for t in order:
         x, y = pos[id(t)]
         if t.grad_fn is None:
-            text, color = (f"{t.item():.3g}" if t.numel() == 1 else f"{t.shape}"), "#cde4ff"
+            text = names.get(id(t)) or (f"{t.item():.3g}" if t.numel() == 1 else f"{t.shape}")
+            color = "#cde4ff"
         else:
             fn = t.grad_fn
             text, color = (label(fn.zh, type(fn).__name__) if fn.zh else type(fn).__name__), "#ffe1b3"
