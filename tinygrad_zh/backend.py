@@ -128,6 +128,8 @@ class StrictArray:
     __array_ufunc__ = None
 
     def __getattr__(self, name):
+        if name.startswith("__"):  # 不转发 __array_interface__ 等协议，否则 NumPy 会借此悄悄转换
+            raise AttributeError(name)
         attr = getattr(self._a, name)
         if callable(attr):
             def call(*args, **kwargs):

@@ -37,7 +37,9 @@ def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, msg
     a, e = _as_numpy(actual), _as_numpy(expected)
     if a.shape != e.shape:
         raise AssertionError(f"形状不同 (shape mismatch)：actual {a.shape}，expected {e.shape}。" + (f" {msg}" if msg else ""))
-    kind = np.result_type(a.dtype, e.dtype)
+    # 两边 dtype 不同时按精度较低的一边取默认容差（float32 对 float64 的参考值按 float32 的标准）
+    floats = [d for d in (a.dtype, e.dtype) if d.kind == "f"]
+    kind = min(floats, key=lambda d: d.itemsize) if floats else np.result_type(a.dtype, e.dtype)
     if rtol is None or atol is None:
         if kind == np.float64:
             default = (1e-7, 1e-7)
@@ -57,8 +59,8 @@ def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, msg
     worst = np.unravel_index(int(np.argmax(np.where(close, -1, err))), a.shape) if a.ndim else ()
     raise AssertionError(
         f"数值不够接近 (not close)：{int((~close).sum())} / {close.size} 个元素超出容差 "
-        f"(rtol={rtol}, atol={atol})。最差的位置 {tuple(int(i) for i in worst)}：actual={a64[worst]!r}，"
-        f"expected={e64[worst]!r}，差={err[worst]:.3e}。" + (f" {msg}" if msg else ""))
+        f"(rtol={rtol}, atol={atol})。最差的位置 {tuple(int(i) for i in worst)}：actual={float(a64[worst])!r}，"
+        f"expected={float(e64[worst])!r}，差={float(err[worst]):.3e}。" + (f" {msg}" if msg else ""))
 
 
 def _scalar_objective(fn, inputs, upstream):
