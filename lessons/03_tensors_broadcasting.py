@@ -28,15 +28,6 @@
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
 
 # %%
-import sys
-from pathlib import Path
-
-try:
-    import tinygrad_zh  # noqa: F401
-except ImportError:  # 没有 pip install -e . 时，从仓库根目录导入（脚本用 __file__，notebook 用当前目录）
-    here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    sys.path.insert(0, str(here.parent))
-
 import numpy as np
 
 import tinygrad_zh as tg

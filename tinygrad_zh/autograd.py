@@ -26,8 +26,8 @@ _state = threading.local()
 
 
 def is_grad_enabled() -> bool:
-    """当前是否记录计算图（梯度模式）。"""
-    return getattr(_state, "grad_enabled", True)
+    """当前是否记录计算图（梯度模式）。每个线程各有一份，与 PyTorch 相同。"""
+    return _state.__dict__.get("grad_enabled", True)
 
 
 def _set_grad_enabled(mode: bool) -> None:
@@ -77,6 +77,34 @@ class set_grad_enabled(_GradMode):
 # Function
 # ----------------------------------------------------------------------------
 
+_Tensor = None
+
+
+def _tensor_class():
+    """Tensor 类（tensor.py 导入本模块，所以这里延迟取得并缓存）。"""
+    global _Tensor
+    if _Tensor is None:
+        from .tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
+
+
+def _tag(saved, out, arrays, args, Tensor):
+    """保存的对象是输出 (-1)、第 i 个张量输入 (i)，还是别的 (None)。"""
+    if saved is out:
+        return -1
+    for i, a in enumerate(arrays):
+        if saved is a and isinstance(args[i], Tensor):
+            return i
+    return None
+
+
+def _device_mismatch(cls, a, b):
+    da, db = backend.device_of(a), backend.device_of(b)
+    raise RuntimeError(
+        f"设备不一致 (device mismatch)：{cls.__name__} 的输入分别在 '{da}' 和 '{db}' 上。"
+        f"提示：先用 .to('{da}') 把它们放到同一设备。")
+
 class Function:
     """可微运算的基类，用法与 ``torch.autograd.Function`` 相同（只是 forward 收到的是数组）。
 
@@ -110,7 +138,7 @@ class Function:
     # 一次 apply 产生一个实例：它既是 ctx，也是计算图里的节点 (node)，即输出的 grad_fn。
     def __init__(self):
         self._saved = ()
-        self._saved_tags = None
+        self._saved_tags = ()
         self._released = False
 
     def save_for_backward(self, *arrays):
@@ -138,40 +166,36 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        """在张量上运行这个运算；需要时把它记进计算图。"""
-        from .tensor import Tensor
+        """在张量上运行这个运算；需要时把它记进计算图。
 
+        这是每个运算都要经过的热路径 (hot path)，所以写得朴素而紧凑：一次遍历参数，按数组类型判断设备。
+        """
+        Tensor = _tensor_class()
         ctx = cls()
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        if not tensors:
+        arrays, first, any_grad = [], None, False
+        for a in args:
+            if isinstance(a, Tensor):
+                d = a._data
+                if first is None:
+                    first = d
+                elif type(d) is not type(first):
+                    _device_mismatch(cls, first, d)
+                any_grad = any_grad or a.requires_grad
+                arrays.append(d)
+            else:
+                arrays.append(a)
+        if first is None:
             raise TypeError(f"{cls.__name__}.apply 至少需要一个 Tensor 参数。")
-        device = tensors[0].device
-        for t in tensors[1:]:
-            if t.device != device:
-                raise RuntimeError(
-                    f"设备不一致 (device mismatch)：{cls.__name__} 的输入分别在 '{device}' 和 '{t.device}' 上。"
-                    f"提示：先用 .to('{device}') 把它们放到同一设备。")
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        ctx.xp = backend.get_array_module(tensors[0].data)
+        ctx.xp = backend.get_array_module(first)
         out = cls.forward(ctx, *arrays, **kwargs)
-        needs_grad = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        needs_grad = any_grad and is_grad_enabled()
         result = Tensor._make(out, needs_grad)
         if needs_grad:
             ctx.inputs = args
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            # 记下保存的数组是哪个输入、还是输出：create_graph 时要换回对应的张量
-            tags = []
-            for s in ctx._saved:
-                tag = None
-                if s is out:
-                    tag = -1
-                else:
-                    for i, a in enumerate(arrays):
-                        if s is a and isinstance(args[i], Tensor):
-                            tag = i
-                            break
-                tags.append(tag)
-            ctx._saved_tags = tags
+            if ctx._saved:
+                # 记下保存的数组是哪个输入、还是输出：create_graph 时要换回对应的张量
+                ctx._saved_tags = [_tag(s, out, arrays, args, Tensor) for s in ctx._saved]
             result.grad_fn = ctx
         return result
 

@@ -234,6 +234,8 @@ def normalize_device(device) -> str:
 
 def get_array_module(arr):
     """返回与 ``arr`` 配套的数组模块 ``xp``：numpy、cupy 或替身设备的命名空间。"""
+    if type(arr) is np.ndarray:
+        return np
     if isinstance(arr, StrictArray):
         return strict_xp
     if isinstance(arr, np.ndarray) or _cupy is None:
@@ -252,7 +254,7 @@ def device_of(arr) -> str:
 
 def is_array(obj) -> bool:
     """``obj`` 是否是某个设备上的数组（而不是 Python 数字、列表）。"""
-    if isinstance(obj, (np.ndarray, StrictArray)):
+    if type(obj) is np.ndarray or isinstance(obj, (np.ndarray, StrictArray)):
         return True
     return _cupy is not None and isinstance(obj, _cupy.ndarray)
 

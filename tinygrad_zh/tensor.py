@@ -283,7 +283,7 @@ class Tensor:
         """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
         if isinstance(other, Tensor):
             a, b = self, other
-            if a.dtype != b.dtype:
+            if a._data.dtype != b._data.dtype:
                 common = _promote_types(a.dtype, b.dtype)
                 a, b = a.to(dtype=common), b.to(dtype=common)
             return a, b
