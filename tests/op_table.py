@@ -243,7 +243,7 @@ OPS = [
     Op("sum_dim", with_dim(), lambda x, dim, keepdim: x.sum(dim, keepdim),
        lambda x, dim, keepdim: x.sum(axis=dim, keepdims=keepdim)),
     Op("sum_dims", with_dim(shape_st=hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)),
-       lambda x, dim, keepdim: x.sum((dim, 0), keepdim),
+       lambda x, dim, keepdim: x.sum(tuple({dim % x.ndim, 0}), keepdim),
        lambda x, dim, keepdim: x.sum(axis=tuple({dim % x.ndim, 0}), keepdims=keepdim)),
     Op("mean_all", unary(), lambda x: x.mean(), lambda x: np.mean(x)),
     Op("mean_dim", with_dim(), lambda x, dim, keepdim: x.mean(dim, keepdim),

@@ -257,8 +257,8 @@ DEFAULT_DTYPES = [
     ("zeros_like(int)", lambda m: m.zeros_like(m.tensor([1, 2]))),
     ("ones_like(float64)", lambda m: m.ones_like(m.tensor(np.zeros(2)))),
     ("full_like(int,2.5)", lambda m: m.full_like(m.tensor([1, 2]), 2.5)),
-    ("tensor(np.float64(1.5))", lambda m: m.tensor(np.float64(1.5)), _NUMPY_SCALAR),
-    ("tensor(np.int32(3))", lambda m: m.tensor(np.int32(3)), _NUMPY_SCALAR),
+    ("tensor(np.float64(1.5))", lambda m: m.tensor(np.float64(1.5))),
+    ("tensor(np.int32(3))", lambda m: m.tensor(np.int32(3))),
     ("tensor([np.float64(1.5)])", lambda m: m.tensor([np.float64(1.5)]), _NUMPY_SCALAR),
 ]
 
@@ -284,8 +284,6 @@ def test_default_dtype_random(make):
 
 # ---------------------------------------------------------------------------- 类型提升
 
-_ZERO_DIM = ("0 维张量在类型提升里的优先级低于有维度的张量（同一类别时不改变结果 dtype），"
-             "tg 按 NumPy 的 result_type 处理，0 维的 float64 / int64 会把结果提升上去")
 
 PROMOTION = [
     ("f32+i64", lambda m: m.ones(3) + m.tensor([1, 2, 3])),
@@ -328,18 +326,12 @@ PROMOTION = [
     ("i64.relu()", lambda m: m.tensor([1, -2]).relu()),
     ("f32.to(f64)", lambda m: m.ones(2).to(m.float64)),
     ("i64.float()", lambda m: m.tensor([1, 2]).float()),
-    ("f32+0d-f64", lambda m: m.ones(3) + m.tensor(np.array(1.0)),
-     _ZERO_DIM + "：torch.ones(3) + torch.tensor(1., dtype=torch.float64) 是 float32，tg 给出 float64"),
-    ("i32+0d-i64", lambda m: m.tensor(np.array([1, 2], dtype=np.int32)) + m.tensor(5),
-     _ZERO_DIM + "：int32 张量 + torch.tensor(5) 是 int32，tg 给出 int64"),
-    ("2**i64", lambda m: 2 ** m.tensor([1, 2, 3]),
-     "2 ** torch.tensor([1, 2, 3]) 是 int64 的 [2, 4, 8]，tg 的 __rpow__ 用 exp(x·ln 2) 计算，给出 float32"),
-    ("i64.clamp(0.5)", lambda m: m.tensor([0, 1, 2]).clamp(0.5),
-     "torch.tensor([0, 1, 2]).clamp(0.5) 是 float32，tg 的 Clamp 直接用 xp.clip(int64, python float)，得到 float64"),
-    ("i64.masked_fill(1.5)", lambda m: m.tensor([1, 2]).masked_fill(m.tensor([True, False]), 1.5),
-     "masked_fill 保持 self 的 dtype：torch 给出 int64 的 [1, 2]（1.5 截成 1），tg 走 where 的提升，给出 float32 的 [1.5, 2.]"),
-    ("f32.masked_fill(0d-f64)", lambda m: m.ones(2).masked_fill(m.tensor([True, False]), m.tensor(np.array(1.5))),
-     "masked_fill 保持 self 的 dtype：torch 给出 float32，tg 给出 float64"),
+    ("f32+0d-f64", lambda m: m.ones(3) + m.tensor(np.array(1.0))),
+    ("i32+0d-i64", lambda m: m.tensor(np.array([1, 2], dtype=np.int32)) + m.tensor(5)),
+    ("2**i64", lambda m: 2 ** m.tensor([1, 2, 3])),
+    ("i64.clamp(0.5)", lambda m: m.tensor([0, 1, 2]).clamp(0.5)),
+    ("i64.masked_fill(1.5)", lambda m: m.tensor([1, 2]).masked_fill(m.tensor([True, False]), 1.5)),
+    ("f32.masked_fill(0d-f64)", lambda m: m.ones(2).masked_fill(m.tensor([True, False]), m.tensor(np.array(1.5)))),
 ]
 
 
@@ -420,10 +412,6 @@ def test_clamp_gradient_inclusive_at_bounds():
     np.testing.assert_array_equal(_np(t.grad), [0, 1, 1, 1, 0])
 
 
-@_xfail("clamp 的 min / max 是张量时，torch 的梯度在边界上也整份给 x（x 的梯度 [1, 1, 1]，min 的梯度只在 x < min 处为 1），"
-        "tg 用 maximum / minimum 实现，并列处各分一半（x 的梯度 [0.5, 1, 0.5]，min / max 的梯度 0.5）。"
-        "复现：x = tg.tensor([0., 1., 2.], requires_grad=True); "
-        "x.clamp(min=tg.tensor(0.), max=tg.tensor(2.)).sum().backward()")
 def test_clamp_tensor_bounds_gradient_at_bounds():
     x = np.array([-1.0, 0.0, 1.0, 2.0, 3.0])
     check_vs_torch(lambda m, x, lo, hi: x.clamp(min=lo, max=hi), x, np.zeros(5), np.full(5, 2.0))
@@ -456,8 +444,7 @@ SPLITS = [
     ("split([0,5])", lambda m: m.arange(5).split([0, 5])),
     ("split(2,dim=-1)", lambda m: m.arange(10).reshape(2, 5).split(2, dim=-1)),
     ("split(2)-of-0", lambda m: m.zeros(0).split(2)),
-    ("chunk(2)-of-0", lambda m: m.zeros(0).chunk(2),
-     "长度为 0 的维度上 torch.zeros(0).chunk(2) 给出 2 块（形状 (0,) 各一），tg 只给 1 块"),
+    ("chunk(2)-of-0", lambda m: m.zeros(0).chunk(2)),
 ]
 
 
@@ -525,8 +512,6 @@ def test_shape_ops(shape, fn):
     check_vs_torch(fn, x)
 
 
-_ZERO_D_DIM = ("torch 允许 0 维张量用 dim=0 / dim=-1（把它当成长度为 1 的一维），结果仍是 0 维；tg 的 _dim 接受了 dim，"
-               "却把它原样交给 NumPy / 元组下标，抛出未翻译的 ")
 
 ZERO_D = [
     ("softmax(0)", lambda m, x: x.softmax(0)),
@@ -536,20 +521,13 @@ ZERO_D = [
     ("min(-1,keepdim)", lambda m, x: x.min(-1, keepdim=True)),
     ("flatten(0)", lambda m, x: x.flatten(0)),
     ("unsqueeze(-1)", lambda m, x: x.unsqueeze(-1)),
-    ("squeeze(0)", lambda m, x: x.squeeze(0),
-     _ZERO_D_DIM + "IndexError: tuple index out of range。复现：tg.tensor(2.).squeeze(0)"),
-    ("squeeze(-1)", lambda m, x: x.squeeze(-1),
-     _ZERO_D_DIM + "IndexError: tuple index out of range。复现：tg.tensor(2.).squeeze(-1)"),
-    ("sum(0)", lambda m, x: x.sum(0),
-     _ZERO_D_DIM + "numpy AxisError。复现：tg.tensor(2.).sum(0)"),
-    ("sum(-1,keepdim)", lambda m, x: x.sum(-1, keepdim=True),
-     _ZERO_D_DIM + "numpy AxisError。复现：tg.tensor(2.).sum(-1, keepdim=True)"),
-    ("mean(0)", lambda m, x: x.mean(0),
-     _ZERO_D_DIM + "numpy AxisError。复现：tg.tensor(2.).mean(0)"),
-    ("var(0,unbiased=False)", lambda m, x: x.var(0, unbiased=False),
-     _ZERO_D_DIM + "numpy AxisError。复现：tg.tensor(2.).var(0, unbiased=False)"),
-    ("transpose(0,-1)", lambda m, x: x.transpose(0, -1),
-     _ZERO_D_DIM + "IndexError: list index out of range。复现：tg.tensor(2.).transpose(0, -1)"),
+    ("squeeze(0)", lambda m, x: x.squeeze(0)),
+    ("squeeze(-1)", lambda m, x: x.squeeze(-1)),
+    ("sum(0)", lambda m, x: x.sum(0)),
+    ("sum(-1,keepdim)", lambda m, x: x.sum(-1, keepdim=True)),
+    ("mean(0)", lambda m, x: x.mean(0)),
+    ("var(0,unbiased=False)", lambda m, x: x.var(0, unbiased=False)),
+    ("transpose(0,-1)", lambda m, x: x.transpose(0, -1)),
 ]
 
 
@@ -558,8 +536,6 @@ def test_zero_dim_tensor_with_dim(fn):
     check_vs_torch(fn, np.array(2.0))
 
 
-@_xfail("只有一个元素时无偏方差 (n − 1 = 0)：torch 前向 nan、反向梯度也是 nan；tg 的 Var.backward 里 2.0 / (n − correction) "
-        "是 Python 浮点除法，抛 ZeroDivisionError。复现：x = tg.tensor([1.5], requires_grad=True); x.var().backward()")
 def test_var_single_element_backward():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -614,7 +590,6 @@ def test_matmul_shapes(sa, sb):
 
 # ---------------------------------------------------------------------------- 出错：异常类型与 torch 相同
 
-_ERR_TYPE = "异常类型不同：torch 抛 RuntimeError，tg 抛 ValueError（用户代码里的 except RuntimeError 接不住）"
 
 ERRORS = [
     ("reshape-bad-size", lambda m: m.ones(2, 3).reshape(4)),
@@ -634,32 +609,17 @@ ERRORS = [
     ("bool-ambiguous", lambda m: bool(m.ones(2))),
     ("backward-twice", lambda m: [y.backward() for y in [(m.ones(2, requires_grad=True) ** 2).sum()] * 2]),
     ("numpy-requires-grad", lambda m: m.ones(2, requires_grad=True).numpy()),
-    ("broadcast-mismatch", lambda m: m.ones(2) + m.ones(3),
-     _ERR_TYPE + "。复现：tg.ones(2) + tg.ones(3)"),
-    ("where-broadcast-mismatch", lambda m: m.where(m.ones(2, dtype=m.bool), m.ones(3), 0.0),
-     _ERR_TYPE + "。复现：tg.where(tg.ones(2, dtype=tg.bool), tg.ones(3), 0.)"),
-    ("matmul-mismatch", lambda m: m.ones(2, 3) @ m.ones(2, 3),
-     _ERR_TYPE + "。复现：tg.ones(2, 3) @ tg.ones(2, 3)"),
-    ("split-sizes-sum", lambda m: m.ones(5).split([1, 3]),
-     _ERR_TYPE + "。复现：tg.ones(5).split([1, 3])"),
-    ("split-zero", lambda m: m.ones(2, 3).split(0),
-     _ERR_TYPE + "。复现：tg.ones(2, 3).split(0)"),
-    ("chunk-zero", lambda m: m.ones(2, 3).chunk(0),
-     _ERR_TYPE + "。复现：tg.ones(2, 3).chunk(0)"),
-    ("split-0d", lambda m: m.tensor(2.0).split(1),
-     "torch 抛 RuntimeError（split expects at least a 1-dimensional tensor），tg 抛未翻译的 IndexError。"
-     "复现：tg.tensor(2.).split(1)"),
-    ("item-many", lambda m: m.ones(2).item(),
-     _ERR_TYPE + "。复现：tg.ones(2).item()"),
-    ("sum-repeated-dims", lambda m: m.ones(2, 3).sum((0, 0)),
-     "torch 的 x.sum((0, 0)) 抛 RuntimeError（dim 0 appears multiple times in the list of dims），"
-     "tg 悄悄去重后按 sum(0) 计算。复现：tg.ones(2, 3).sum((0, 0))"),
-    ("flatten-start-after-end", lambda m: m.ones(2, 3, 4).flatten(2, 1),
-     "torch 的 flatten(2, 1) 抛 RuntimeError（start_dim cannot come after end_dim），tg 原样返回张量。"
-     "复现：tg.ones(2, 3, 4).flatten(2, 1)"),
-    ("mean-int", lambda m: m.arange(3).mean(),
-     "torch 对整数张量的 mean() 抛 RuntimeError（could not infer output dtype），tg 先转成 float32 再求均值。"
-     "复现：tg.arange(3).mean()"),
+    ("broadcast-mismatch", lambda m: m.ones(2) + m.ones(3)),
+    ("where-broadcast-mismatch", lambda m: m.where(m.ones(2, dtype=m.bool), m.ones(3), 0.0)),
+    ("matmul-mismatch", lambda m: m.ones(2, 3) @ m.ones(2, 3)),
+    ("split-sizes-sum", lambda m: m.ones(5).split([1, 3])),
+    ("split-zero", lambda m: m.ones(2, 3).split(0)),
+    ("chunk-zero", lambda m: m.ones(2, 3).chunk(0)),
+    ("split-0d", lambda m: m.tensor(2.0).split(1)),
+    ("item-many", lambda m: m.ones(2).item()),
+    ("sum-repeated-dims", lambda m: m.ones(2, 3).sum((0, 0))),
+    ("flatten-start-after-end", lambda m: m.ones(2, 3, 4).flatten(2, 1)),
+    ("mean-int", lambda m: m.arange(3).mean()),
 ]
 
 

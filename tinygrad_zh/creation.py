@@ -38,6 +38,8 @@ def _to_array(data, dtype=None, device=None):
         raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。")
     if dtype is not None:
         host = host.astype(dtypes.to_dtype(dtype))
+    elif isinstance(data, np.generic):
+        pass  # NumPy 标量保持自己的 dtype（同 PyTorch）
     elif host.dtype.kind == "f":
         host = host.astype(dtypes.get_default_dtype())
     elif host.dtype.kind in "iu":
@@ -268,7 +270,7 @@ def where(condition, input, other):
         return E.Where.apply(condition, input, other)
     except ValueError as e:
         shapes = [x.shape if isinstance(x, Tensor) else "标量" for x in (condition, input, other)]
-        raise ValueError(f"广播失败 (broadcasting)：where 的三个参数形状 {shapes} 无法广播。") from e
+        raise RuntimeError(f"广播失败 (broadcasting)：where 的三个参数形状 {shapes} 无法广播。") from e
 
 
 def maximum(input, other):

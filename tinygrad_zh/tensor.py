@@ -31,11 +31,18 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
-def _promote_types(a, b):
-    """PyTorch 的类型提升：浮点张量与整数张量运算保持浮点张量的 dtype（float32 不会因 int64 变成 float64）。"""
+def _promote_types(a, b, a_ndim=1, b_ndim=1):
+    """PyTorch 的类型提升 (type promotion)。
+
+    - 浮点与整数相遇，取浮点那一边的 dtype（float32 不会因 int64 变成 float64）；
+    - 同一类别里，0 维张量像 Python 数一样“让位”：float32 张量 + 0 维 float64 张量仍是 float32；
+    - 其余取较宽的 dtype。
+    """
     fa, fb = dtypes.is_floating(a), dtypes.is_floating(b)
     if fa != fb:
         return a if fa else b
+    if (a_ndim == 0) != (b_ndim == 0) and (a == dtypes.bool_) == (b == dtypes.bool_):
+        return b if a_ndim == 0 else a
     return np.result_type(a, b)
 
 
@@ -141,7 +148,7 @@ class Tensor:
 
     def item(self):
         if self.numel() != 1:
-            raise ValueError(f"item() 只能用于只有一个元素的张量，而这个张量的形状是 {self.shape}。")
+            raise RuntimeError(f"item() 只能用于只有一个元素的张量，而这个张量的形状是 {self.shape}。")
         return self._data.item()
 
     def tolist(self):
@@ -272,19 +279,23 @@ class Tensor:
         return d % ndim if ndim else 0
 
     def _dims(self, dim):
-        """``dim`` 可以是 None（全部）、整数或元组；返回排好序的非负元组或 None。"""
+        """``dim`` 可以是 None（全部）、整数或元组；返回排好序的非负元组或 None。
+
+        0 维张量上 dim=0 / -1 合法（同 PyTorch），对应“不归约任何轴”，即空元组。
+        """
         if dim is None:
             return None
-        if isinstance(dim, (tuple, list)):
-            return tuple(sorted({self._dim(d) for d in dim}))
-        return (self._dim(dim),)
+        dims = [self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"维度 {tuple(dim)} 中有重复 (dim appears multiple times)。")
+        return () if self.ndim == 0 else tuple(sorted(dims))
 
     def _operand(self, other):
         """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
         if isinstance(other, Tensor):
             a, b = self, other
             if a._data.dtype != b._data.dtype:
-                common = _promote_types(a.dtype, b.dtype)
+                common = _promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
                 a, b = a.to(dtype=common), b.to(dtype=common)
             return a, b
         if isinstance(other, (numbers.Number, np.generic)):
@@ -312,7 +323,7 @@ class Tensor:
         except ValueError as e:
             sa = a.shape if isinstance(a, Tensor) else "标量"
             sb = b.shape if isinstance(b, Tensor) else "标量"
-            raise ValueError(
+            raise RuntimeError(
                 f"广播失败 (broadcasting)：{fn.__name__} 的两个操作数形状为 {sa} 和 {sb}，无法广播到同一形状。"
                 "规则：从最后一维往前对齐，每一维要么相等，要么其中一个是 1。") from e
 
@@ -347,8 +358,10 @@ class Tensor:
         return self._binary(E.PowTensor, o)
 
     def __rpow__(self, o):
-        if isinstance(o, (numbers.Number, np.generic)) and o > 0:
-            return (self * float(np.log(o))).exp()  # cᵃ = e^{a·ln c}
+        if isinstance(o, (numbers.Number, np.generic)):
+            o = o.item() if isinstance(o, np.generic) else o
+            if isinstance(o, int) and not dtypes.is_floating(self.dtype):
+                return Tensor._make(o ** self._data, False)  # 整数的整数次幂仍是整数，不可微
         return self._binary(E.PowTensor, o, True)
 
     def __matmul__(self, o): return self.matmul(o)
@@ -398,17 +411,32 @@ class Tensor:
     def clamp(self, min=None, max=None):
         """把元素截到 [min, max] 区间；min、max 可以是数或张量。"""
         if min is None and max is None:
-            raise ValueError("clamp 至少需要 min 或 max 之一。")
+            raise RuntimeError("clamp 至少需要 min 或 max 之一。")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self if min is None else self.maximum(min)
-            return out if max is None else out.minimum(max)
-        return E.Clamp.apply(self, min, max)
+            # 用 where 而不是 maximum / minimum：边界上梯度整份给 self（同 PyTorch），而不是平分
+            from .creation import where
+            out = self
+            if min is not None:
+                out = where(out < min, min, out)
+            if max is not None:
+                out = where(out > max, max, out)
+            return out
+        x = self
+        if any(isinstance(v, float) for v in (min, max)) and not dtypes.is_floating(self.dtype):
+            x = self.float()
+        return E.Clamp.apply(x, min, max)
 
     clip = clamp
 
     def masked_fill(self, mask, value):
-        """mask 为 True 的位置填上 value，其余保持不变。"""
+        """mask 为 True 的位置填上 value，其余保持不变；结果的 dtype 与 self 相同（同 PyTorch）。"""
         from .creation import where
+        if isinstance(value, Tensor):
+            if value.numel() != 1 or value.requires_grad:
+                return where(mask, value.to(dtype=self.dtype), self)
+            value = value.item()
+        value = (float(value) if dtypes.is_floating(self.dtype) else
+                 bool(value) if self.dtype == dtypes.bool_ else int(value))
         return where(mask, value, self)
 
     def where(self, condition, other):
@@ -420,7 +448,10 @@ class Tensor:
         return R.Sum.apply(self, self._dims(dim), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        return R.Mean.apply(self._floating(), self._dims(dim), keepdim)
+        if not dtypes.is_floating(self.dtype):
+            raise RuntimeError(
+                f"mean() 需要浮点张量，而这个张量是 {self.dtype}（同 PyTorch）。提示：先 .float()。")
+        return R.Mean.apply(self, self._dims(dim), keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """方差；默认无偏 (unbiased，除以 n − 1)，与 PyTorch 相同。"""
@@ -505,13 +536,13 @@ class Tensor:
         k_a = a.shape[-1]
         k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
         if k_a != k_b:
-            raise ValueError(
+            raise RuntimeError(
                 f"形状不匹配 (shape mismatch)：matmul 需要 a.shape[-1] == b.shape[-2]，但得到 {a.shape} @ {b.shape}"
                 f"（{k_a} ≠ {k_b}）。提示：检查是否需要转置 (.T) 其中一个。")
         try:
             return MatMul.apply(a, b)
         except ValueError as e:
-            raise ValueError(
+            raise RuntimeError(
                 f"广播失败 (broadcasting)：matmul 的批量维度 {a.shape[:-2]} 与 {b.shape[:-2]} 无法广播。") from e
 
     # ------------------------------------------------------------------ 形状
@@ -536,6 +567,9 @@ class Tensor:
         return M.Permute.apply(self, dims)
 
     def transpose(self, dim0, dim1):
+        if self.ndim == 0:
+            self._dim(dim0), self._dim(dim1)  # 只检查范围
+            return M.Permute.apply(self, ())
         dims = list(range(self.ndim))
         d0, d1 = self._dim(dim0), self._dim(dim1)
         dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -563,8 +597,10 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = self._dim(start_dim), self._dim(end_dim)
+        if s > e:
+            raise RuntimeError(f"flatten 的 start_dim ({start_dim}) 不能在 end_dim ({end_dim}) 之后。")
         shape = self.shape
-        return M.Reshape.apply(self, shape[:s] + (-1,) + shape[e + 1:]) if s <= e else self
+        return M.Reshape.apply(self, shape[:s] + (-1,) + shape[e + 1:])
 
     def expand(self, *sizes):
         """广播到更大的形状（-1 表示该维不变），不复制数据。"""
@@ -615,17 +651,19 @@ class Tensor:
 
     def split(self, split_size_or_sections, dim=0):
         """沿 dim 切成若干块：整数表示每块大小（最后一块可以更小），列表表示各块大小。"""
+        if self.ndim == 0:
+            raise RuntimeError("split / chunk 需要至少一维的张量，而这是一个 0 维张量。")
         d = self._dim(dim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, int):
             step = split_size_or_sections
             if step <= 0:
-                raise ValueError(f"split_size 必须为正数，得到 {step}。")
+                raise RuntimeError(f"split_size 必须为正数，得到 {step}。")
             sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split 的各块大小 {sizes} 之和为 {sum(sizes)}，但第 {d} 维的长度是 {n}。")
+                raise RuntimeError(f"split 的各块大小 {sizes} 之和为 {sum(sizes)}，但第 {d} 维的长度是 {n}。")
         lead = (slice(None),) * d
         out, start = [], 0
         for s in sizes:
@@ -635,7 +673,9 @@ class Tensor:
 
     def chunk(self, chunks, dim=0):
         if chunks <= 0:
-            raise ValueError(f"chunks 必须为正数，得到 {chunks}。")
+            raise RuntimeError(f"chunks 必须为正数，得到 {chunks}。")
         n = self.shape[self._dim(dim)]
-        return self.split(max(-(-n // chunks), 1), dim)
+        if n == 0:
+            return self.split([0] * chunks, dim)
+        return self.split(-(-n // chunks), dim)
 

@@ -4,6 +4,9 @@
 由引擎在反向时求和回输入形状，这里的 backward 只需返回输出形状的梯度。
 """
 
+import math
+import numbers
+
 from ..autograd import Function
 
 
@@ -121,9 +124,10 @@ class PowTensor(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
-        xp = ctx.xp
+        # 底数是 Python 数时用 math.log：xp.log(2.0) 会返回 float64 标量，把 float32 的梯度提升成 float64
+        log_a = math.log(a) if isinstance(a, numbers.Number) else ctx.xp.log(a)
         return (g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None,
-                g * out * xp.log(a) if ctx.needs_input_grad[1] else None)
+                g * out * log_a if ctx.needs_input_grad[1] else None)
 
 
 class Exp(Function):

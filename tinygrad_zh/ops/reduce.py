@@ -71,7 +71,9 @@ class Var(Function):
         n = _count(ctx.shape, ctx.axis)
         centered = a - xp.mean(a, axis=ctx.axis, keepdims=True)
         g = _restore(xp, g, ctx.axis, ctx.keepdims, ctx.shape)
-        return g * centered * (2.0 / (n - ctx.correction)), None, None, None
+        dof = n - ctx.correction
+        scale = 2.0 / dof if dof > 0 else float("nan")  # 自由度为 0 时方差无定义，与 PyTorch 一样给 nan
+        return g * centered * scale, None, None, None
 
 
 class _Extremum(Function):
