@@ -117,11 +117,8 @@ TORCH_FNS = {
     "permute": lambda x, dims: x.permute(dims),
 }
 
-# torch 报错、无从比较的样例（差异本身由下面的显式测试记录）
-TORCH_REJECT = {
-    # torch 的 sum((0, 0)) 报 "dim 0 appears multiple times"；见 test_errors_match_torch[sum-repeated-dims]
-    "sum_dims": lambda arrays, params: params["dim"] % arrays[0].ndim == 0,
-}
+# torch 报错、无从比较的样例（差异本身由下面的显式测试记录）；目前没有
+TORCH_REJECT = {}
 
 
 def _torch_fn(op):
