@@ -134,6 +134,8 @@ class Function:
     """
 
     zh = ""  # 中文名，用于打印计算图
+    # backward 只用数组专有的操作（如原地下标赋值）写成时设为 False：create_graph 会给出清楚的错误
+    supports_create_graph = True
 
     # 一次 apply 产生一个实例：它既是 ctx，也是计算图里的节点 (node)，即输出的 grad_fn。
     def __init__(self):
@@ -376,6 +378,10 @@ def backward(root, gradient=None, retain_graph=False, create_graph=False, captur
             fn = t.grad_fn
             if fn is None:
                 continue
+            if create_graph and not type(fn).supports_create_graph:
+                raise RuntimeError(
+                    f"{type(fn).__name__} 是融合运算 (fused op)，它的 backward 不能再求导，所以不支持 create_graph=True "
+                    "(二阶导数)。提示：需要二阶导数时，用基本运算组合出同样的函数。")
             ctx = _CreateGraphCtx(fn, t) if create_graph else fn
             in_grads = type(fn).backward(ctx, g)
             if not isinstance(in_grads, tuple):

@@ -336,3 +336,14 @@ def index_add(xp, shape, key, values):
     else:  # 切片与布尔掩码不会重复命中同一位置，直接赋值更快
         out[key] = values
     return out
+
+
+def erf(x):
+    """误差函数 erf（NumPy 没有）：CPU 上用 scipy.special.erf，GPU 上用 cupyx.scipy.special.erf。"""
+    if isinstance(x, StrictArray):
+        return StrictArray(erf(x._a))
+    if isinstance(x, np.ndarray) or _cupy is None or not isinstance(x, _cupy.ndarray):
+        from scipy import special
+        return special.erf(x)
+    import cupyx.scipy.special
+    return cupyx.scipy.special.erf(x)
