@@ -74,8 +74,13 @@ def linear(input, weight, bias=None):
         raise RuntimeError(
             f"形状不匹配 (shape mismatch)：linear 的输入最后一维是 {input.shape[-1] if input.ndim else '标量'}"
             f"（input.shape={input.shape}），但 weight 的形状是 {weight.shape}，需要 in_features = {weight.shape[1]}。")
-    out = input @ weight.T
-    return out if bias is None else out + bias
+    if input.ndim == 0 or weight.ndim != 2:
+        raise RuntimeError(f"linear 需要至少一维的输入和二维的 weight，得到 {input.shape} 与 {weight.shape}。")
+    input, weight = input._operand(weight)
+    if bias is not None:
+        input, bias = input._operand(bias)
+        weight = weight.to(dtype=input.dtype)
+    return nn_ops.Linear.apply(input, weight, bias)
 
 
 def embedding(input, weight, padding_idx=None):
