@@ -1,0 +1,31 @@
+"""``tinygrad_zh.nn``：神经网络的积木（惯例写作 ``nn``）。
+
+- 模块系统：``Module``、``Parameter``，容器 ``Sequential`` / ``ModuleList`` / ``ModuleDict``；
+- 层：``Linear``、``Embedding``、``LayerNorm``、``Dropout``、``Identity``、``Flatten``；
+- 激活函数：``ReLU``、``LeakyReLU``、``Sigmoid``、``Tanh``、``GELU``、``Softmax``；
+- 损失函数：``MSELoss``、``L1Loss``、``CrossEntropyLoss``、``NLLLoss``、``BCELoss``、``BCEWithLogitsLoss``；
+- 子模块：``functional``（函数形式，惯例写作 ``F``）、``init``（初始化）、``utils``（梯度裁剪）。
+
+与 PyTorch 相同的写法::
+
+    import tinygrad_zh.nn as nn
+    import tinygrad_zh.nn.functional as F
+
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    loss = nn.CrossEntropyLoss()(model(x), y)
+"""
+
+from . import functional, init, utils
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module, Parameter
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
+    "Linear", "Embedding", "LayerNorm", "Dropout", "Identity", "Flatten",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
+    "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "functional", "init", "utils",
+]

@@ -1,0 +1,101 @@
+"""训练用的小工具：梯度裁剪 (gradient clipping)，参数与向量互转。
+
+梯度裁剪防止梯度爆炸 (exploding gradients)：RNN 与 Transformer 训练时偶尔出现的一步巨大梯度，
+会把参数一下子推到很远的地方。按总范数裁剪只缩短梯度向量、不改变它的方向。
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+def _as_list(parameters):
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """按总范数裁剪梯度（原地修改 ``.grad``），返回裁剪**前**的总范数。
+
+    把所有梯度拼成一个长向量 g：total = ‖g‖_p，系数 c = min(1, max_norm / (total + 1e-6))，每个梯度乘以 c。
+
+    参数:
+        parameters: 参数的可迭代对象（如 ``model.parameters()``）或单个张量；没有梯度的参数被跳过。
+        max_norm: 允许的最大总范数。
+        norm_type: 范数的阶 p（默认 2；``float('inf')`` 表示最大绝对值）。
+        error_if_nonfinite: 总范数为 nan 或 inf 时是否报错。
+    返回:
+        0 维张量：裁剪前的总范数，在第一个梯度所在的设备上。
+
+    例::
+
+        >>> loss.backward()
+        >>> total = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        >>> optimizer.step()
+    """
+    params = [p for p in _as_list(parameters) if p.grad is not None]  # 生成器只能遍历一次，先存成列表
+    grads = [p.grad.data for p in params]
+    norm_type = float(norm_type)
+    if not grads:
+        from ..creation import tensor
+        return tensor(0.0)
+    device = backend.device_of(grads[0])
+    dtype = np.result_type(*[g.dtype for g in grads])
+    xp = backend.get_array_module(grads[0])
+    with no_grad():
+        # 每个梯度先在自己的设备上求范数，再搬到第一个梯度的设备上合成总范数
+        norms = [backend.to_device(backend.get_array_module(g).linalg.norm(g.reshape(-1), ord=norm_type), device)
+                 for g in grads]
+        total = xp.linalg.norm(xp.stack([n.astype(dtype) for n in norms]), ord=norm_type)
+        if error_if_nonfinite and not math.isfinite(float(total)):
+            raise RuntimeError(
+                f"梯度的总 {norm_type} 范数 (total norm) 为 {float(total)}，不是有限数 (non-finite)，无法裁剪。"
+                "提示：检查损失是否出现 nan/inf（学习率过大、log(0)、除以 0），或设 error_if_nonfinite=False。")
+        # 即使系数被截成 1 也照乘：省掉一次 “if 系数 < 1” 的设备 → 主机同步（同 PyTorch）
+        coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+        for p, g in zip(params, grads):
+            p.grad.data = g * backend.to_device(coef, backend.device_of(g)).astype(g.dtype)
+    return Tensor._make(total, False)
+
+
+def clip_grad_value_(parameters, clip_value):
+    """把每个梯度元素截到 [−clip_value, clip_value]（原地修改 ``.grad``）。
+
+    例::
+
+        >>> nn.utils.clip_grad_value_(model.parameters(), 0.5)
+    """
+    clip_value = float(clip_value)
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                g = p.grad.data
+                p.grad.data = p.grad.xp.clip(g, -clip_value, clip_value)
+
+
+def parameters_to_vector(parameters):
+    """把所有参数展平后拼成一个向量（可微）。形状：``(Σ numel,)``。"""
+    from ..creation import cat
+    return cat([p.reshape(-1) for p in _as_list(parameters)])
+
+
+def vector_to_parameters(vec, parameters):
+    """``parameters_to_vector`` 的逆：把向量 vec 的数值按顺序切开，写回每个参数的 ``.data``。"""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vec 应为 Tensor，得到 {type(vec).__name__}。")
+    params = _as_list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise RuntimeError(f"vec 的形状 {vec.shape} 与参数的元素总数 {total} 不符，应为 ({total},)。")
+    start = 0
+    with no_grad():
+        for p in params:
+            n = p.numel()
+            piece = backend.to_device(vec.data[start:start + n], p.device)
+            p.data = piece.reshape(p.shape).astype(p.dtype)
+            start += n
