@@ -152,7 +152,7 @@ def step3_matmul(device):
     print(f"  线性层：x {x.shape} @ W.T {W.T.shape} → {(x @ W.T).shape}")
     try:
         x @ W                                # 忘了转置
-    except ValueError as e:
+    except RuntimeError as e:  # 与 PyTorch 一样，形状错误是 RuntimeError
         print(f"  忘了转置时的报错：{e}")
     return {"matmul_shapes": shapes}
 
@@ -240,7 +240,7 @@ def step5_broadcasting(device):
     error = None
     try:
         x + v
-    except ValueError as e:
+    except RuntimeError as e:
         error = str(e)
         print(f"  (2, 3) + (2,) 失败，框架的报错：\n    {error}")
     try:
