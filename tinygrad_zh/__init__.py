@@ -16,6 +16,7 @@ from .creation import (Generator, arange, cat, default_generator, eye, full, ful
                        tensor, where, zeros, zeros_like)
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32, int64, long,
                      set_default_dtype, uint8)
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
