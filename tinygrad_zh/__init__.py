@@ -24,6 +24,9 @@ __version__ = "0.1.0"
 bool = bool_  # noqa: A001  与 torch.bool 对应
 
 
+from . import data, metrics, nn, optim  # noqa: E402  子包依赖上面的名字，放在最后导入
+
+
 def exp(x): return x.exp()
 def log(x): return x.log()
 def sqrt(x): return x.sqrt()
