@@ -55,23 +55,28 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index, label_smoothing):
         xp = ctx.xp
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
-        logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        # exp 只算一次：概率 p 留给反向用（反向就不必再算 exp，exp 是这里最贵的一步）
+        probs = xp.exp(shifted)
+        total = xp.sum(probs, axis=1, keepdims=True)
+        probs /= total
+        log_total = xp.log(total)[:, 0]
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
-        picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
+        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0] - log_total  # log p[t]
         eps = label_smoothing
         loss = -(1.0 - eps) * picked
-        if eps:
-            loss = loss - (eps / logits.shape[1]) * xp.sum(logp, axis=1)
-        ctx.save_for_backward(logp, safe, valid)
+        if eps:  # Σ_c log p[c] = Σ_c shifted[c] − C·log Σ e
+            c = logits.shape[1]
+            loss = loss - (eps / c) * (xp.sum(shifted, axis=1) - c * log_total)
+        ctx.save_for_backward(probs, safe, valid)
         ctx.eps = eps
         return xp.where(valid, loss, 0)
 
     @staticmethod
     def backward(ctx, g):
-        logp, safe, valid = ctx.saved_tensors
+        probs, safe, valid = ctx.saved_tensors
         xp = ctx.xp
-        grad = xp.exp(logp)
+        grad = probs.copy()  # 不能原地改：retain_graph 时还要再用
         grad[xp.arange(grad.shape[0]), safe] -= 1.0 - ctx.eps
         if ctx.eps:
             grad -= ctx.eps / grad.shape[1]
