@@ -448,41 +448,4 @@ def _accumulate(t, g, create_graph, owned):
         t.grad = Tensor._make(t.grad.data + g, False)
 
 
-# ----------------------------------------------------------------------------
-# 把计算图打印成文字
-# ----------------------------------------------------------------------------
-
-def format_graph(tensor, max_depth=50) -> str:
-    """把 ``tensor`` 的计算图画成一棵文字树（从输出往回看）。不依赖任何绘图库。
-
-    例::
-
-        >>> x = tg.tensor(2.0, requires_grad=True)
-        >>> print(format_graph((x * x + x).sum()))
-    """
-    from .tensor import Tensor
-    lines = []
-    seen = {}
-
-    def label(t):
-        if t.grad_fn is None:
-            kind = "叶子 (leaf)" if t.requires_grad else "常量"
-            return f"{kind} shape={tuple(t.shape)}"
-        fn = t.grad_fn
-        zh = f"（{fn.zh}）" if fn.zh else ""
-        return f"{fn.name}{zh} shape={tuple(t.shape)}"
-
-    stack = [(tensor, 0, "")]
-    while stack:
-        t, depth, prefix = stack.pop()
-        if id(t) in seen:
-            lines.append(f"{prefix}{label(t)}  [见上文 #{seen[id(t)]}]")
-            continue
-        seen[id(t)] = len(seen) + 1
-        lines.append(f"{prefix}{label(t)}  #{seen[id(t)]}")
-        if t.grad_fn is None or depth >= max_depth:
-            continue
-        children = [a for a in t.grad_fn.inputs if isinstance(a, Tensor)]
-        for a in reversed(children):
-            stack.append((a, depth + 1, "    " * (depth + 1) + "└─ "))
-    return "\n".join(lines)
+from .viz import format_graph  # noqa: E402,F401  文字版计算图放在 viz.py，这里保留原来的导入路径
