@@ -1,0 +1,134 @@
+"""第 08—10 课在快速模式 (--quick) 下都能跑通，且给出 参考结果 里写的数。
+
+教师可以只跑某一课：``pytest -m lesson09``。
+"""
+
+import importlib.util
+import math
+import pathlib
+
+import pytest
+
+LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
+
+
+def load(name):
+    path = next(LESSONS.glob(f"{name}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"lesson_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _quiet_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TINYGRAD_ZH_OUTPUT", str(tmp_path))
+
+
+def _pngs(tmp_path):
+    return sorted(p.name for p in tmp_path.glob("*.png"))
+
+
+@pytest.mark.lesson08
+def test_lesson08(tmp_path):
+    r = load("08").main(quick=True)
+    assert r["n_steps"] == 100
+    # 原文的动量法与两个 Adam 公式在同样的起点、同样的学习率下发散；正确的不发散
+    assert r["diverged_at"]["seed_momentum"] == 6
+    assert r["diverged_at"]["seed_adam_412"] == 15 and r["diverged_at"]["seed_adam_421"] == 4
+    for key in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "seed_momentum_as_step"):
+        assert r["diverged_at"][key] is None and math.isfinite(r["dist"][key])
+    assert r["dist"]["seed_adam_421"] > r["dist"]["adam"] and r["dist"]["seed_momentum"] > r["dist"]["momentum"]
+    assert r["final_loss"]["seed_adagrad"] > 3 * r["final_loss"]["adagrad"]
+    assert r["final_loss"]["seed_rmsprop"] > 3 * r["final_loss"]["rmsprop"]
+    # 照公式手写的正确规则与 optim 逐步相同
+    assert all(d < 1e-12 for d in r["hand_diff"].values())
+    # 原文动量法：从最小值出发第一步就离开；梯度为 0 时按 r = (1 + √(1 + 4c))/2 增长
+    assert r["seed_momentum_from_min"] == pytest.approx([1.8991, 1.8991], abs=1e-12)
+    assert r["momentum_growth_measured"] == pytest.approx(r["momentum_growth_rate"], abs=1e-6)
+    assert r["momentum_growth_rate"] == pytest.approx(1.5720, abs=1e-4)
+    # Adam 第一步：手算（含偏差修正）与 optim.Adam 相同，每个坐标走 α；不修正时大 3.162 倍
+    assert r["adam_g1"] == pytest.approx([-215.6, -88.0], abs=1e-9)
+    assert r["adam_m1"] == pytest.approx([-21.56, -8.8], abs=1e-9)
+    assert r["adam_v1"] == pytest.approx([46.48336, 7.744], abs=1e-9)
+    assert r["adam_theta1_hand"] == pytest.approx([-1.1, 1.1], abs=1e-9) and r["adam_first_step_diff"] < 1e-12
+    assert r["adam_no_correction_ratio"] == pytest.approx(math.sqrt(10), rel=1e-6)
+    # 尺度测试：SGD 与原文 Adam 的步长 ∝ 尺度，原文 AdaGrad / RMSprop ∝ 1/尺度，正确的自适应方法不变
+    steps = r["first_step_sizes"]
+    for name in ("AdaGrad (α=0.5)", "RMSprop (α=0.01)", "Adam (α=0.1)"):
+        assert steps[name][0] == pytest.approx(steps[name][2], rel=1e-6)
+    for name in ("SGD (α=0.001)", "原文 Adam §4.1.2", "原文 Adam §4.2.1"):
+        assert steps[name][2] / steps[name][1] == pytest.approx(100, rel=1e-6)
+    for name in ("原文 AdaGrad", "原文 RMSprop"):
+        assert steps[name][1] / steps[name][2] == pytest.approx(100, rel=1e-6)
+    adam = list(r["scale_adam_loss"].values())
+    assert max(adam) - min(adam) < 1e-6 * adam[0]
+    assert r["scale_seed_adam_diverged_at"][100.0] == 3 and r["scale_seed_adam_diverged_at"][1.0] is None
+    # SGD 的 L2 = 权重衰减；Adam 的 L2 与 λ 无关，AdamW 按 (1 − αλ)^t 衰减
+    assert r["sgd_decay_final"] == pytest.approx(r["sgd_decay_formula"], abs=1e-12)
+    decay = r["adamw_final"]
+    assert decay["Adam(weight_decay=0.1)"] == pytest.approx(decay["Adam(weight_decay=0.001)"], abs=1e-3)
+    assert decay["AdamW(weight_decay=0.1)"] == pytest.approx(0.99 ** 0 * (1 - 0.001) ** 200, rel=1e-9)
+    assert decay["AdamW(weight_decay=0.001)"] == pytest.approx((1 - 1e-5) ** 200, rel=1e-9)
+    assert r["lambda_vs_warmup_cosine"] < 1e-12
+    assert _pngs(tmp_path) == ["08_adam_vs_adamw.png", "08_lr_schedules.png", "08_optimizer_losses.png",
+                               "08_optimizer_paths.png"]
+
+
+@pytest.mark.lesson09
+def test_lesson09(tmp_path):
+    r = load("09").main(quick=True)
+    assert r["epochs"] == 12 and r["n_flipped"] == 40
+    hand = r["hand_example"]
+    assert hand["accuracy"] == pytest.approx(0.7)
+    assert hand["macro_precision"] == pytest.approx((2 / 3 + 2 / 3 + 3 / 4) / 3)
+    assert hand["macro_recall"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert hand["macro_f1"] == pytest.approx((4 / 7 + 2 / 3 + 6 / 7) / 3)
+    assert hand["micro_precision"] == hand["micro_recall"] == pytest.approx(0.7)
+    assert hand["micro_f1"] == pytest.approx(0.7) and r["hand_example_diff"] < 1e-12
+    assert r["hand_confusion"] == [[2, 1, 1], [1, 2, 0], [0, 0, 3]]
+    assert r["imbalance_trap"] == {"accuracy": 0.95, "recall": 0.0, "f1": 0.0}
+    runs = r["runs"]
+    assert set(runs) == {"clean", "baseline", "l2", "l1", "dropout", "augment", "early_stop", "combined"}
+    assert runs["early_stop"]["same_as_baseline"] == 0.0
+    for name, m in r["test"].items():
+        assert m["micro_f1"] == pytest.approx(m["accuracy"])   # 单标签多分类：微平均 F1 = 准确率
+        assert 0.0 < m["accuracy"] <= 1.0
+    # 12 轮还远没训练好，但已经在学：测试准确率高于随机猜（0.1）
+    assert runs["clean"]["test_acc"] > 0.4 and runs["baseline"]["test_acc"] > 0.15
+    assert sum(map(sum, r["confusion_baseline"])) == 1297
+    assert _pngs(tmp_path) == ["09_augmentation.png", "09_confusion_matrix.png", "09_train_val_curves.png"]
+
+
+@pytest.mark.lesson10
+def test_lesson10(tmp_path):
+    r = load("10").main(quick=True)
+    act, grad = r["act_std"], r["grad_std"]
+    assert len(act["relu_kaiming"]) == 9 and len(grad["relu_kaiming"]) == 10
+    assert act["tanh_small"][-1] < 1e-6 and max(grad["tanh_small"]) < 1e-8        # 消失
+    assert act["relu_large"][-1] > 1e6                                            # 爆炸
+    assert min(r["special"]["tanh_large"]) > 0.6                                  # tanh 饱和
+    assert all(0.5 < s < 1.2 for s in act["relu_kaiming"])                        # Kaiming 保持方差
+    assert all(0.4 < s < 0.9 for s in act["tanh_xavier"])
+    assert act["relu_xavier"][-1] < 0.1 * act["relu_xavier"][0]                    # 给 ReLU 少了 √2
+    assert act["relu_default"][-1] < 0.1 * act["relu_default"][0]
+    assert all(0.4 < s < 0.8 for s in act["relu_small_ln"])                       # LayerNorm 救回
+    assert r["initial_loss"]["tanh_small"] == pytest.approx(math.log(10), abs=1e-3)
+    # BatchNorm 按列、LayerNorm 按行；BN 依赖同一批的其他样本，LN 不依赖
+    for col in zip(*r["bn"]):
+        assert sum(col) == pytest.approx(0.0, abs=1e-5)
+    for row in r["ln"]:
+        assert sum(row) == pytest.approx(0.0, abs=1e-5)
+    assert r["bn"][0] == pytest.approx([-1.3416, -1.0690, -1.3416], abs=1e-4)
+    assert r["ln"][0] == pytest.approx([-0.8054, -0.6040, 1.4094], abs=1e-4)
+    assert r["ln_vs_functional"] < 1e-5 and r["ln_vs_module"] < 1e-5
+    assert r["bn_batch_dependence"] > 0.1 and r["ln_batch_dependence"] < 1e-6
+    assert r["bn_single"] == [[0.0, 0.0, 0.0]]
+    # 30 步训练：太小的初始化停在 ln 10；Kaiming 在学；LayerNorm 让太小的初始化也能学
+    loss = r["train_final_loss"]
+    assert loss["tanh_small"] == pytest.approx(math.log(10), abs=0.01)
+    assert loss["relu_small"] == pytest.approx(math.log(10), abs=0.01)
+    assert loss["relu_kaiming"] < 1.5 and loss["relu_small_ln"] < 1.5
+    assert _pngs(tmp_path) == ["10_activation_histograms.png", "10_bn_vs_ln.png", "10_layer_std.png",
+                               "10_training.png"]
