@@ -220,7 +220,7 @@ def step3_mse(data, device):
 # ```
 #
 # 下面走一步，验证 `step()` 的结果与手算的 $p - \mathrm{lr}\cdot\nabla p$ 完全相同。
-# 学习率 (learning rate) 存在 `optimizer.param_groups[0]["lr"]` 里，第 09 课的学习率调度器 (scheduler) 就是改这个数。
+# 学习率 (learning rate) 存在 `optimizer.param_groups[0]["lr"]` 里，第 08 课的学习率调度器 (scheduler) 就是改这个数。
 
 # %%
 def step4_sgd(data, device):
@@ -290,7 +290,7 @@ def step5_dataloader(data):
 # 为什么要减小学习率？小批量梯度是全体梯度的**有噪声**的估计：到了最优点附近，真梯度接近 0，噪声却不为 0，
 # 学习率不变时参数就在最优点周围不停抖动，抖动的幅度与学习率成正比。逐渐减小学习率，抖动随之缩小。
 # 作为对照，我们用同样的初值和批次顺序、恒定学习率 0.1 再训练一次，第 7 步比较两者离闭式解有多远。
-# 调度器的各种形状（阶梯、余弦、预热）留到第 09 课。
+# 调度器的各种形状（阶梯、余弦、预热）留到第 08 课。
 
 # %%
 def train(model, loader, X, y, epochs, lr, quick, decay=True, show_bar=True):

@@ -7,7 +7,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_python_code_blocks_run():
+def test_python_code_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # 例子会保存检查点文件
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks
     for code in blocks:

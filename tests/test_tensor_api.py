@@ -86,6 +86,15 @@ def test_from_numpy_shares_memory_and_tensor_copies():
     assert shared.tolist()[0] == 5.0 and copied.tolist()[0] == 0.0
 
 
+def test_clone_copies_memory_and_passes_gradient():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    y.data[0] = 5.0
+    assert x.tolist() == [1.0, 2.0]
+    (y * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
 def test_repr_looks_like_pytorch():
     assert repr(tg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(tg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"

@@ -225,6 +225,10 @@ class Tensor(ReductionMethods, ShapeMethods):
     def retains_grad(self):
         return self._retains_grad
 
+    def clone(self):
+        """复制数据得到新张量（与原张量不共享内存）；可微，梯度原样传回。"""
+        return M.Clone.apply(self)
+
     def detach(self):
         """返回共享数据、但与计算图断开的新张量（分离 detach）。"""
         return Tensor._make(self._data, False)

@@ -8,6 +8,19 @@ from .. import backend
 from ..autograd import Function
 
 
+class Clone(Function):
+    """复制一份数据（新的内存）；梯度原样传回。"""
+    zh = "复制"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
 class Reshape(Function):
     """改变形状：y = a.reshape(shape)；反向把梯度 reshape 回输入形状。"""
     zh = "变形"
