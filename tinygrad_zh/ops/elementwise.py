@@ -242,40 +242,35 @@ class Relu(Function):
         return ctx.xp.where(a > 0, g, 0)
 
 
-class Maximum(Function):
-    """y = max(a, b) 按元素；梯度给较大者，相等时两边各得一半（与 PyTorch 相同）。"""
+class _PairExtremum(Function):
+    """按元素的最大 / 最小值：梯度给“胜出”的一方，相等时两边各得一半（与 PyTorch 相同）。"""
+    pick = "maximum"
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return getattr(ctx.xp, cls.pick)(a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        xp = ctx.xp
+        a_wins, b_wins = (a > b, b > a) if cls.pick == "maximum" else (a < b, b < a)
+        half = xp.where(a == b, g * 0.5, 0)
+        return (xp.where(a_wins, g, half) if ctx.needs_input_grad[0] else None,
+                xp.where(b_wins, g, half) if ctx.needs_input_grad[1] else None)
+
+
+class Maximum(_PairExtremum):
+    """y = max(a, b) 按元素。"""
     zh = "按元素最大值"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        xp = ctx.xp
-        half = xp.where(a == b, g * 0.5, 0)
-        return (xp.where(a > b, g, half) if ctx.needs_input_grad[0] else None,
-                xp.where(b > a, g, half) if ctx.needs_input_grad[1] else None)
+    pick = "maximum"
 
 
-class Minimum(Function):
-    """y = min(a, b) 按元素；梯度给较小者，相等时两边各得一半。"""
+class Minimum(_PairExtremum):
+    """y = min(a, b) 按元素。"""
     zh = "按元素最小值"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return ctx.xp.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        xp = ctx.xp
-        half = xp.where(a == b, g * 0.5, 0)
-        return (xp.where(a < b, g, half) if ctx.needs_input_grad[0] else None,
-                xp.where(b < a, g, half) if ctx.needs_input_grad[1] else None)
+    pick = "minimum"
 
 
 class Clamp(Function):

@@ -25,30 +25,24 @@ def _count(shape, axis):
 class Sum(Function):
     """y = Σ a（沿 axis）；∂y/∂aᵢ = 1，所以梯度原样广播回每个位置。"""
     zh = "求和"
+    reduce = "sum"
 
-    @staticmethod
-    def forward(ctx, a, axis, keepdims):
+    @classmethod
+    def forward(cls, ctx, a, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
-        return ctx.xp.sum(a, axis=axis, keepdims=keepdims)
+        return getattr(ctx.xp, cls.reduce)(a, axis=axis, keepdims=keepdims)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
+        if cls.reduce == "mean":
+            g = g * (1.0 / _count(ctx.shape, ctx.axis))
         return _restore(ctx.xp, g, ctx.axis, ctx.keepdims, ctx.shape), None, None
 
 
-class Mean(Function):
+class Mean(Sum):
     """y = (1/n) Σ a；∂y/∂aᵢ = 1/n。"""
     zh = "均值"
-
-    @staticmethod
-    def forward(ctx, a, axis, keepdims):
-        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
-        return ctx.xp.mean(a, axis=axis, keepdims=keepdims)
-
-    @staticmethod
-    def backward(ctx, g):
-        n = _count(ctx.shape, ctx.axis)
-        return _restore(ctx.xp, g * (1.0 / n), ctx.axis, ctx.keepdims, ctx.shape), None, None
+    reduce = "mean"
 
 
 class Var(Function):
