@@ -3,6 +3,7 @@
 - 模块系统：``Module``、``Parameter``，容器 ``Sequential`` / ``ModuleList`` / ``ModuleDict``；
 - 层：``Linear``、``Embedding``、``LayerNorm``、``Dropout``、``Identity``、``Flatten``；
 - 激活函数：``ReLU``、``LeakyReLU``、``Sigmoid``、``Tanh``、``GELU``、``Softmax``；
+- 循环网络：``RNN``、``LSTM``、``GRU`` 与 ``RNNCell``、``LSTMCell``、``GRUCell``；
 - 损失函数：``MSELoss``、``L1Loss``、``CrossEntropyLoss``、``NLLLoss``、``BCELoss``、``BCEWithLogitsLoss``；
 - 子模块：``functional``（函数形式，惯例写作 ``F``）、``init``（初始化）、``utils``（梯度裁剪）。
 
@@ -21,11 +22,14 @@ from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
+from .rnn import GRU, LSTM, RNN, RNNBase
+from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Embedding", "LayerNorm", "Dropout", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",
     "functional", "init", "utils",
 ]
