@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -56,15 +57,24 @@ class HandMLP:
             for prm, g in zip(self.params, grads):
                 prm -= self.lr * g
         else:
+            # 与 optim.Adam 同样的算法；为公平起见也用一块临时数组原地计算，避免每步分配大数组
             self.t += 1
             b1, b2, eps = 0.9, 0.999, 1e-8
-            c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+            c1, c2 = 1 - b1 ** self.t, math.sqrt(1 - b2 ** self.t)
             for prm, g, m, v in zip(self.params, grads, self.m, self.v):
+                tmp = np.multiply(g, 1 - b1)
                 m *= b1
-                m += (1 - b1) * g
+                m += tmp
+                np.multiply(g, g, out=tmp)
+                tmp *= 1 - b2
                 v *= b2
-                v += (1 - b2) * (g * g)
-                prm -= (self.lr / c1) * m / (np.sqrt(v / c2) + eps)
+                v += tmp
+                np.sqrt(v, out=tmp)
+                tmp /= c2
+                tmp += eps
+                np.divide(m, tmp, out=tmp)
+                tmp *= self.lr / c1
+                prm -= tmp
         return loss
 
 
