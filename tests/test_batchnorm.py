@@ -169,7 +169,6 @@ def test_load_state_dict_without_num_batches_tracked():
     assert_close(to_host(model[0].running_var), sd["running_var"])
 
 
-@pytest.mark.xfail(strict=True, reason="需要 Module.load_state_dict 对每个子模块调用 _upgrade_state_dict 钩子（核心维护者）")
 def test_nested_load_without_num_batches_tracked_strict():
     sd = {k: v for k, v in BatchNorm2d(3).state_dict().items() if k != "num_batches_tracked"}
     Sequential(BatchNorm2d(3)).load_state_dict({"0." + k: v for k, v in sd.items()})

@@ -3,6 +3,7 @@
 - 模块系统：``Module``、``Parameter``，容器 ``Sequential`` / ``ModuleList`` / ``ModuleDict``；
 - 层：``Linear``、``Embedding``、``LayerNorm``、``Dropout``、``Identity``、``Flatten``；
 - 激活函数：``ReLU``、``LeakyReLU``、``Sigmoid``、``Tanh``、``GELU``、``Softmax``；
+- 卷积网络：``Conv2d``、``MaxPool2d``、``AvgPool2d``、``BatchNorm1d``、``BatchNorm2d``；
 - 循环网络：``RNN``、``LSTM``、``GRU`` 与 ``RNNCell``、``LSTMCell``、``GRUCell``；
 - 损失函数：``MSELoss``、``L1Loss``、``CrossEntropyLoss``、``NLLLoss``、``BCELoss``、``BCEWithLogitsLoss``；
 - 子模块：``functional``（函数形式，惯例写作 ``F``）、``init``（初始化）、``utils``（梯度裁剪）。
@@ -19,6 +20,7 @@
 from . import functional, init, utils
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
@@ -30,6 +32,7 @@ __all__ = [
     "Linear", "Embedding", "LayerNorm", "Dropout", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",
     "functional", "init", "utils",
 ]

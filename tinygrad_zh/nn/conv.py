@@ -242,19 +242,12 @@ class _BatchNorm(Module):
     def _upgrade_state_dict(self, state_dict, prefix=""):
         """PyTorch 0.4.1 之前的 BatchNorm 没有 num_batches_tracked：缺这个键时沿用当前的计数（同 PyTorch）。
 
-        在 ``state_dict``（可变字典）里补上这个键，返回 None。``Module.load_state_dict`` 若对每个子模块调用
-        这个钩子，嵌套在别的模块里的 BatchNorm 也能加载这样的旧字典。
+        在 ``state_dict``（可变字典）里补上这个键，返回 None。``Module.load_state_dict`` 对每个子模块调用
+        这个钩子，所以嵌套在别的模块里的 BatchNorm 也能加载这样的旧字典。
         """
         key = prefix + "num_batches_tracked"
         if self.track_running_stats and self.num_batches_tracked is not None and key not in state_dict:
             state_dict[key] = np.array(int(self.num_batches_tracked.item()), dtype=np.int64)
-
-    def load_state_dict(self, state_dict, strict=True):
-        """同 ``Module.load_state_dict``；另外接受缺少 num_batches_tracked 的字典（沿用当前计数）。"""
-        if hasattr(state_dict, "keys"):
-            state_dict = dict(state_dict)
-            self._upgrade_state_dict(state_dict)
-        return super().load_state_dict(state_dict, strict)
 
 
 class BatchNorm1d(_BatchNorm):

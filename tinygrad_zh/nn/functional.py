@@ -16,6 +16,7 @@ from .. import dtypes
 from ..creation import tensor, where
 from ..ops import nn_ops
 from ..tensor import Tensor
+from .conv_functional import avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: F401  卷积、汇聚与批量规范化
 
 _REDUCTIONS = ("mean", "sum", "none")
 

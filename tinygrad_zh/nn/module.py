@@ -360,6 +360,11 @@ class Module:
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"load_state_dict 需要一个字典 (Mapping)，得到 {type(state_dict).__name__}。")
+        state_dict = dict(state_dict)
+        for name, m in self.named_modules():  # 子模块可以先补齐旧版本字典里缺的键（如 BatchNorm 的计数）
+            upgrade = getattr(m, "_upgrade_state_dict", None)
+            if upgrade is not None:
+                upgrade(state_dict, name + "." if name else "")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
