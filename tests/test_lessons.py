@@ -86,7 +86,9 @@ def test_lesson_runs_as_a_script(name, tmp_path):
 @pytest.mark.lessons
 @pytest.mark.parametrize("path", sorted((LESSONS / "answers").glob("*.py")), ids=lambda p: p.stem)
 def test_answers_run(path, tmp_path):
-    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    # 支持快速模式的答案用 --quick 跑（完整模式可能要几分钟，留给学生自己运行）
+    quick = ["--quick"] if "--quick" in path.read_text(encoding="utf-8") else []
+    done = subprocess.run([sys.executable, str(path), *quick], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
