@@ -3,32 +3,13 @@
 教师可以只跑某一课：``pytest -m lesson06``。
 """
 
-import importlib.util
 import math
 import pathlib
 import warnings
 
 import pytest
 
-LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
-
-
-def load(name):
-    path = next(LESSONS.glob(f"{name}_*.py"))
-    spec = importlib.util.spec_from_file_location(f"lesson_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def _quiet_output(tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TINYGRAD_ZH_OUTPUT", str(tmp_path))
-
-
-def _pngs(tmp_path):
-    return sorted(p.name for p in tmp_path.glob("*.png"))
+from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
 
 
 @pytest.mark.lesson05

@@ -6,34 +6,15 @@
 
 import importlib.util
 import math
-import pathlib
 
 import pytest
 
-LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
-
-
-def load(name):
-    path = next(LESSONS.glob(f"{name}_*.py"))
-    spec = importlib.util.spec_from_file_location(f"lesson_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
 
 
 def _require(module, what):
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"没有安装 {module}（{what}），跳过；安装：pip install -e \".[lessons]\"")
-
-
-@pytest.fixture(autouse=True)
-def _quiet_output(tmp_path, monkeypatch):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TINYGRAD_ZH_OUTPUT", str(tmp_path))
-
-
-def _pngs(tmp_path):
-    return sorted(p.name for p in tmp_path.glob("*.png"))
 
 
 @pytest.mark.lesson11

@@ -51,7 +51,7 @@ class LRScheduler:
 
     def get_lr(self):
         """第 ``self.last_epoch`` 步各参数组的学习率（列表）。"""
-        raise NotImplementedError(f"{type(self).__name__} 没有实现 get_lr()。")
+        raise NotImplementedError(f"{type(self).__name__} 没有实现 get_lr()。")  # abstract: 子类实现
 
     def step(self):
         """步数加 1，并把新的学习率写进优化器的各参数组。"""

@@ -123,7 +123,7 @@ class Optimizer:
 
     def step(self, closure=None):
         """走一步：按各自的规则用 ``p.grad`` 更新参数。``closure`` 重新计算并返回损失（可选）。"""
-        raise NotImplementedError(f"{type(self).__name__} 没有实现 step()。")
+        raise NotImplementedError(f"{type(self).__name__} 没有实现 step()。")  # abstract: 子类实现
 
     @staticmethod
     def _closure_loss(closure):
