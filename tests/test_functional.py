@@ -160,6 +160,7 @@ def test_regression_losses_and_activations(device):
     assert_close(to_host(F.mse_loss(at, bt)), ((a - b) ** 2).mean(), rtol=1e-12)
     assert_close(to_host(F.l1_loss(at, bt, reduction="sum")), np.abs(a - b).sum(), rtol=1e-12)
     assert gradcheck(lambda x: F.mse_loss(x, bt), at)
+    assert gradcheck(lambda x: F.l1_loss(x, bt, reduction="none"), at)  # 随机数据几乎不会落在折点 x = t 上
     assert_close(to_host(F.leaky_relu(at, 0.1)), np.where(a > 0, a, 0.1 * a), rtol=1e-12)
     assert gradcheck(lambda x: F.leaky_relu(x, 0.2), at)
     with pytest.warns(UserWarning, match=r"\(3, 1\).*\(3,\)"):
@@ -189,6 +190,11 @@ def test_linear_embedding_one_hot_dropout(device):
     kept = to_host(d)
     assert set(np.unique(kept).tolist()) <= {0.0, float(np.float32(1 / 0.75))} and abs((kept == 0).mean() - 0.25) < 0.02
     assert F.dropout(h, 0.25, training=False) is h
+
+    def dropped(t):
+        tg.manual_seed(1)  # 每次调用用同一个掩码，数值差分才有意义
+        return F.dropout(t, 0.4)
+    assert gradcheck(dropped, t64(rng.standard_normal((4, 5)), device))
 
 
 def test_fused_ops_refuse_create_graph_clearly():
