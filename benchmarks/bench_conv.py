@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import tinygrad_zh as tg
+from bench_common import best_times, blas_info
 from tinygrad_zh.nn import conv_functional as F
 
 CONFIGS = [  # 名字, 输入形状, 卷积核个数, 核大小, padding, 输入是否要梯度
@@ -57,19 +57,6 @@ def numpy_step(x, w, b, g, pad, need_x):
     return y, gw, gb, gx
 
 
-def timed(fns, steps, repeat):
-    """每个函数取 repeat 轮中最快一轮的每步时间。各函数按轮交替运行：机器忙闲变化时，比值仍然公平。"""
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            fn()  # 预热：第一次调用的分配不计入
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - t0) / steps)
-    return best
-
-
 def bench(shape, out_ch, k, pad, need_x, steps, repeat):
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal(shape).astype(np.float32)
@@ -107,7 +94,7 @@ def bench(shape, out_ch, k, pad, need_x, steps, repeat):
             tw.grad = tb.grad = tx.grad = None
             torch.nn.functional.conv2d(tx, tw, tb, padding=pad).backward(tg_)
         fns.append(torch_step)
-    times = timed(fns, steps, repeat)
+    times = best_times(fns, steps, repeat)
     return times[0], times[1], times[2] if torch is not None else None
 
 
@@ -116,11 +103,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    try:
-        from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i.get('num_threads')} 线程" for i in threadpool_info())
-    except ImportError:
-        blas = "（装 threadpoolctl 可显示 BLAS 信息）"
+    blas = blas_info()
     print(f"tinygrad_zh {tg.__version__}，NumPy {np.__version__}，BLAS：{blas}")
     print(f"Conv2d 前向 + 反向，float32，每种取 {args.repeat} 轮 × {args.steps} 步中最快的一轮")
     print(f"{'配置':<20}{'框架 ms/步':>12}{'手写 NumPy ms/步':>18}{'比值':>8}{'torch CPU ms/步':>18}")

@@ -18,11 +18,11 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import tinygrad_zh as tg
+from bench_common import best_times, blas_info
 from tinygrad_zh.nn import rnn as rnn_mod
 from tinygrad_zh.nn.rnn import LSTM
 
@@ -146,17 +146,7 @@ def bench(num_layers, steps, repeat):
             rnn_mod._unbind_time = tree
 
     # 三种轮流计时、各取最快的一轮：机器忙闲不定时，轮流比“先测完一种再测下一种”公平
-    fns = [framework_step, hand_step, naive_step]
-    for fn in fns:
-        fn()  # 预热
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            best[k] = min(best[k], (time.perf_counter() - t0) / steps)
-    t_fw, t_hand, t_naive = best
+    t_fw, t_hand, t_naive = best_times([framework_step, hand_step, naive_step], steps, repeat)
     assert lstm.weight_hh_l0.grad.dtype == np.float32, "必须全程 float32"
     return t_fw, t_hand, t_naive
 
@@ -167,11 +157,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    try:
-        from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i.get('num_threads')} 线程" for i in threadpool_info())
-    except ImportError:
-        blas = "（装 threadpoolctl 可显示 BLAS 信息）"
+    blas = blas_info()
     print(f"tinygrad_zh {tg.__version__}，NumPy {np.__version__}，BLAS：{blas}")
     print(f"LSTM：批量 {N}，序列长 {L}，输入 {D_IN}，隐状态 {H}，float32，前向 + 反向；"
           f"每种取 {args.repeat} 轮 × {args.steps} 步中最快的一轮")

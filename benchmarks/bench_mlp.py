@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 
 import tinygrad_zh as tg
+from bench_common import best_times, blas_info
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
@@ -108,17 +108,7 @@ def bench(activation, optimizer, steps, repeat):
         assert p.dtype == np.float32 and q.dtype == np.float32, "必须全程 float32"
         np.testing.assert_allclose(p.data, q, rtol=1e-4, atol=1e-5)
 
-    def timed(fn):
-        best = float("inf")
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            best = min(best, (time.perf_counter() - t0) / steps)
-        return best
-
-    t_fw = timed(framework_step)
-    t_hand = timed(lambda: hand.step(x_np, y_np))
+    t_fw, t_hand = best_times([framework_step, lambda: hand.step(x_np, y_np)], steps, repeat)
     return t_fw, t_hand
 
 
@@ -127,11 +117,7 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    try:
-        from threadpoolctl import threadpool_info
-        blas = ", ".join(f"{i['internal_api']} {i.get('num_threads')} 线程" for i in threadpool_info())
-    except ImportError:
-        blas = "（装 threadpoolctl 可显示 BLAS 信息）"
+    blas = blas_info()
     print(f"tinygrad_zh {tg.__version__}，NumPy {np.__version__}，BLAS：{blas}")
     print(f"MLP {D}-{H}-{C}，批量 {N}，float32，每种取 {args.repeat} 轮 × {args.steps} 步中最快的一轮")
     print(f"{'配置':<16}{'框架 ms/步':>12}{'手写 NumPy ms/步':>18}{'比值':>8}")

@@ -10,30 +10,17 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import tinygrad_zh as tg
+from bench_common import best_times
 from tinygrad_zh import backend
 
 
-def _sync(device):
-    if device == "cuda":
-        tg.cuda.synchronize()
-
-
 def timeit(fn, device, number, repeat):
-    """返回每次调用的最短耗时（秒）：取多轮中最快的一轮，减少机器噪声的影响。"""
-    best = float("inf")
-    for _ in range(repeat):
-        _sync(device)
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        _sync(device)
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+    """每次调用的最短耗时（秒）。"""
+    return best_times([fn], number, repeat, device)[0]
 
 
 def per_op_table(device, repeat):
