@@ -18,7 +18,7 @@ from . import backend, dtypes
 from . import autograd
 from .ops import elementwise as E, movement as M
 from .ops.matmul import MatMul
-from .tensor_methods import ReductionMethods, ShapeMethods
+from .tensor_methods import ReductionMethods, SelectionMethods, ShapeMethods
 
 def _promote_types(a, b, a_ndim=1, b_ndim=1):
     """PyTorch 的类型提升 (type promotion)。
@@ -35,7 +35,7 @@ def _promote_types(a, b, a_ndim=1, b_ndim=1):
     return np.result_type(a, b)
 
 
-class Tensor(ReductionMethods, ShapeMethods):
+class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
     """张量。``Tensor(data)`` 与 ``tg.tensor(data)`` 相同。
 
     例::
@@ -400,41 +400,6 @@ class Tensor(ReductionMethods, ShapeMethods):
 
     def maximum(self, other): return self._binary(E.Maximum, other)
     def minimum(self, other): return self._binary(E.Minimum, other)
-
-    def clamp(self, min=None, max=None):
-        """把元素截到 [min, max] 区间；min、max 可以是数或张量。"""
-        if min is None and max is None:
-            raise RuntimeError("clamp 至少需要 min 或 max 之一。")
-        if isinstance(min, Tensor) or isinstance(max, Tensor):
-            # 用 where 而不是 maximum / minimum：边界上梯度整份给 self（同 PyTorch），而不是平分
-            from .creation import where
-            out = self
-            if min is not None:
-                out = where(out < min, min, out)
-            if max is not None:
-                out = where(out > max, max, out)
-            return out
-        x = self
-        if any(isinstance(v, float) for v in (min, max)) and not dtypes.is_floating(self.dtype):
-            x = self.float()
-        return E.Clamp.apply(x, min, max)
-
-    clip = clamp
-
-    def masked_fill(self, mask, value):
-        """mask 为 True 的位置填上 value，其余保持不变；结果的 dtype 与 self 相同（同 PyTorch）。"""
-        from .creation import where
-        if isinstance(value, Tensor):
-            if value.numel() != 1 or value.requires_grad:
-                return where(mask, value.to(dtype=self.dtype), self)
-            value = value.item()
-        value = (float(value) if dtypes.is_floating(self.dtype) else
-                 bool(value) if self.dtype == dtypes.bool_ else int(value))
-        return where(mask, value, self)
-
-    def where(self, condition, other):
-        from .creation import where
-        return where(condition, self, other)
 
     # ------------------------------------------------------------------ 矩阵乘法
     def matmul(self, other):

@@ -1,7 +1,8 @@
-"""张量的归约与形状方法（从 tensor.py 分出来，保持每个文件一个概念）。
+"""张量的归约、形状与选择方法（从 tensor.py 分出来，保持每个文件一个概念）。
 
-``Tensor`` 继承这里的两个混入类 (mixin)：``ReductionMethods``（sum、mean、max、softmax…）与
-``ShapeMethods``（reshape、transpose、索引、split…）。它们只整理参数、检查维度，真正的计算交给 ops/ 里的 Function。
+``Tensor`` 继承这里的三个混入类 (mixin)：``ReductionMethods``（sum、mean、max、softmax…）、
+``ShapeMethods``（reshape、transpose、索引、split…）与 ``SelectionMethods``（clamp、masked_fill、where）。
+它们只整理参数、检查维度，真正的计算交给 ops/ 里的 Function。
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import backend, dtypes
-from .ops import movement as M, reduce as R
+from .ops import elementwise as E, movement as M, reduce as R
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # 同 torch.return_types.max
 
@@ -252,3 +253,43 @@ class ShapeMethods:
         if n == 0:
             return self.split([0] * chunks, dim)
         return self.split(-(-n // chunks), dim)
+
+
+class SelectionMethods:
+    """选择与截断：clamp、masked_fill、where（按条件从两处取值）。"""
+    __slots__ = ()
+
+    def clamp(self, min=None, max=None):
+        """把元素截到 [min, max] 区间；min、max 可以是数或张量。"""
+        if min is None and max is None:
+            raise RuntimeError("clamp 至少需要 min 或 max 之一。")
+        if isinstance(min, _tensor_class()) or isinstance(max, _tensor_class()):
+            # 用 where 而不是 maximum / minimum：边界上梯度整份给 self（同 PyTorch），而不是平分
+            from .creation import where
+            out = self
+            if min is not None:
+                out = where(out < min, min, out)
+            if max is not None:
+                out = where(out > max, max, out)
+            return out
+        x = self
+        if any(isinstance(v, float) for v in (min, max)) and not dtypes.is_floating(self.dtype):
+            x = self.float()
+        return E.Clamp.apply(x, min, max)
+
+    clip = clamp
+
+    def masked_fill(self, mask, value):
+        """mask 为 True 的位置填上 value，其余保持不变；结果的 dtype 与 self 相同（同 PyTorch）。"""
+        from .creation import where
+        if isinstance(value, _tensor_class()):
+            if value.numel() != 1 or value.requires_grad:
+                return where(mask, value.to(dtype=self.dtype), self)
+            value = value.item()
+        value = (float(value) if dtypes.is_floating(self.dtype) else
+                 bool(value) if self.dtype == dtypes.bool_ else int(value))
+        return where(mask, value, self)
+
+    def where(self, condition, other):
+        from .creation import where
+        return where(condition, self, other)
