@@ -347,3 +347,21 @@ def erf(x):
         return special.erf(x)
     import cupyx.scipy.special
     return cupyx.scipy.special.erf(x)
+
+
+def random_uniform(shape, dtype, device: str, rng: np.random.Generator):
+    """``device`` 上形状为 ``shape`` 的 [0, 1) 均匀随机数，由主机上的 ``rng`` 决定。
+
+    CPU 与替身设备直接用 ``rng`` 生成（结果与设备无关、可复现）。GPU 上若在主机生成再拷过去，
+    dropout 掩码每步要搬几百 MB；所以只从 ``rng`` 取一个 64 位种子，在显存里用计数器型的
+    Philox 生成器就地生成：同一个种子给出同样的数，``rng`` 的状态照常前进，检查点续训仍然一致。
+    """
+    device = normalize_device(device)
+    if device != "cuda":
+        return to_device(rng.random(shape, dtype=np.float64).astype(dtype), device)
+    cp = xp_for_device("cuda")
+    seed = int(rng.integers(0, 2**63 - 1))
+    if hasattr(cp.random, "Philox4x3210"):
+        gen = cp.random.Generator(cp.random.Philox4x3210(seed))
+        return gen.random(shape, dtype=np.float32).astype(dtype, copy=False)
+    return cp.random.RandomState(seed).random_sample(shape, dtype=np.float32).astype(dtype, copy=False)

@@ -173,8 +173,9 @@ def _rng(generator):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """[0, 1) 上的均匀分布。"""
-    host = _rng(generator).random(_size(size), dtype=np.float64).astype(_float(dtype))
-    return _new(host, device, requires_grad)
+    arr = backend.random_uniform(_size(size), _float(dtype), device or "cpu", _rng(generator))
+    t = Tensor._make(arr, False)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):

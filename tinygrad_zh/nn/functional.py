@@ -17,6 +17,7 @@ from ..creation import tensor, where
 from ..ops import nn_ops
 from ..tensor import Tensor
 from .conv_functional import avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: F401  卷积、汇聚与批量规范化
+from .attention_functional import attention_weights, scaled_dot_product_attention  # noqa: F401  注意力
 
 _REDUCTIONS = ("mean", "sum", "none")
 
