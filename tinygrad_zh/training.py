@@ -111,7 +111,8 @@ class TrainConfig:
                   "str": isinstance(value, str),
                   "path?": value is None or isinstance(value, str)}[kind]
             if not ok:
-                problems.append(f"{f.name} 应是 {_KIND_NAMES[kind]}，得到 {value!r}")
+                want = _KIND_NAMES[kind]
+                problems.append(f"{f.name} 应是{' ' if want[0].isascii() else ''}{want}，得到 {value!r}")
         if problems:
             raise ConfigError("训练配置有误 (invalid config)：" + "；".join(problems) + "。")
         checks = [
