@@ -39,12 +39,13 @@ def _array_module(arr):
     return cupy.get_array_module(arr)
 
 
-def _erf(xp, x):
+def _default_erf(xp):
+    """erf 不在 NumPy / CuPy 里：CPU 上取 scipy.special.erf，GPU 上取 cupyx.scipy.special.erf。"""
     if xp is np:
         from scipy import special
-        return special.erf(x)
+        return special.erf
     import cupyx.scipy.special
-    return cupyx.scipy.special.erf(x)
+    return cupyx.scipy.special.erf
 
 
 def _layer_norm(xp, x, w, b, eps=1e-5):
@@ -73,20 +74,23 @@ def _layer_norm_backward(xp, dy, xhat, rstd, w):
     return dx, dw, db
 
 
-def _embedding_backward(xp, dw, idx, dx):
+def _numpy_scatter_add(dw, idx, dx):
     """dw[idx[i]] += dx[i]（重复的下标要累加）。
 
-    NumPy 的 ``np.add.at`` 逐元素走通用循环，较慢；这里先按下标排序，再用 ``add.reduceat``
-    把同一个下标的行一次加起来，最后对不重复的下标做一次普通的花式索引加法。
+    ``np.add.at`` 逐元素走通用循环，较慢；这里先按下标排序，再用 ``add.reduceat`` 把同一个下标的行
+    一次加起来，最后对不重复的下标做一次普通的花式索引加法。
     """
-    if xp is not np:
-        import cupyx
-        cupyx.scatter_add(dw, idx, dx)
-        return
     order = np.argsort(idx, kind="stable")
     sorted_idx = idx[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_idx[1:] != sorted_idx[:-1])))
     dw[sorted_idx[starts]] += np.add.reduceat(dx[order], starts, axis=0)
+
+
+def _default_scatter_add(xp):
+    if xp is np:
+        return _numpy_scatter_add
+    import cupyx
+    return cupyx.scatter_add
 
 
 class HandGPT:
@@ -97,12 +101,17 @@ class HandGPT:
         n_head: 注意力头数。
         lr, betas, eps, weight_decay: AdamW 的超参数（与 ``configure_optimizers`` 相同：只衰减二维权重）。
         max_norm: 梯度裁剪的总范数上限；None 表示不裁剪。
+        xp, erf, scatter_add: 数组模块，以及它缺的两个函数 erf(x) 与原地的 scatter_add(target, idx, values)；
+            默认按数组的类型取 NumPy + SciPy 或 CuPy + cupyx（测试里用来换成框架的严格替身设备）。
     """
 
-    def __init__(self, state, n_head, lr=1e-3, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1, max_norm=1.0):
+    def __init__(self, state, n_head, lr=1e-3, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1, max_norm=1.0,
+                 xp=None, erf=None, scatter_add=None):
         self.params = {k: v.copy() for k, v in state.items() if k != "lm_head.weight"}
         wte = self.params[_WTE]
-        self.xp = _array_module(wte)
+        self.xp = xp = _array_module(wte) if xp is None else xp
+        self._erf = _default_erf(xp) if erf is None else erf
+        self._scatter_add = _default_scatter_add(xp) if scatter_add is None else scatter_add
         self.dtype = wte.dtype
         self.n_embd = wte.shape[1]
         self.n_head = int(n_head)
@@ -111,7 +120,6 @@ class HandGPT:
         self.max_norm = max_norm
         self.grads = {}
         self.t = 0
-        xp = self.xp
         self.exp_avg = {k: xp.zeros_like(v) for k, v in self.params.items()}
         self.exp_avg_sq = {k: xp.zeros_like(v) for k, v in self.params.items()}
         self._scratch = {k: xp.empty_like(v) for k, v in self.params.items()}
@@ -165,7 +173,7 @@ class HandGPT:
             h2, xhat2, rstd2 = _layer_norm(xp, x, self._p(i, "ln_2.weight"), self._p(i, "ln_2.bias"))
             f = h2 @ self._p(i, "mlp.c_fc.weight").T
             f += self._p(i, "mlp.c_fc.bias")
-            cdf = _erf(xp, f * _INV_SQRT_2)
+            cdf = self._erf(f * _INV_SQRT_2)
             cdf += 1.0
             cdf *= 0.5  # Φ(f)
             gl = f * cdf  # GELU(f) = f·Φ(f)
@@ -243,7 +251,7 @@ class HandGPT:
         dwpe = xp.zeros_like(P[_WPE])
         dwpe[:T] = dx.reshape(B, T, C).sum(axis=0)
         G[_WPE] = dwpe
-        _embedding_backward(xp, dwte, idx_flat, dx)
+        self._scatter_add(dwte, idx_flat, dx)
         G[_WTE] = dwte
         return loss
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bench_gpt  # noqa: E402
 from gpt_numpy import HandGPT  # noqa: E402
+from tinygrad_zh import backend  # noqa: E402
 from tinygrad_zh.models.gpt import GPTConfig  # noqa: E402
 
 TINY = GPTConfig(block_size=8, vocab_size=23, n_layer=2, n_head=2, n_embd=16, dropout=0.0, bias=True)
@@ -47,6 +48,22 @@ def test_hand_matches_framework_float32():
     hand = res["hand"]
     for name in hand.params:  # 没有悄悄变成 float64 的数组
         assert hand.params[name].dtype == hand.grads[name].dtype == hand.exp_avg_sq[name].dtype == np.float32
+
+
+def test_hand_model_runs_on_strict_device():
+    """严格替身设备（像 CuPy 一样拒绝隐式转成 NumPy、拒绝与 NumPy 数组混用）上跑完整的一步，结果与 CPU 相同：
+    说明手写模型的数据路径只用了 xp，``--device cuda`` 时换成 CuPy 也能跑。"""
+    state = bench_gpt.gpt2_state(TINY, np.float64, seed=2)
+    idx, targets = bench_gpt.make_batch(TINY, 3, seed=2, ignore_some=True, seq_len=7)
+    cpu = HandGPT(state, TINY.n_head)
+    strict = HandGPT({k: backend.to_device(v, "strict") for k, v in state.items()}, TINY.n_head,
+                     xp=backend.strict_xp, erf=backend.erf, scatter_add=backend.scatter_add)
+    loss_cpu = cpu.step(idx, targets)
+    loss_strict = strict.step(backend.to_device(idx, "strict"), backend.to_device(targets, "strict"))
+    assert isinstance(loss_strict, backend.StrictArray)
+    assert float(loss_strict) == pytest.approx(float(loss_cpu), rel=1e-13)
+    for name, p in cpu.params.items():
+        np.testing.assert_allclose(backend.to_numpy(strict.params[name]), p, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
 def test_hand_gradients_match_central_differences():
