@@ -171,7 +171,8 @@ def _cmd_train(args):
     print(f"检查点：{result.checkpoint}")
     if result.plot:
         print(f"损失曲线：{result.plot}")
-    print(f"采样：tinygrad-zh sample --checkpoint {result.checkpoint} --prompt 新年")
+    prompt = " --prompt 新年" if config.data is None else ""
+    print(f"采样：tinygrad-zh sample --checkpoint {result.checkpoint}{prompt}")
     return 0
 
 

@@ -474,7 +474,9 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
     val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
     tokens_per_step = config.batch_size * config.block_size
     bar = _progress_bar(progress, config.max_steps, step)
-    log = (bar.write if bar is not None else print) if verbose else (lambda *a, **k: None)
+    def log(text):  # flush：输出重定向到日志文件时也能随时看到进度
+        if verbose:
+            bar.write(text) if bar is not None else print(text, flush=True)
 
     log(f"设备 {device} ｜ 语料 {len(train_ids) + len(val_ids):,} 字符（训练 {len(train_ids):,} / 验证 "
         f"{len(val_ids):,}）｜ 词表大小 V = {tokenizer.vocab_size:,}（ln V = {math.log(tokenizer.vocab_size):.3f}）"
