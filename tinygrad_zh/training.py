@@ -566,4 +566,5 @@ def _progress_bar(progress, total, initial):
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, initial=initial, desc="训练 GPT", unit="步", dynamic_ncols=True)
+    # disable=None：标准错误不是终端（日志文件、CI）时 tqdm 自动关闭，免得刷出成千上万行
+    return tqdm(total=total, initial=initial, desc="训练 GPT", unit="步", dynamic_ncols=True, disable=None)
