@@ -290,6 +290,9 @@ OPS = [
        lambda a, b, cond: np.where(cond, a, b)),
     Op("masked_fill", where_case(), lambda a, b, cond: (a * b).masked_fill(tg.tensor(cond, device=a.device), -1.0),
        lambda a, b, cond: np.where(cond, -1.0, a * b)),
+    Op("tril", unary(shape_st=hnp.array_shapes(min_dims=2, max_dims=4, max_side=4)), lambda x: x.tril(), np.tril),
+    Op("triu_offset", unary(shape_st=hnp.array_shapes(min_dims=2, max_dims=3, max_side=4)),
+       lambda x: x.triu(1) - x.tril(-1), lambda x: np.triu(x, 1) - np.tril(x, -1)),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

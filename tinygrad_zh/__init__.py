@@ -13,7 +13,7 @@ from . import cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (Generator, arange, cat, default_generator, eye, full, full_like, linspace, manual_seed, maximum,
                        minimum, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, stack,
-                       tensor, where, zeros, zeros_like)
+                       tensor, tril, triu, where, zeros, zeros_like)
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32, int64, long,
                      set_default_dtype, uint8)
 from .serialization import load, save

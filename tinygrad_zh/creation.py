@@ -280,3 +280,13 @@ def maximum(input, other):
 
 def minimum(input, other):
     return input.minimum(other)
+
+
+def tril(input, diagonal=0):
+    """``input.tril(diagonal)``：保留最后两维的下三角，其余置 0。``tg.tril(tg.ones(T, T))`` 就是因果掩码。"""
+    return input.tril(diagonal)
+
+
+def triu(input, diagonal=0):
+    """``input.triu(diagonal)``：保留最后两维的上三角，其余置 0。"""
+    return input.triu(diagonal)

@@ -132,6 +132,13 @@ class ShapeMethods:
 
     view = reshape
 
+    def contiguous(self):
+        """为兼容 PyTorch 的写法（``y.transpose(1, 2).contiguous().view(B, T, C)``）而保留，返回自身。
+
+        PyTorch 的 ``view`` 要求内存连续；这里的 ``view`` 就是 ``reshape``，需要时会自己复制，所以不必先变连续。
+        """
+        return self
+
     def permute(self, *dims):
         dims = _shape_arg(dims)
         if len(dims) != self.ndim:
@@ -293,3 +300,20 @@ class SelectionMethods:
     def where(self, condition, other):
         from .creation import where
         return where(condition, self, other)
+
+    def tril(self, diagonal=0):
+        """下三角 (lower triangle)：最后两维里第 j > i + diagonal 的元素置 0（其余原样，梯度也原样传过）。"""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal=0):
+        """上三角 (upper triangle)：最后两维里第 j < i + diagonal 的元素置 0。"""
+        return self._triangle(diagonal, lower=False)
+
+    def _triangle(self, diagonal, lower):
+        if self.ndim < 2:
+            raise RuntimeError(f"{'tril' if lower else 'triu'} 需要至少二维的张量，得到形状 {self.shape}。")
+        from .creation import where
+        xp = self.xp
+        n, m = self.shape[-2:]
+        keep = xp.tril(xp.ones((n, m), dtype=bool), diagonal) if lower else xp.triu(xp.ones((n, m), dtype=bool), diagonal)
+        return where(_tensor_class()._make(keep, False), self, 0)

@@ -27,15 +27,22 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
-        return out if bias is None else out + bias
+        if x.ndim > 2:  # (B, T, in) 先展平成一个大矩阵：一次 GEMM 比按批量逐个乘快得多
+            out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+        else:
+            out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         xp = ctx.xp
-        gx = g @ weight if ctx.needs_input_grad[0] else None
         g2 = xp.reshape(g, (-1, g.shape[-1]))
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ weight if g.ndim <= 2 else xp.reshape(g2 @ weight, g.shape[:-1] + (weight.shape[1],))
         gw = xp.swapaxes(g2, 0, 1) @ xp.reshape(x, (-1, x.shape[-1])) if ctx.needs_input_grad[1] else None
         gb = xp.sum(g2, axis=0) if ctx.needs_input_grad[2] else None
         return gx, gw, gb
