@@ -18,10 +18,13 @@
 另外报告一步之内临时数组的峰值（tracemalloc，只统计这一步新分配的）。GPU 上报告显存峰值。
 
 用法：
-    python benchmarks/bench_gpt.py [--steps 2] [--repeat 3] [--device cpu|cuda] [--check] [--no-torch] [--no-memory]
+    python benchmarks/bench_gpt.py [--steps 2] [--repeat 3] [--device cpu|cuda] [--clock wall|cpu]
+                                   [--check] [--profile] [--no-torch] [--no-memory]
 
 机器上同时有别的程序在跑时，OpenBLAS 的多线程会互相空等；比较时用
-``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gpt.py``（torch 也会被设成 1 个线程）。
+``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gpt.py``（torch 也会被设成 1 个线程）；
+别人的程序占着 CPU 时再加 ``--clock cpu``（量进程的 CPU 时间而不是墙钟时间）。
+``--profile`` 列出框架一步里每个 Function 的前向、反向耗时，找慢在哪里。
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ def blas_threads() -> int:
         if os.environ.get(name, "").isdigit():
             return int(os.environ[name])
     return os.cpu_count() or 1
+
+
+def _pad(text, width, right=False):
+    """按显示宽度补空格（汉字占两格），表格才能对齐。"""
+    import unicodedata
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(0, width - shown)
+    return fill + text if right else text + fill
 
 
 def import_torch():
@@ -284,7 +295,25 @@ def build_columns(cfg, batch, device, with_torch):
     return cols
 
 
-def bench_times(cfg, batch, device, steps, repeat, with_torch):
+def best_cpu_times(fns, steps, repeat):
+    """与 ``bench_common.best_times`` 相同的轮流计时，但量进程的 CPU 时间（time.process_time）。
+
+    这台机器上同时跑着别人的程序时，墙钟时间里混进了“等 CPU”的时间；单线程时 CPU 时间基本不受影响
+    （内存带宽的争用仍在）。多线程时它把各线程的时间加在一起，就不再是每步耗时了。
+    """
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.process_time()
+            for _ in range(steps):
+                fn()
+            best[i] = min(best[i], (time.process_time() - t0) / steps)
+    return best
+
+
+def bench_times(cfg, batch, device, steps, repeat, with_torch, clock="wall"):
     cols = build_columns(cfg, batch, device, with_torch)
     # 第一步的损失必须一致（同一组权重、同一批数据；float32 舍入以内）
     losses = {name: float(col.step().item()) for name, col in cols.items()}
@@ -299,7 +328,8 @@ def bench_times(cfg, batch, device, steps, repeat, with_torch):
         if p.dtype != np.float32 or cols["hand"].hand.grads[name].dtype != np.float32:
             raise AssertionError(f"手写版本的 {name} 不是 float32")
     names = list(cols)
-    times = best_times([cols[n].step for n in names], steps, repeat, device)
+    fns = [cols[n].step for n in names]
+    times = best_cpu_times(fns, steps, repeat) if clock == "cpu" else best_times(fns, steps, repeat, device)
     return dict(zip(names, times)), ref
 
 
@@ -415,7 +445,9 @@ def profile_framework(cfg, batch, device, steps):
     """框架一步里每个 Function 的前向、反向各花了多少时间，以及引擎、裁剪、优化器各占多少。
 
     做法：临时把每个 Function 子类的 forward / backward 换成“计时后再调用原函数”的版本，跑 steps 步后换回。
+    CPU 上单线程时量进程的 CPU 时间（机器忙时也稳），否则量墙钟时间。
     """
+    clock = time.process_time if device == "cpu" and blas_threads() == 1 else time.perf_counter
     import inspect
     from collections import defaultdict
     totals = defaultdict(float)
@@ -427,10 +459,10 @@ def profile_framework(cfg, batch, device, steps):
 
         def wrapper(ctx, *args, **kwargs):
             _sync(device)
-            t0 = time.perf_counter()
+            t0 = clock()
             out = fn(ctx, *args, **kwargs)
             _sync(device)
-            totals[key] += time.perf_counter() - t0
+            totals[key] += clock() - t0
             counts[key] += 1
             return out
         return staticmethod(wrapper)
@@ -446,19 +478,19 @@ def profile_framework(cfg, batch, device, steps):
     try:
         for _ in range(steps):
             col.opt.zero_grad(set_to_none=True)
-            marks = [time.perf_counter()]
+            marks = [clock()]
             _, loss = col.model(col.idx, col.targets)
             _sync(device)
-            marks.append(time.perf_counter())
+            marks.append(clock())
             loss.backward()
             _sync(device)
-            marks.append(time.perf_counter())
+            marks.append(clock())
             clip_grad_norm_(col.model.parameters(), MAX_NORM)
             _sync(device)
-            marks.append(time.perf_counter())
+            marks.append(clock())
             col.opt.step()
             _sync(device)
-            marks.append(time.perf_counter())
+            marks.append(clock())
             for name, a, b in zip(("前向", "反向", "梯度裁剪", "AdamW"), marks, marks[1:]):
                 phases[name] += b - a
     finally:
@@ -476,7 +508,8 @@ def profile_framework(cfg, batch, device, steps):
           f"{(phases['前向'] - fwd) / steps * 1e3:.1f} ms")
     print(f"  Function 的反向合计 {bwd / steps * 1e3:.1f} ms，其余（梯度累加、拓扑排序、写 .grad 等）"
           f"{(phases['反向'] - bwd) / steps * 1e3:.1f} ms")
-    print(f"  {'Function':<28}{'前向 ms/步':>12}{'反向 ms/步':>12}{'次/步':>8}")
+    print("  " + _pad("Function", 28) + _pad("前向 ms/步", 12, True) + _pad("反向 ms/步", 12, True)
+          + _pad("次/步", 8, True))
     names = sorted({n for n, _ in totals}, key=lambda n: -(totals[(n, "forward")] + totals[(n, "backward")]))
     for n in names:
         print(f"  {n:<28}{totals[(n, 'forward')] / steps * 1e3:>12.1f}{totals[(n, 'backward')] / steps * 1e3:>12.1f}"
@@ -493,6 +526,8 @@ def parse_args(argv=None):
     parser.add_argument("--check", action="store_true", help="只在 float64 下核对损失、梯度与一步后的参数，不计时")
     parser.add_argument("--no-torch", action="store_true", help="不跑 PyTorch 列")
     parser.add_argument("--no-memory", action="store_true", help="不测峰值内存（省掉三个子进程）")
+    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                        help="wall：墙钟时间（默认）；cpu：进程 CPU 时间，机器忙时更稳，只在单线程时有意义")
     parser.add_argument("--profile", action="store_true", help="只给出框架一步里每个 Function 的前向 / 反向耗时，不计时")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=64)
@@ -519,27 +554,32 @@ def main(argv=None):
     print(f"tinygrad_zh {tg.__version__}，NumPy {np.__version__}，BLAS：{blas_info()}（{threads} 线程）"
           + (f"，PyTorch {torch.__version__}（{torch.get_num_threads()} 线程）" if torch is not None else "，未装 PyTorch"))
     print(f"GPT：n_layer {cfg.n_layer}、n_head {cfg.n_head}、n_embd {cfg.n_embd}、block_size {cfg.block_size}、"
-          f"批量 {args.batch}、词表 {cfg.vocab_size}，float32，{args.device}")
+          f"批量 {args.batch}、词表 {cfg.vocab_size}，{'float64' if args.check else 'float32'}，{args.device}")
     if args.check:
         ok = run_check(cfg, args.batch, args.device, torch is not None)
         raise SystemExit(0 if ok else 1)
     if args.profile:
         profile_framework(cfg, args.batch, args.device, args.steps)
         return
-    times, loss0 = bench_times(cfg, args.batch, args.device, args.steps, args.repeat, torch is not None)
-    print(f"第一步的损失 {loss0:.4f}（ln V = {math.log(cfg.vocab_size):.4f}），三列一致；"
-          f"每列取 {args.repeat} 轮 × {args.steps} 步中最快的一轮（各列轮流跑）")
+    if args.clock == "cpu" and (args.device == "cuda" or threads > 1):
+        raise SystemExit(f"--clock cpu 只适用于 CPU 上单线程的计时（现在 {args.device}、BLAS {threads} 线程）。"
+                         "提示：OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gpt.py --clock cpu")
+    times, loss0 = bench_times(cfg, args.batch, args.device, args.steps, args.repeat, torch is not None, args.clock)
+    print(f"第一步的损失 {loss0:.4f}（ln V = {math.log(cfg.vocab_size):.4f}），各列一致；"
+          f"每列取 {args.repeat} 轮 × {args.steps} 步中最快的一轮（各列轮流跑；"
+          f"{'进程 CPU 时间' if args.clock == 'cpu' else '墙钟时间'}）")
     memory = {} if args.no_memory else measure_memory(args, list(times))
     tokens = args.batch * cfg.block_size
     mem_title = "峰值显存 MiB" if args.device == "cuda" else "峰值 RSS 增量 MiB"
-    print(f"{'':<18}{'ms/步':>10}{'tokens/s':>12}{mem_title:>20}{'单步临时数组 MiB':>18}")
+    print(_pad("", 22) + _pad("ms/步", 10, True) + _pad("tokens/s", 12, True) + _pad(mem_title, 22, True)
+          + _pad("单步临时数组 MiB", 20, True))
     for name, t in times.items():
         title = TITLES[name] + (" CUDA" if args.device == "cuda" and name == "torch" else "")
         m = memory.get(name, {})
         peak = m.get("device_mib") if args.device == "cuda" else m.get("rss_mib")
         peak_s = f"{peak:.1f}" if peak is not None else "—"
         step_s = f"{m['step_mib']:.1f}" if m.get("step_mib") is not None else "—"
-        print(f"{title:<18}{t * 1e3:>10.1f}{tokens / t:>12.0f}{peak_s:>20}{step_s:>18}")
+        print(_pad(title, 22) + f"{t * 1e3:>10.1f}{tokens / t:>12.0f}{peak_s:>22}{step_s:>20}")
     ratio = times["framework"] / times["hand"]
     print(f"比值 框架 / 手写 NumPy = {ratio:.2f}（目标 ≤ 1.3）"
           + (f"；框架 / PyTorch = {times['framework'] / times['torch']:.2f}" if "torch" in times else ""))
