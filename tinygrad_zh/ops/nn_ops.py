@@ -62,19 +62,20 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, ignore_index, label_smoothing):
         xp = ctx.xp
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
-        # exp 只算一次：概率 p 留给反向用（反向就不必再算 exp，exp 是这里最贵的一步）
-        probs = xp.exp(shifted)
+        valid = target != ignore_index
+        safe = xp.where(valid, target, 0)
+        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
+        eps = label_smoothing
+        row_sum = xp.sum(shifted, axis=1) if eps else None
+        # exp 只算一次，且原地写回 shifted（logits 大小的数组只分配这一个）：概率 p 留给反向用
+        probs = xp.exp(shifted, out=shifted)
         total = xp.sum(probs, axis=1, keepdims=True)
         probs /= total
         log_total = xp.log(total)[:, 0]
-        valid = target != ignore_index
-        safe = xp.where(valid, target, 0)
-        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0] - log_total  # log p[t]
-        eps = label_smoothing
-        loss = -(1.0 - eps) * picked
+        loss = -(1.0 - eps) * (picked - log_total)            # −(1−ε)·log p[t]
         if eps:  # Σ_c log p[c] = Σ_c shifted[c] − C·log Σ e
             c = logits.shape[1]
-            loss = loss - (eps / c) * (xp.sum(shifted, axis=1) - c * log_total)
+            loss = loss - (eps / c) * (row_sum - c * log_total)
         ctx.save_for_backward(probs, safe, valid)
         ctx.eps = eps
         return xp.where(valid, loss, 0)
@@ -83,11 +84,11 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         probs, safe, valid = ctx.saved_tensors
         xp = ctx.xp
-        grad = probs.copy()  # 不能原地改：retain_graph 时还要再用
-        grad[xp.arange(grad.shape[0]), safe] -= 1.0 - ctx.eps
+        w = xp.where(valid, g, 0)
+        grad = probs * w[:, None]  # 新数组：probs 不能原地改，retain_graph 时还要再用
+        grad[xp.arange(grad.shape[0]), safe] -= (1.0 - ctx.eps) * w
         if ctx.eps:
-            grad -= ctx.eps / grad.shape[1]
-        grad *= xp.where(valid, g, 0)[:, None]
+            grad -= (ctx.eps / grad.shape[1]) * w[:, None]
         return grad, None, None, None
 
 
@@ -142,7 +143,9 @@ class GELU(Function):
             t = xp.tanh(_GELU_C * (x + 0.044715 * (x * x * x)))
             ctx.save_for_backward(x, t)
             return 0.5 * x * (1.0 + t)
-        cdf = 0.5 * (1.0 + backend.erf(x * (1.0 / _SQRT_2)))
+        cdf = backend.erf(x * (1.0 / _SQRT_2))
+        cdf += 1.0   # 原地运算：GELU 的输入很大（B·T·4C），少分配几个临时数组
+        cdf *= 0.5
         ctx.save_for_backward(x, cdf)
         return x * cdf
 
@@ -153,8 +156,14 @@ class GELU(Function):
         if ctx.approximate == "tanh":
             du = _GELU_C * (1.0 + 3 * 0.044715 * (x * x))
             return g * (0.5 * (1.0 + aux) + 0.5 * x * (1.0 - aux * aux) * du), None
-        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * (x * x))
-        return g * (aux + x * pdf), None
+        d = x * x
+        d *= -0.5
+        d = xp.exp(d, out=d)
+        d *= x
+        d *= _INV_SQRT_2PI     # x·φ(x)
+        d += aux               # Φ(x) + x·φ(x)
+        d *= g
+        return d, None
 
 
 class BCEWithLogits(Function):
