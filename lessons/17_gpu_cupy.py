@@ -36,7 +36,7 @@
 #
 # ```bash
 # python lessons/17_gpu_cupy.py                  # 完整模式（CPU 上约半分钟）
-# python lessons/17_gpu_cupy.py --quick          # 快速模式：小矩阵、小模型，十几秒
+# python lessons/17_gpu_cupy.py --quick          # 快速模式：小矩阵、小模型，几秒到十几秒
 # python lessons/17_gpu_cupy.py --device cuda    # 在 GPU 上：每一步都在显存里量，最后比较 NumPy 与 CuPy
 # ```
 #
@@ -719,10 +719,10 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在一台 2 核的 CPU 上（OpenBLAS；数字随机器而变，只看数量级与比例）：
+# 在一台 2 核的 CPU 上（OpenBLAS 单线程，机器上同时还有别的程序；数字随机器与负载而变，只看数量级与比例）：
 #
-# - 第 1 步：1024×1024 矩阵乘法约 25–35 GFLOP/s，`a + b` 的带宽约 5–7 GB/s，脊点约 5 FLOP/字节；
-#   算术强度 矩阵乘法 $n/6$ ≈ 171、加法 $1/12$；
+# - 第 1 步：矩阵乘法约 20–80 GFLOP/s，`a + b` 的带宽约 2.5–15 GB/s，脊点约 5–9 FLOP/字节；
+#   算术强度 矩阵乘法 $n/6$ ≈ 171（n = 1024；快速模式 n = 512 时 85）、加法 $1/12$；
 #   每步的运算量（V = 4689）：CPU_CONFIG 约 17.9 GFLOP（N = 1 393 536，2 048 个词元），
 #   GPU_CONFIG 约 1 339.7 GFLOP（N = 12 448 128，16 384 个词元），是前者的 75 倍；
 # - 第 2 步：`softmax_xp` 在 cpu 与 strict 上逐位相同；三个带 bug 的函数在 cpu 上都“正常运行”，在 strict 上都报错：
@@ -733,15 +733,16 @@ def main(quick=False, device="cpu"):
 # - 第 4 步：GPU_CONFIG 的批量 262 144 字节（256 KiB），模型 47.9 MiB；没有 GPU 时按 25 GB/s 估算搬模型约 2 ms；
 # - 第 5 步：CPU 上朴素计时与同步后相同；
 # - 第 6 步：快速模式的模型（2 层、C = 64、T = 64、B = 16）参数 404 288 个，常驻 16N = 6.17 MiB，一步的峰值约多 70 MiB
-#   （其中 (B, T, V) 的 logits 与它的梯度各占 18.3 MiB）；
-# - 第 7 步：快速模式 NumPy 约 4 000 词元/秒（单线程）；完整模式（CPU_CONFIG 的模型）约 1 600–3 700 词元/秒；
-#   图 `17_tokens_per_second.png` 只有 NumPy 一栏。
+#   （其中 (B, T, V) 的 logits 与它的梯度各占 18.3 MiB）；完整模式（CPU_CONFIG 的模型）参数 1 401 728 个，
+#   16N = 21.39 MiB，峰值约多 222 MiB；
+# - 第 7 步：快速模式 NumPy 约 1 400–4 800 词元/秒；完整模式（CPU_CONFIG 的模型）约 800–1 650 词元/秒，
+#   只有矩阵乘法速度的三分之一左右（按元素的运算、Python 开销）；图 `17_tokens_per_second.png` 只有 NumPy 一栏。
 #
 # **GPU 上的数字**（`--device cuda`）：本课在没有 GPU 的机器上写成，CuPy 一栏、拷贝带宽、朴素计时与事件计时、
 # 显存池的数字要在有 GPU 的机器上运行后才有；预期朴素计时比同步后短一两个数量级，
 # 小模型的加速比远小于算力之比（发射开销），GPU 配置的词元/秒高得多。
 #
-# 运行时间（2 核 CPU）：快速模式约 10 秒，完整模式约 30 秒。
+# 运行时间（2 核 CPU）：快速模式约 5–10 秒，完整模式约 30 秒。
 
 # %%
 if __name__ == "__main__":
