@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_zh as tg
+import tinygrad_zh.training as training
 from tinygrad_zh import backend
 from tinygrad_zh.data import CharTokenizer
 from tinygrad_zh.models.gpt import GPT
@@ -125,6 +126,43 @@ def test_keyboard_interrupt_saves_a_checkpoint_at_the_last_finished_step(corpus,
     assert ckpt["history"]["step"] == list(range(1, 8)) and ckpt["history"]["eval_step"] == [0]
     assert ckpt["scheduler"]["last_epoch"] == 8                 # 下一步（第 7 步，从 0 数）用 lr(8)
     assert all(s["step"] == 7 for s in ckpt["optimizer"]["state"].values())
+
+
+def test_interrupt_during_the_final_evaluation_is_caught_up_on_resume(corpus, tmp_path, monkeypatch):
+    cfg = tiny(corpus, tmp_path / "straight", max_steps=8, eval_interval=4, eval_batches=2)
+    straight = train(cfg, progress=False, verbose=False)
+
+    real_evaluate, calls = training.evaluate, []
+
+    def evaluate_interrupted_at_the_end(model, batches):   # 第 0、4 步正常评估，第 8 步评估时按下 Ctrl-C
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_evaluate(model, batches)
+
+    cfg = cfg.replace(out_dir=str(tmp_path / "resumed"))
+    monkeypatch.setattr(training, "evaluate", evaluate_interrupted_at_the_end)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, verbose=False)
+    monkeypatch.setattr(training, "evaluate", real_evaluate)
+    saved = tg.load(tmp_path / "resumed" / "ckpt.npz")
+    assert saved["step"] == 8 and saved["history"]["eval_step"] == [0, 4]
+
+    resumed = train(cfg, resume=True, progress=False, verbose=False)   # 不再训练，只补上第 8 步的评估并保存
+    assert resumed.history["eval_step"] == [0, 4, 8]
+    assert resumed.history["val_loss"] == straight.history["val_loss"]
+    assert tg.load(tmp_path / "resumed" / "ckpt.npz")["history"]["eval_step"] == [0, 4, 8]
+
+
+def test_a_failing_plot_does_not_stop_training(corpus, tmp_path, monkeypatch, capsys):
+    def broken_plot(*args):
+        raise RuntimeError("没有可用的画图后端")
+
+    monkeypatch.setattr(training, "plot_losses", broken_plot)
+    result = train(tiny(corpus, tmp_path / "run", max_steps=2, eval_interval=2, eval_batches=1), progress=False)
+    assert result.step == 2 and result.plot is None
+    assert (tmp_path / "run" / "ckpt.npz").exists()
+    assert "警告：损失曲线没有画成" in capsys.readouterr().out
 
 
 def test_resume_refuses_a_different_model_or_missing_checkpoint(corpus, tmp_path):

@@ -331,9 +331,11 @@ def _checkpoint(step, config, model, tokenizer, optimizer, scheduler, rng_states
 def _defer_keyboard_interrupt():
     """把这段代码里按下的 Ctrl-C 推迟到它结束后再抛出：参数更新不会只做了一半就存进检查点。
 
-    只在主线程里有效（Python 只在主线程处理信号）；别的线程里什么也不做。
+    只在主线程里、且 Ctrl-C 由 Python 默认的处理函数接管时才这样做（Python 只在主线程处理信号；
+    SIGINT 被忽略或另有处理函数时不去改它）。
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield
         return
     received = []
@@ -503,7 +505,11 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
     def save_all(rng_states):
         os.makedirs(out_dir, exist_ok=True)
         save(_checkpoint(step, config, model, tokenizer, optimizer, scheduler, rng_states, history), ckpt_path)
-        return plot_losses(history, plot_path, tokenizer.vocab_size)
+        try:
+            return plot_losses(history, plot_path, tokenizer.vocab_size)
+        except Exception as e:  # noqa: BLE001  曲线只是附带的：画不出来（字体、后端……）不能让训练失败
+            log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
+            return None
 
     start = time.perf_counter()
     pending_rng = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
@@ -512,6 +518,8 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
         is_eval_step = step == 0 or step % config.eval_interval == 0 or step == config.max_steps
         if is_eval_step and (not history["eval_step"] or history["eval_step"][-1] != step):
             evaluate_and_record(step)
+            if step > 0:
+                save_all(_rng_states(batch_rng))
         while step < config.max_steps:
             pending_rng = _rng_states(batch_rng)
             t0 = time.perf_counter()
