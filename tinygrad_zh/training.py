@@ -258,9 +258,11 @@ def evaluate(model, batches):
     """模型在这些批量上的平均交叉熵（nats / 字符）。评估模式（关闭 dropout）、不记录计算图。"""
     was_training = model.training
     model.eval()
-    with no_grad():
-        losses = [model(x, y)[1].item() for x, y in batches]
-    model.train(was_training)
+    try:
+        with no_grad():
+            losses = [model(x, y)[1].item() for x, y in batches]
+    finally:  # 评估中途按 Ctrl-C 也要回到原来的模式
+        model.train(was_training)
     return float(np.mean(losses))
 
 
