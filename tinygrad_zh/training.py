@@ -478,6 +478,7 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
     val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
     tokens_per_step = config.batch_size * config.block_size
     bar = _progress_bar(progress, config.max_steps, step)
+
     def log(text):  # flush：输出重定向到日志文件时也能随时看到进度
         if verbose:
             bar.write(text) if bar is not None else print(text, flush=True)
@@ -489,6 +490,7 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
         log(f"从 {ckpt_path} 的第 {step} 步接着训练。")
 
     window = {"losses": [], "time": 0.0}   # 两次评估之间：训练损失与纯训练用时
+    latest = {"plot": plot_path if os.path.exists(plot_path) else None}   # 最近一次画成的曲线
 
     def evaluate_and_record(step):
         val_loss = evaluate(model, val_batches)
@@ -508,10 +510,10 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
         os.makedirs(out_dir, exist_ok=True)
         save(_checkpoint(step, config, model, tokenizer, optimizer, scheduler, rng_states, history), ckpt_path)
         try:
-            return plot_losses(history, plot_path, tokenizer.vocab_size)
+            latest["plot"] = plot_losses(history, plot_path, tokenizer.vocab_size)
         except Exception as e:  # noqa: BLE001  曲线只是附带的：画不出来（字体、后端……）不能让训练失败
+            latest["plot"] = None
             log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
-            return None
 
     start = time.perf_counter()
     pending_rng = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
@@ -563,10 +565,9 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True)
         raise
     if bar is not None:
         bar.close()
-    plot = plot_path if os.path.exists(plot_path) else None  # 最后一步总会评估并保存（没装 matplotlib 时没有图）
     return TrainResult(model=model, tokenizer=tokenizer, config=config, history=history, step=step,
                        val_loss=history["val_loss"][-1], val_ppl=history["val_ppl"][-1], checkpoint=ckpt_path,
-                       plot=plot, elapsed=time.perf_counter() - start)
+                       plot=latest["plot"], elapsed=time.perf_counter() - start)
 
 
 def _progress_bar(progress, total, initial):
