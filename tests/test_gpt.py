@@ -40,6 +40,9 @@ def test_parameter_names_shapes_and_count_are_nanogpts(bias):
     assert {k: v.shape for k, v in sd.items()} == nanogpt_shapes(4689, 64, 4, 128, bias)
     assert list(sd) == list(nanogpt_shapes(4689, 64, 4, 128, bias))   # 顺序也一样
     assert model.lm_head.weight is model.transformer.wte.weight
+    # 绑定的两个名字给出同一个数组副本（同 PyTorch 的共享存储），tg.save 只存一份
+    assert sd["lm_head.weight"] is sd["transformer.wte.weight"]
+    assert not np.shares_memory(sd["lm_head.weight"], model.lm_head.weight.detach().numpy())
     L, C, V = 4, 128, 4689
     expected = 12 * L * C * C + V * C + (13 * L * C + 2 * C if bias else 2 * L * C + C)
     assert model.get_num_params() == expected

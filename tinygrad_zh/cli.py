@@ -209,7 +209,7 @@ def _cmd_sample(args):
     generator = tg.Generator().manual_seed(args.seed)
     out = model.generate(idx, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
                          top_p=args.top_p, generator=generator)
-    for i, row in enumerate(out.numpy()):
+    for i, row in enumerate(out.cpu().numpy()):  # 在 GPU 上生成时先搬回主机
         if args.num_samples > 1:
             print(f"---------- 样本 {i + 1} ----------")
         print(args.prompt + tokenizer.decode(row[len(ids):]))

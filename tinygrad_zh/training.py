@@ -16,7 +16,8 @@
     4. 第 0 步、每 ``eval_interval`` 步与最后一步在**固定的**验证批量上求损失与困惑度 (perplexity)：
        批量只抽一次（固定种子），所以不同时刻、不同次运行的数字可以直接比较，续训时也完全一样。
     5. 每次评估后原子地 (atomic) 写检查点 ``out_dir/ckpt.npz`` 与损失曲线 ``out_dir/loss.png``。
-       Ctrl-C 时先存检查点再退出；``train(config, resume=True)`` 从检查点逐位 (bit-for-bit) 一致地接着训练。
+       Ctrl-C 时先存检查点再退出；``train(config, resume=True)`` 从检查点逐位 (bit-for-bit) 一致地接着训练
+       （CPU 上；GPU 上嵌入层反向的原子加法 (atomic add) 求和顺序不固定，续训只一致到舍入误差）。
 
 学习率的第 0 步:
     ``WarmupCosineLR`` 在 t = 0 时 lr = 0（线性预热从 0 开始），如果第 0 步就用它，第一次更新什么也不改，

@@ -337,19 +337,31 @@ class Module:
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """有序字典：名字 → 参数与持久缓冲区的 NumPy 数组**副本**（放在主机上，可直接存盘或给 torch.from_numpy）。
 
-        共享（绑定）的参数在每个名字下各出现一次，与 PyTorch 相同。``keep_vars=True`` 时给出张量本身。
+        共享（绑定）的参数在每个名字下各出现一次，与 PyTorch 相同；这些名字对应**同一个**数组副本
+        （PyTorch 里它们共享存储），所以 ``tg.save`` 只存一份。``keep_vars=True`` 时给出张量本身。
         """
         out = OrderedDict() if destination is None else destination
+        tensors = OrderedDict()
+        self._state_tensors(tensors, prefix)
+        copies = {}
+        for name, t in tensors.items():
+            if not keep_vars:
+                if id(t) not in copies:
+                    copies[id(t)] = _host_copy(t.data)
+                t = copies[id(t)]
+            out[name] = t
+        return out
+
+    def _state_tensors(self, out, prefix):
         for name, p in self._parameters.items():
             if p is not None:
-                out[prefix + name] = p if keep_vars else _host_copy(p.data)
+                out[prefix + name] = p
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
-                out[prefix + name] = b if keep_vars else _host_copy(b.data)
+                out[prefix + name] = b
         for name, module in self._modules.items():
             if module is not None:
-                module.state_dict(out, prefix + name + ".", keep_vars)
-        return out
+                module._state_tensors(out, prefix + name + ".")
 
     def load_state_dict(self, state_dict, strict=True):
         """把 ``state_dict``（名字 → NumPy 数组或 Tensor）的数值复制进参数与缓冲区。
