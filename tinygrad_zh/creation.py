@@ -172,7 +172,11 @@ def _rng(generator):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """[0, 1) 上的均匀分布。"""
+    """[0, 1) 上的均匀分布。
+
+    CPU 上（与替身设备上）的值只由生成器决定；GPU 上直接在显存里生成（见 ``backend.random_uniform``），
+    同一个种子在 GPU 上可复现，但数值与 CPU 上的不同。
+    """
     arr = backend.random_uniform(_size(size), _float(dtype), device or "cpu", _rng(generator))
     t = Tensor._make(arr, False)
     return t.requires_grad_(True) if requires_grad else t
