@@ -230,3 +230,33 @@ def test_bad_inputs_give_clear_errors():
         model(tg.full((1, 3), 11, dtype=tg.int64))
     with pytest.raises(ValueError, match="top_k"):
         model.generate(tg.tensor([1]), 2, top_k=0)
+
+
+def test_a_training_step_on_any_device_matches_cpu(device):
+    """同一份权重、同一个批量：在 device 上走一步 AdamW 的损失与参数与 CPU 一致（GPU 上到 float32 舍入）；
+    带 dropout 时也能在该设备上训练（GPU 上的掩码在显存里生成）。"""
+    cfg = GPTConfig(block_size=16, vocab_size=37, n_layer=2, n_head=2, n_embd=16)
+    tg.manual_seed(0)
+    ref = GPT(cfg)
+    moved = GPT(cfg)
+    moved.load_state_dict(ref.state_dict())
+    moved.to(device)
+    x, y = tg.randint(0, 37, (4, 16)), tg.randint(0, 37, (4, 16))
+    results = []
+    for model, dev in ((ref, "cpu"), (moved, device)):
+        opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
+        _, loss = model(x.to(dev), y.to(dev))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        results.append((loss.item(), model.state_dict()))
+    (l0, sd0), (l1, sd1) = results
+    assert l1 == pytest.approx(l0, rel=1e-5)
+    for k in sd0:
+        np.testing.assert_allclose(sd1[k], sd0[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    noisy = GPT(GPTConfig(block_size=16, vocab_size=37, n_layer=1, n_head=2, n_embd=16, dropout=0.2)).to(device)
+    tg.manual_seed(1)
+    a = noisy(x.to(device), y.to(device))[1].item()
+    tg.manual_seed(1)
+    assert noisy(x.to(device), y.to(device))[1].item() == a      # 同一个种子，同样的掩码
+    assert noisy(x.to(device), y.to(device))[1].item() != a      # 下一次掩码不同
