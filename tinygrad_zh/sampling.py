@@ -96,6 +96,25 @@ def greedy(logits):
     return logits.detach().argmax(dim=-1, keepdim=True)
 
 
+def check_temperature(temperature):
+    """温度必须是 ≥ 0 的数（0 表示贪心）。"""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+            or math.isnan(temperature) or temperature < 0:
+        raise ValueError(f"温度 (temperature) 必须是 ≥ 0 的数，得到 {temperature!r}。")
+
+
+def prompt_batch(idx):
+    """``generate`` 的提示：``(T,)`` 或 ``(B, T)``（T ≥ 1）→ ``((B, T) 张量, 原来是否一维)``。"""
+    if not isinstance(idx, Tensor):
+        idx = tensor(idx)
+    squeeze = idx.ndim == 1
+    if squeeze:
+        idx = idx.unsqueeze(0)
+    if idx.ndim != 2 or idx.shape[1] == 0:
+        raise ValueError(f"generate 需要形状 (B, T)、T ≥ 1 的提示，得到 {idx.shape}。")
+    return idx, squeeze
+
+
 def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     """按 温度 → top-k → top-p 的顺序处理 logits，再抽一个词元。
 
@@ -107,9 +126,7 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
     返回:
         ``(…, 1)`` 的 int64 张量，与 logits 在同一设备上（可以直接 ``tg.cat`` 到序列末尾）。
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-            or math.isnan(temperature) or temperature < 0:
-        raise ValueError(f"温度 (temperature) 必须是 ≥ 0 的数，得到 {temperature!r}。")
+    check_temperature(temperature)
     _check_top_k(top_k)
     _check_top_p(top_p)
     logits = _logits_array(logits, "sample_next")

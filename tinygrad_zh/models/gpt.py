@@ -22,7 +22,7 @@ from ..autograd import no_grad
 from ..creation import arange, cat, tensor
 from ..nn import functional as F
 from ..optim import AdamW
-from ..sampling import sample_next
+from ..sampling import prompt_batch, sample_next
 from ..tensor import Tensor
 
 
@@ -288,13 +288,7 @@ class GPT(nn.Module):
         返回:
             与 ``idx`` 同维数的 int64 张量，最后一维长 ``T + max_new_tokens``。
         """
-        if not isinstance(idx, Tensor):
-            idx = tensor(idx)
-        squeeze = idx.ndim == 1
-        if squeeze:
-            idx = idx.unsqueeze(0)
-        if idx.ndim != 2 or idx.shape[1] == 0:
-            raise ValueError(f"generate 需要形状 (B, T)、T ≥ 1 的提示，得到 {idx.shape}。")
+        idx, squeeze = prompt_batch(idx)
         bs = self.config.block_size
         was_training = self.training
         self.eval()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import backend, nn
+from .. import nn
 from ..autograd import no_grad
-from ..creation import cat, default_generator, tensor
-from ..tensor import Tensor
+from ..creation import cat
+from ..sampling import check_temperature, prompt_batch, sample_next
 from ._recurrent import detach_state, make_recurrent
 
 
@@ -74,16 +72,8 @@ class RNNLM(nn.Module):
         返回:
             与 ``idx`` 同维数的整数张量，最后一维长 ``T + max_new_tokens``（提示在前）。
         """
-        if temperature < 0:
-            raise ValueError(f"温度 (temperature) 不能为负，得到 {temperature}。")
-        if not isinstance(idx, Tensor):
-            idx = tensor(idx)
-        squeeze = idx.ndim == 1
-        if squeeze:
-            idx = idx.unsqueeze(0)
-        if idx.ndim != 2 or idx.shape[1] == 0:
-            raise ValueError(f"generate 需要形状 (B, T)、T ≥ 1 的提示，得到 {idx.shape}。")
-        rng = (generator or default_generator).numpy
+        check_temperature(temperature)
+        idx, squeeze = prompt_batch(idx)
         was_training = self.training
         self.eval()
         pieces = [idx]
@@ -91,7 +81,7 @@ class RNNLM(nn.Module):
             with no_grad():
                 logits, state = self(idx)
                 for _ in range(int(max_new_tokens)):
-                    nxt = _sample(logits[:, -1, :], temperature, rng, idx.device)
+                    nxt = sample_next(logits[:, -1, :], temperature, generator=generator)
                     pieces.append(nxt)
                     logits, state = self(nxt, state)
         finally:
@@ -99,14 +89,3 @@ class RNNLM(nn.Module):
         out = cat(pieces, dim=1)
         return out[0] if squeeze else out
 
-
-def _sample(logits, temperature, rng, device):
-    """从 ``(B, V)`` 的 logits 里每行采样一个编号，返回 ``(B, 1)`` 的 int64 张量。"""
-    if temperature == 0:
-        return logits.argmax(dim=-1, keepdim=True)
-    probs = (logits / temperature).softmax(dim=-1)
-    p = backend.to_numpy(probs.data).astype(np.float64)
-    cdf = np.cumsum(p, axis=-1)
-    u = rng.random((p.shape[0], 1)) * cdf[:, -1:]
-    choice = np.minimum((cdf < u).sum(axis=-1), p.shape[-1] - 1)  # 逆变换采样：第一个 cdf ≥ u 的位置
-    return tensor(choice.reshape(-1, 1).astype(np.int64), device=device)
