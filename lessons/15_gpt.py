@@ -17,6 +17,12 @@
 # 我们先逐块手写一个，与 `tinygrad_zh.models.gpt.GPT` 逐位对照，再用 AdamW + 预热 (warmup) + 余弦衰减 + 梯度裁剪
 # 在人民日报语料上训练它，最后存成检查点 (checkpoint) 再读回来。第 16 课从这个检查点采样。
 #
+# **原文勘误（§7.1、§10 的参考文献）**：原文说《A Neural Conversation Model》（“K.angular 等，2017”）“提出了 GPT 模型”。
+# 这篇论文的作者是 Oriol Vinyals 与 Quoc V. Le（2015 年），讲的是用序列到序列 (seq2seq) 的循环网络做聊天机器人，
+# 与 GPT 无关。GPT 出自 Alec Radford 等人 2018 年的《Improving Language Understanding by Generative Pre-Training》：
+# 先在大量无标注文本上做下一个词元预测的生成式预训练 (generative pre-training)，再针对具体任务微调——
+# 我们这一课搭的正是它的结构（仅解码器的 Transformer），参数名与初始化则照 GPT-2 / nanoGPT。
+#
 # **学习目标**
 #
 # 1. 会写 GPT 的一个块：`x = x + attn(ln_1(x))`，`x = x + mlp(ln_2(x))`（前置层规范化，pre-LN），MLP 用 GELU；
