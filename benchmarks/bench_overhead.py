@@ -27,7 +27,7 @@ def per_op_table(device, repeat):
     xp = backend.xp_for_device(device)
     a_raw = backend.to_device(np.random.default_rng(0).standard_normal((4, 4)).astype(np.float32), device)
     b_raw = backend.to_device(np.random.default_rng(1).standard_normal((4, 4)).astype(np.float32), device)
-    a, b = tg.Tensor._make(a_raw, True), tg.Tensor._make(b_raw, True)
+    a, b = tg.Tensor(a_raw, requires_grad=True), tg.Tensor(b_raw, requires_grad=True)
     ops = {
         "a + b": (lambda: a + b, lambda: a_raw + b_raw),
         "a * b": (lambda: a * b, lambda: a_raw * b_raw),
@@ -58,7 +58,7 @@ def chain(device, repeat, n_ops=1000, shape=(16, 16)):
     xp = backend.get_array_module(x0)
 
     def engine():
-        x = tg.Tensor._make(x0, True)
+        x = tg.Tensor(x0, requires_grad=True)
         y = x
         for i in range(n_ops // 3):
             y = (y.tanh() * 1.01) + 0.1

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_zh as tg
 from tinygrad_zh import backend
 from tinygrad_zh.autograd import grad
-from tinygrad_zh.testing import assert_close, gradcheck
+from tinygrad_zh.testing import StrictArray, assert_close, gradcheck
 
 from conftest import to_host
 from op_table import OPS
@@ -23,8 +23,8 @@ def make_inputs(arrays, device, requires_grad=True, layout="contiguous"):
     out = []
     for a in arrays:
         a = _layout(a, layout)
-        data = backend.StrictArray(a) if device == "strict" else backend.to_device(a, device)
-        t = tg.Tensor._make(data, False)
+        data = StrictArray(a) if device == "strict" else backend.to_device(a, device)
+        t = tg.Tensor(data)
         out.append(t.requires_grad_(True) if requires_grad else t)
     return out
 
@@ -86,7 +86,7 @@ def test_second_derivative(op, data):
     for dev in ("cpu", "strict"):
         inputs = make_inputs(arrays, dev)
         out0 = op.fn(*inputs, **params)
-        u = tg.Tensor._make(backend.to_device(np.random.default_rng(0).standard_normal(out0.shape), dev), False)
+        u = tg.Tensor(backend.to_device(np.random.default_rng(0).standard_normal(out0.shape), dev))
 
         @tg.enable_grad()  # gradcheck 在 no_grad 下求数值差分，而这里本身要用反向传播
         def first_grads(*ts):

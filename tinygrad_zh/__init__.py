@@ -11,13 +11,13 @@
 
 from . import cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (Generator, arange, cat, default_generator, eye, full, full_like, linspace, manual_seed, maximum,
-                       minimum, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, stack,
-                       tensor, tril, triu, where, zeros, zeros_like)
+from .creation import (Generator, arange, as_tensor, default_generator, eye, from_numpy, full, full_like, linspace,
+                       manual_seed, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor,
+                       zeros, zeros_like)
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32, int64, long,
                      set_default_dtype, uint8)
 from .serialization import load, save
-from .tensor import Tensor
+from .tensor import Tensor, cat, stack, where
 
 __version__ = "0.1.0"
 
@@ -39,6 +39,18 @@ def softmax(x, dim): return x.softmax(dim)
 def log_softmax(x, dim): return x.log_softmax(dim)
 def logsumexp(x, dim, keepdim=False): return x.logsumexp(dim, keepdim)
 def clamp(x, min=None, max=None): return x.clamp(min, max)  # noqa: A002
+def maximum(input, other): return input.maximum(other)  # noqa: A002
+def minimum(input, other): return input.minimum(other)  # noqa: A002
+
+
+def tril(input, diagonal=0):  # noqa: A002
+    """``input.tril(diagonal)``：保留最后两维的下三角，其余置 0。``tg.tril(tg.ones(T, T))`` 就是因果掩码。"""
+    return input.tril(diagonal)
+
+
+def triu(input, diagonal=0):  # noqa: A002
+    """``input.triu(diagonal)``：保留最后两维的上三角，其余置 0。"""
+    return input.triu(diagonal)
 
 
 def sum(x, dim=None, keepdim=False):  # noqa: A001
@@ -51,11 +63,6 @@ def mean(x, dim=None, keepdim=False):
 
 def flatten(x, start_dim=0, end_dim=-1):
     return x.flatten(start_dim, end_dim)
-
-
-def from_numpy(arr):
-    """与 NumPy 数组共享内存的张量（不复制，dtype 不变）。"""
-    return Tensor._make(arr, False)
 
 
 def is_tensor(obj):

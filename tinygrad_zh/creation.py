@@ -1,4 +1,4 @@
-"""创建张量的函数：tensor、zeros、ones、full、arange、eye、随机数，以及 cat / stack / where。
+"""创建张量的函数：tensor、as_tensor、zeros、ones、full、arange、eye 与随机数。
 
 默认 dtype 与 PyTorch 相同：Python 浮点数与列表 → float32，整数 → int64，布尔 → bool；
 NumPy 数组保持自己的 dtype（float64 仍是 float64）。
@@ -12,49 +12,36 @@ import numbers
 import numpy as np
 
 from . import backend, dtypes
-from .ops import elementwise as E, movement as M
-from .tensor import Tensor, _promote_types
-
-
-# ---------------------------------------------------------------------------- 数据 → 数组
-
-def _to_array(data, dtype=None, device=None):
-    """把用户给的数据变成目标设备上的数组（总是复制，与 torch.tensor 相同）。"""
-    if isinstance(data, Tensor):
-        data = data.data
-    if backend.is_array(data):
-        dev = backend.normalize_device(device) if device is not None else backend.device_of(data)
-        arr = backend.to_device(data, dev)
-        if arr is data:
-            arr = arr.copy()
-        if dtype is not None:
-            arr = arr.astype(dtypes.to_dtype(dtype))
-        return arr
-    try:
-        host = np.array(data)
-    except ValueError as e:
-        raise ValueError(f"无法从这些数据创建张量（各行长度不一致？）：{e}") from None
-    if host.dtype == object or host.dtype.kind not in "biuf":
-        raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。")
-    if dtype is not None:
-        host = host.astype(dtypes.to_dtype(dtype))
-    elif isinstance(data, np.generic):
-        pass  # NumPy 标量保持自己的 dtype（同 PyTorch）
-    elif host.dtype.kind == "f":
-        host = host.astype(dtypes.get_default_dtype())
-    elif host.dtype.kind in "iu":
-        host = host.astype(np.int64)
-    return backend.to_device(host, backend.normalize_device(device))
+from .tensor import Tensor
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """从 Python 数、（嵌套）列表或数组创建张量（复制数据）。
+    """从 Python 数、（嵌套）列表或数组创建张量，总是复制数据（同 ``torch.tensor``）。
 
     例::
 
         >>> tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     """
-    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+    src = data.data if isinstance(data, Tensor) else data
+    t = Tensor(src, dtype=dtype, device=device)
+    if t.data is src:  # 没有经过任何转换：复制一份，不与用户的数组共享内存
+        t.data = src.copy()
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def as_tensor(data, dtype=None, device=None):
+    """把数据包成张量；已经是合适设备与 dtype 的数组时不复制、共享内存（同 ``torch.as_tensor``）。
+
+    优化器、层与模型把自己算出的数组包成张量时用它（或直接 ``Tensor(arr)``，两者相同）。
+    """
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(arr):
+    """与 NumPy 数组共享内存的张量（不复制，dtype 不变），同 ``torch.from_numpy``。"""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy 需要 numpy.ndarray，得到 {type(arr).__name__}。")
+    return Tensor(arr)
 
 
 def _size(size):
@@ -67,7 +54,7 @@ def _size(size):
 
 
 def _new(host, device, requires_grad):
-    t = Tensor._make(backend.to_device(host, backend.normalize_device(device)), False)
+    t = Tensor(host, device=device)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -178,7 +165,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     同一个种子在 GPU 上可复现，但数值与 CPU 上的不同。
     """
     arr = backend.random_uniform(_size(size), _float(dtype), device or "cpu", _rng(generator))
-    t = Tensor._make(arr, False)
+    t = Tensor(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -215,82 +202,3 @@ def randn_like(t, dtype=None, device=None, requires_grad=False):
 def randint_like(t, low, high=None, dtype=None, device=None):
     return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype,
                    device=t.device if device is None else device)
-
-
-# ---------------------------------------------------------------------------- 组合多个张量
-
-def _promote(tensors, who):
-    if not tensors:
-        raise ValueError(f"{who} 需要至少一个张量。")
-    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
-    common = tensors[0].dtype
-    for t in tensors[1:]:
-        common = _promote_types(common, t.dtype)
-    return [t.to(dtype=common) for t in tensors]
-
-
-def cat(tensors, dim=0):
-    """沿已有的维度 dim 拼接 (concatenate)。除 dim 外其余维度必须相同。"""
-    tensors = _promote(list(tensors), "cat")
-    ref = tensors[0]
-    d = ref._dim(dim)
-    for t in tensors[1:]:
-        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
-            raise RuntimeError(
-                f"形状不匹配 (shape mismatch)：cat 沿 dim={dim} 拼接，除这一维外形状必须相同，"
-                f"得到 {ref.shape} 和 {t.shape}。")
-    return M.Cat.apply(*tensors, axis=d)
-
-
-def stack(tensors, dim=0):
-    """沿新的维度 dim 堆叠：所有张量形状必须相同。"""
-    tensors = _promote(list(tensors), "stack")
-    for t in tensors[1:]:
-        if t.shape != tensors[0].shape:
-            raise RuntimeError(f"stack 要求所有张量形状相同，得到 {tensors[0].shape} 和 {t.shape}。")
-    d = tensors[0]._dim(dim, tensors[0].ndim + 1)
-    return cat([t.unsqueeze(d) for t in tensors], dim=d)
-
-
-def where(condition, input, other):
-    """condition 为 True 处取 input，否则取 other；input / other 可以是张量或数。"""
-    if not isinstance(condition, Tensor):
-        condition = tensor(condition)
-    if condition.dtype != dtypes.bool_:
-        raise TypeError(f"where 的 condition 必须是布尔张量，得到 {condition.dtype}。")
-    dev = condition.device
-    ts = [x for x in (input, other) if isinstance(x, Tensor)]
-    if not ts:
-        input = tensor(input, device=dev)
-        ts = [input]
-    if len(ts) == 2:
-        input, other = _promote([input, other], "where")
-    else:
-        t = ts[0]
-        scalar = other if t is input else input
-        if isinstance(scalar, float) and not dtypes.is_floating(t.dtype):
-            t = t.float()
-        input, other = (t, scalar) if ts[0] is input else (scalar, t)
-    try:
-        return E.Where.apply(condition, input, other)
-    except ValueError as e:
-        shapes = [x.shape if isinstance(x, Tensor) else "标量" for x in (condition, input, other)]
-        raise RuntimeError(f"广播失败 (broadcasting)：where 的三个参数形状 {shapes} 无法广播。") from e
-
-
-def maximum(input, other):
-    return input.maximum(other)
-
-
-def minimum(input, other):
-    return input.minimum(other)
-
-
-def tril(input, diagonal=0):
-    """``input.tril(diagonal)``：保留最后两维的下三角，其余置 0。``tg.tril(tg.ones(T, T))`` 就是因果掩码。"""
-    return input.tril(diagonal)
-
-
-def triu(input, diagonal=0):
-    """``input.triu(diagonal)``：保留最后两维的上三角，其余置 0。"""
-    return input.triu(diagonal)

@@ -87,7 +87,7 @@ def filter_logits(logits, top_k=None, top_p=None):
         drop_sorted[..., 0] = False                                   # 至少留一个
         drop = xp.take_along_axis(drop_sorted, xp.argsort(order, axis=-1), axis=-1)  # 排回原来的顺序
         z = xp.where(drop, neg_inf, z)
-    return Tensor._make(z, False)
+    return Tensor(z)
 
 
 def greedy(logits):
@@ -132,7 +132,7 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
     logits = _logits_array(logits, "sample_next")
     if temperature == 0 or top_k == 1:
         return greedy(logits)
-    scaled = Tensor._make(logits.data / temperature, False)
+    scaled = Tensor(logits.data / temperature)
     filtered = filter_logits(scaled, top_k, top_p)
     # 抽样在主机上用 float64 做：每步只有 (B, V) 个数，搬过来很便宜，且各设备用同一个随机数流
     z = backend.to_numpy(filtered.data).astype(np.float64)

@@ -262,7 +262,7 @@ class _Decoder:
             data = backend.to_device(arr, dev)
             obj = data
             if kind == "tensor":
-                obj = Tensor._make(data, False)
+                obj = Tensor(data)
                 if node.get("requires_grad") and obj.dtype.kind == "f":
                     obj.requires_grad_(True)
         self.memo[key] = obj

@@ -5,20 +5,27 @@
 - ``.grad``：反向传播后累加到这里的梯度（也是 Tensor）；
 - ``.grad_fn``：产生它的运算（计算图里的节点），叶子张量 (leaf tensor) 为 None。
 
-所有可微运算都经过 ``Function.apply``（见 autograd.py 与 ops/），这里的方法只负责检查参数、
+所有可微运算都经过 ``Function.apply``（见 autograd/ 与 ops/），这里的方法只负责检查参数、
 整理维度，然后把活交给对应的 Function。名字、参数名、默认值都与 PyTorch 相同。
+
+本文件按主题分节：创建与属性、算术、归约、形状与索引、转换与设备、自动微分，最后是组合多个张量的
+``where`` / ``cat`` / ``stack``。
 """
 
 from __future__ import annotations
 
 import numbers
+from collections import namedtuple
+
 import numpy as np
 
-from . import backend, dtypes
-from . import autograd
-from .ops import elementwise as E, movement as M
+from . import autograd, backend, dtypes
+from .autograd import higher_order, is_tensor
+from .ops import elementwise as E, movement as M, reduce as R
 from .ops.matmul import MatMul
-from .tensor_methods import ReductionMethods, SelectionMethods, ShapeMethods
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])  # 同 torch.return_types.max
+
 
 def _promote_types(a, b, a_ndim=1, b_ndim=1):
     """PyTorch 的类型提升 (type promotion)。
@@ -35,8 +42,47 @@ def _promote_types(a, b, a_ndim=1, b_ndim=1):
     return np.result_type(a, b)
 
 
-class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
-    """张量。``Tensor(data)`` 与 ``tg.tensor(data)`` 相同。
+def _shape_arg(shape):
+    """``reshape(2, 3)`` 与 ``reshape((2, 3))`` 两种写法都接受。"""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def as_array(data, dtype=None, device=None):
+    """把数据变成目标设备上的数组。已经合适的数组原样返回（不复制）。
+
+    Python 浮点数与列表 → 默认浮点类型（float32），整数 → int64，布尔 → bool；
+    数组与 NumPy 标量保持自己的 dtype（同 PyTorch）。
+    """
+    if is_tensor(data):
+        data = data.data
+    if backend.is_array(data):
+        if device is not None:
+            data = backend.to_device(data, backend.normalize_device(device))
+        if dtype is not None:
+            data = data.astype(dtypes.to_dtype(dtype), copy=False)
+        return data
+    try:
+        host = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"无法从这些数据创建张量（各行长度不一致？）：{e}") from None
+    if host.dtype == object or host.dtype.kind not in "biuf":
+        raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。")
+    if dtype is not None:
+        host = host.astype(dtypes.to_dtype(dtype))
+    elif isinstance(data, np.generic):
+        pass  # NumPy 标量保持自己的 dtype（同 PyTorch）
+    elif host.dtype.kind == "f":
+        host = host.astype(dtypes.get_default_dtype())
+    elif host.dtype.kind in "iu":
+        host = host.astype(np.int64)
+    return backend.to_device(host, backend.normalize_device(device))
+
+
+class Tensor:
+    """张量。``Tensor(data)`` 把数据包成张量：数组原样使用、不复制（同 ``torch.as_tensor``）；
+    要复制一份时用 ``tg.tensor(data)``。
 
     例::
 
@@ -50,9 +96,9 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # 让 ndarray + Tensor 走 Tensor.__radd__
 
+    # ================================================================== 创建与属性
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import _to_array
-        self._data = _to_array(data, dtype, device)
+        self._data = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
@@ -60,16 +106,6 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, arr, requires_grad=False):
-        """内部用的快速构造：不检查、不复制。"""
-        if not backend.is_array(arr):  # NumPy 的全局归约返回标量，包成 0 维数组
-            arr = np.asarray(arr)
-        t = object.__new__(cls)
-        t._data, t.requires_grad, t.grad, t.grad_fn, t._retains_grad = arr, requires_grad, None, None, False
-        return t
-
-    # ------------------------------------------------------------------ 属性
     @property
     def data(self):
         """原始数组（不经过自动微分）。优化器在 ``no_grad`` 下直接改写它。"""
@@ -126,7 +162,451 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
 
     __hash__ = object.__hash__
 
-    # ------------------------------------------------------------------ 转换
+    def __repr__(self):
+        arr = backend.to_numpy(self._data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_) or (arr.size == 0):
+            extras.append(f"dtype=tinygrad_zh.{self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ================================================================== 算术：运算符、按元素函数、矩阵乘法
+    def _dim(self, dim, ndim=None):
+        """把可能为负的维度号规范成非负的；越界时给出清楚的错误。"""
+        ndim = self.ndim if ndim is None else ndim
+        d = int(dim)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"维度超出范围 (dimension out of range)：dim={dim}，但张量是 {self.ndim} 维的 (shape={self.shape})，"
+                f"dim 应在 [{-max(ndim, 1)}, {max(ndim, 1) - 1}] 之内。")
+        return d % ndim if ndim else 0
+
+    def _dims(self, dim):
+        """``dim`` 可以是 None（全部）、整数或元组；返回排好序的非负元组或 None。
+
+        0 维张量上 dim=0 / -1 合法（同 PyTorch），对应“不归约任何轴”，即空元组。
+        """
+        if dim is None:
+            return None
+        dims = [self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"维度 {tuple(dim)} 中有重复 (dim appears multiple times)。")
+        return () if self.ndim == 0 else tuple(sorted(dims))
+
+    def _operand(self, other):
+        """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
+        if isinstance(other, Tensor):
+            a, b = self, other
+            if a._data.dtype != b._data.dtype:
+                common = _promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
+                a, b = a.to(dtype=common), b.to(dtype=common)
+            return a, b
+        if isinstance(other, (numbers.Number, np.generic)):
+            a = self
+            if isinstance(other, np.generic):
+                other = other.item()  # NumPy 标量是“强类型”，会把 float32 提升成 float64
+            if isinstance(other, float) and not dtypes.is_floating(a.dtype):
+                a = a.to(dtype=dtypes.get_default_dtype())
+            elif isinstance(other, int) and not isinstance(other, bool) and a.dtype == dtypes.bool_:
+                a = a.to(dtype=dtypes.int64)
+            return a, other
+        if backend.is_array(other):
+            return self._operand(Tensor(other, device=self.device))
+        return None, None
+
+    def _binary(self, fn, other, reflected=False):
+        a, b = self._operand(other)
+        if a is None:
+            return NotImplemented
+        if reflected:
+            a, b = b, a
+        try:
+            return fn.apply(a, b)
+        except ValueError as e:
+            sa = a.shape if isinstance(a, Tensor) else "标量"
+            sb = b.shape if isinstance(b, Tensor) else "标量"
+            raise RuntimeError(
+                f"广播失败 (broadcasting)：{fn.__name__} 的两个操作数形状为 {sa} 和 {sb}，无法广播到同一形状。"
+                "规则：从最后一维往前对齐，每一维要么相等，要么其中一个是 1。") from e
+
+    def _compare(self, op, other):
+        a, b = self._operand(other)
+        if a is None:
+            return NotImplemented
+        b = b._data if isinstance(b, Tensor) else b
+        return Tensor(op(a._data, b))
+
+    def __add__(self, o): return self._binary(E.Add, o)
+    def __radd__(self, o): return self._binary(E.Add, o, True)
+    def __sub__(self, o): return self._binary(E.Sub, o)
+    def __rsub__(self, o): return self._binary(E.Sub, o, True)
+    def __mul__(self, o): return self._binary(E.Mul, o)
+    def __rmul__(self, o): return self._binary(E.Mul, o, True)
+
+    def __truediv__(self, o):
+        x = self if dtypes.is_floating(self.dtype) else self.float()  # 整数相除得浮点数
+        return x._binary(E.Div, o)
+
+    def __rtruediv__(self, o):
+        x = self if dtypes.is_floating(self.dtype) else self.float()
+        return x._binary(E.Div, o, True)
+
+    def __pow__(self, o):
+        if isinstance(o, (numbers.Number, np.generic)) and not isinstance(o, bool):
+            o = o.item() if isinstance(o, np.generic) else o
+            x = self if dtypes.is_floating(self.dtype) or isinstance(o, int) else self.float()
+            return E.Pow.apply(x, o)
+        return self._binary(E.PowTensor, o)
+
+    def __rpow__(self, o):
+        if isinstance(o, (numbers.Number, np.generic)):
+            o = o.item() if isinstance(o, np.generic) else o
+            if isinstance(o, int) and not dtypes.is_floating(self.dtype):
+                return Tensor(o ** self._data)  # 整数的整数次幂仍是整数，不可微
+        return self._binary(E.PowTensor, o, True)
+
+    def __matmul__(self, o): return self.matmul(o)
+
+    def __rmatmul__(self, o):
+        return Tensor(o, device=self.device).matmul(self)
+
+    def __neg__(self): return E.Neg.apply(self)
+    def __pos__(self): return self
+    def __abs__(self): return self.abs()
+
+    def __lt__(self, o): return self._compare(lambda a, b: a < b, o)
+    def __le__(self, o): return self._compare(lambda a, b: a <= b, o)
+    def __gt__(self, o): return self._compare(lambda a, b: a > b, o)
+    def __ge__(self, o): return self._compare(lambda a, b: a >= b, o)
+    def __eq__(self, o): return self._compare(lambda a, b: a == b, o)
+    def __ne__(self, o): return self._compare(lambda a, b: a != b, o)
+    def __and__(self, o): return self._compare(lambda a, b: a & b, o)
+    def __or__(self, o): return self._compare(lambda a, b: a | b, o)
+    def __xor__(self, o): return self._compare(lambda a, b: a ^ b, o)
+    def __invert__(self): return Tensor(~self._data)
+
+    def add(self, other): return self + other
+    def sub(self, other): return self - other
+    def mul(self, other): return self * other
+    def div(self, other): return self / other
+    def pow(self, exponent): return self ** exponent
+    def neg(self): return -self
+
+    # ------------------------------------------------------------------ 按元素
+    def exp(self): return E.Exp.apply(self._floating())
+    def log(self): return E.Log.apply(self._floating())
+    def sqrt(self): return E.Sqrt.apply(self._floating())
+    def abs(self): return E.Abs.apply(self)
+    def tanh(self): return E.Tanh.apply(self._floating())
+    def sigmoid(self): return E.Sigmoid.apply(self._floating())
+    def relu(self): return E.Relu.apply(self)
+    def square(self): return self ** 2
+
+    def _floating(self):
+        return self if dtypes.is_floating(self.dtype) else self.float()
+
+    def maximum(self, other): return self._binary(E.Maximum, other)
+    def minimum(self, other): return self._binary(E.Minimum, other)
+
+    # ------------------------------------------------------------------ 矩阵乘法
+    def matmul(self, other):
+        """矩阵乘法，规则同 torch.matmul（一维、二维、批量广播）。"""
+        if not isinstance(other, Tensor):
+            other = Tensor(other, device=self.device)
+        a, b = self._operand(other)
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError(f"matmul 的两个操作数都至少要是一维的，得到 {a.shape} @ {b.shape}。")
+        k_a = a.shape[-1]
+        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if k_a != k_b:
+            raise RuntimeError(
+                f"形状不匹配 (shape mismatch)：matmul 需要 a.shape[-1] == b.shape[-2]，但得到 {a.shape} @ {b.shape}"
+                f"（{k_a} ≠ {k_b}）。提示：检查是否需要转置 (.T) 其中一个。")
+        try:
+            return MatMul.apply(a, b)
+        except ValueError as e:
+            raise RuntimeError(
+                f"广播失败 (broadcasting)：matmul 的批量维度 {a.shape[:-2]} 与 {b.shape[:-2]} 无法广播。") from e
+
+    def clamp(self, min=None, max=None):
+        """把元素截到 [min, max] 区间；min、max 可以是数或张量。"""
+        if min is None and max is None:
+            raise RuntimeError("clamp 至少需要 min 或 max 之一。")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            # 用 where 而不是 maximum / minimum：边界上梯度整份给 self（同 PyTorch），而不是平分
+            out = self
+            if min is not None:
+                out = where(out < min, min, out)
+            if max is not None:
+                out = where(out > max, max, out)
+            return out
+        x = self
+        if any(isinstance(v, float) for v in (min, max)) and not dtypes.is_floating(self.dtype):
+            x = self.float()
+        return E.Clamp.apply(x, min, max)
+
+    clip = clamp
+
+    # ================================================================== 归约：沿某些维度把很多数变成一个数
+    def sum(self, dim=None, keepdim=False):
+        return R.Sum.apply(self, self._dims(dim), keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        if not dtypes.is_floating(self.dtype):
+            raise RuntimeError(
+                f"mean() 需要浮点张量，而这个张量是 {self.dtype}（同 PyTorch）。提示：先 .float()。")
+        return R.Mean.apply(self, self._dims(dim), keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """方差；默认无偏 (unbiased，除以 n − 1)，与 PyTorch 相同。"""
+        correction = (1 if unbiased else 0) if correction is None else correction
+        return R.Var.apply(self._floating(), self._dims(dim), correction, keepdim)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def _index_along(self, idx, d):
+        """按 dim=d 上的下标数组 idx（形状 = 去掉第 d 维）取出元素，可微。"""
+        xp = self.xp
+        out_ndim = self.ndim - 1
+        key = []
+        for i, n in enumerate(self.shape):
+            if i == d:
+                key.append(idx)
+                continue
+            j = i if i < d else i - 1
+            shape = [1] * out_ndim
+            shape[j] = n
+            key.append(xp.reshape(xp.arange(n), shape))
+        return M.Getitem.apply(self, tuple(key))
+
+    def _extremum(self, dim, keepdim, full_fn, arg):
+        if dim is None:
+            return full_fn.apply(self)
+        d = self._dim(dim)
+        if self.ndim == 0:
+            return MaxMin(self, Tensor(self.xp.zeros((), dtype=np.int64)))
+        idx = getattr(self.xp, arg)(self._data, axis=d)
+        values = self._index_along(idx, d)
+        indices = Tensor(idx)
+        if keepdim:
+            values, indices = values.unsqueeze(d), indices.unsqueeze(d)
+        return MaxMin(values, indices)
+
+    def max(self, dim=None, keepdim=False):
+        """不给 dim：全局最大值（并列时梯度平分）。给 dim：返回 (values, indices)，梯度只给一个下标。"""
+        return self._extremum(dim, keepdim, R.MaxAll, "argmax")
+
+    def min(self, dim=None, keepdim=False):
+        return self._extremum(dim, keepdim, R.MinAll, "argmin")
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, name, dim, keepdim):
+        xp = self.xp
+        if dim is None:
+            out = getattr(xp, name)(self._data)
+            return Tensor(xp.reshape(out, (1,) * self.ndim) if keepdim else out)
+        return Tensor(getattr(xp, name)(self._data, axis=self._dim(dim), keepdims=keepdim))
+
+    def any(self):
+        return Tensor(self.xp.any(self._data))
+
+    def all(self):
+        return Tensor(self.xp.all(self._data))
+
+    def softmax(self, dim):
+        return R.Softmax.apply(self._floating(), self._dim(dim))
+
+    def log_softmax(self, dim):
+        return R.LogSoftmax.apply(self._floating(), self._dim(dim))
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(self._floating(), self._dim(dim), keepdim)
+
+
+    # ================================================================== 形状与索引：只改变元素的排列，不改变数值
+    def reshape(self, *shape):
+        shape = _shape_arg(shape)
+        try:
+            return M.Reshape.apply(self, shape)
+        except ValueError:
+            raise RuntimeError(
+                f"形状不匹配 (shape mismatch)：无法把形状 {self.shape}（{self.numel()} 个元素）reshape 成 {shape}。"
+            ) from None
+
+    view = reshape
+
+    def contiguous(self):
+        """为兼容 PyTorch 的写法（``y.transpose(1, 2).contiguous().view(B, T, C)``）而保留，返回自身。
+
+        PyTorch 的 ``view`` 要求内存连续；这里的 ``view`` 就是 ``reshape``，需要时会自己复制，所以不必先变连续。
+        """
+        return self
+
+    def permute(self, *dims):
+        dims = _shape_arg(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute 需要 {self.ndim} 个维度，得到 {dims}（张量形状 {self.shape}）。")
+        dims = tuple(self._dim(d) for d in dims)
+        if sorted(dims) != list(range(self.ndim)):
+            raise RuntimeError(f"permute 的维度 {dims} 不是 0..{self.ndim - 1} 的一个排列。")
+        return M.Permute.apply(self, dims)
+
+    def transpose(self, dim0, dim1):
+        if self.ndim == 0:
+            self._dim(dim0), self._dim(dim1)  # 只检查范围
+            return M.Permute.apply(self, ())
+        dims = list(range(self.ndim))
+        d0, d1 = self._dim(dim0), self._dim(dim1)
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return M.Permute.apply(self, tuple(dims))
+
+    @property
+    def T(self):
+        return M.Permute.apply(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim):
+        d = self._dim(dim, self.ndim + 1)
+        shape = self.shape
+        return M.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+
+    def squeeze(self, dim=None):
+        dims = self._dims(dim) if dim is not None else range(self.ndim)
+        drop = {d for d in dims if self.shape[d] == 1}
+        return M.Reshape.apply(self, tuple(s for i, s in enumerate(self.shape) if i not in drop))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = self._dim(start_dim), self._dim(end_dim)
+        if s > e:
+            raise RuntimeError(f"flatten 的 start_dim ({start_dim}) 不能在 end_dim ({end_dim}) 之后。")
+        shape = self.shape
+        return M.Reshape.apply(self, shape[:s] + (-1,) + shape[e + 1:])
+
+    def expand(self, *sizes):
+        """广播到更大的形状（-1 表示该维不变），不复制数据。"""
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand 的目标维数 {len(sizes)} 少于张量的维数 {self.ndim}（shape={self.shape}）。")
+        target = []
+        for i, s in enumerate(sizes):
+            cur = self.shape[i - lead] if i >= lead else None
+            if s == -1:
+                if cur is None:
+                    raise RuntimeError(f"expand：新增的前导维不能是 -1，得到 {sizes}。")
+                s = cur
+            if cur is not None and cur != 1 and cur != s:
+                raise RuntimeError(
+                    f"形状不匹配 (shape mismatch)：无法把 {self.shape} expand 成 {sizes}：第 {i} 维 {cur} 既不是 1 也不等于 {s}。")
+            target.append(s)
+        return M.Expand.apply(self, tuple(target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, key):
+        key = self._index_key(key)
+        try:
+            return M.Getitem.apply(self, key)
+        except IndexError as e:
+            raise IndexError(f"索引越界 (index out of range)：张量形状为 {self.shape}，下标出错：{e}") from None
+
+    def _index_key(self, key):
+        xp = self.xp
+        items = key if isinstance(key, tuple) else (key,)
+        out = []
+        for k in items:
+            if isinstance(k, Tensor):
+                if k.device != self.device:
+                    raise RuntimeError(f"设备不一致 (device mismatch)：下标在 '{k.device}' 上，张量在 '{self.device}' 上。")
+                k = k._data
+            elif isinstance(k, list):
+                k = xp.asarray(k)
+                if k.size == 0:
+                    k = k.astype(np.int64)
+            if backend.is_array(k) and k.dtype.kind not in "iub":
+                raise IndexError(f"下标张量必须是整数或布尔类型，得到 {k.dtype}。")
+            out.append(k)
+        return tuple(out)
+
+    def split(self, split_size_or_sections, dim=0):
+        """沿 dim 切成若干块：整数表示每块大小（最后一块可以更小），列表表示各块大小。"""
+        if self.ndim == 0:
+            raise RuntimeError("split / chunk 需要至少一维的张量，而这是一个 0 维张量。")
+        d = self._dim(dim)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            if step <= 0:
+                raise RuntimeError(f"split_size 必须为正数，得到 {step}。")
+            sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split 的各块大小 {sizes} 之和为 {sum(sizes)}，但第 {d} 维的长度是 {n}。")
+        lead = (slice(None),) * d
+        out, start = [], 0
+        for s in sizes:
+            out.append(M.Getitem.apply(self, lead + (slice(start, start + s),)))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError(f"chunks 必须为正数，得到 {chunks}。")
+        n = self.shape[self._dim(dim)]
+        if n == 0:
+            return self.split([0] * chunks, dim)
+        return self.split(-(-n // chunks), dim)
+
+
+    def masked_fill(self, mask, value):
+        """mask 为 True 的位置填上 value，其余保持不变；结果的 dtype 与 self 相同（同 PyTorch）。"""
+        if isinstance(value, Tensor):
+            if value.numel() != 1 or value.requires_grad:
+                return where(mask, value.to(dtype=self.dtype), self)
+            value = value.item()
+        value = (float(value) if dtypes.is_floating(self.dtype) else
+                 bool(value) if self.dtype == dtypes.bool_ else int(value))
+        return where(mask, value, self)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    def tril(self, diagonal=0):
+        """下三角 (lower triangle)：最后两维里第 j > i + diagonal 的元素置 0（其余原样，梯度也原样传过）。"""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal=0):
+        """上三角 (upper triangle)：最后两维里第 j < i + diagonal 的元素置 0。"""
+        return self._triangle(diagonal, lower=False)
+
+    def _triangle(self, diagonal, lower):
+        if self.ndim < 2:
+            raise RuntimeError(f"{'tril' if lower else 'triu'} 需要至少二维的张量，得到形状 {self.shape}。")
+        xp = self.xp
+        n, m = self.shape[-2:]
+        keep = xp.tril(xp.ones((n, m), dtype=bool), diagonal) if lower else xp.triu(xp.ones((n, m), dtype=bool), diagonal)
+        return where(Tensor(keep), self, 0)
+
+    # ================================================================== 转换与设备
     def numpy(self):
         """返回与张量共享内存的 NumPy 数组（只在 CPU 上、且不需要梯度时可用，与 PyTorch 相同）。"""
         if self.requires_grad:
@@ -201,7 +681,7 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
     def bool(self):
         return self.to(dtype=dtypes.bool_)
 
-    # ------------------------------------------------------------------ 自动微分
+    # ================================================================== 自动微分
     def requires_grad_(self, requires_grad=True):
         """原地设置 ``requires_grad``。只有浮点张量才能求梯度。"""
         if requires_grad and not dtypes.is_floating(self.dtype):
@@ -231,7 +711,7 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
 
     def detach(self):
         """返回共享数据、但与计算图断开的新张量（分离 detach）。"""
-        return Tensor._make(self._data, False)
+        return Tensor(self._data)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """反向传播：计算梯度并累加到叶子张量的 ``.grad``。
@@ -241,183 +721,68 @@ class Tensor(ReductionMethods, ShapeMethods, SelectionMethods):
             retain_graph: 保留计算图以便再次反向；默认等于 create_graph。
             create_graph: 把反向计算也记进计算图，用于求二阶导数。
         """
-        if retain_graph is None:
-            retain_graph = create_graph
-        autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        if create_graph:  # 反向本身也记进计算图：走高阶导数的引擎
+            higher_order.backward(self, gradient, retain_graph=retain_graph is not False)
+        else:
+            autograd.backward(self, gradient, retain_graph=bool(retain_graph))
 
-    # ------------------------------------------------------------------ 打印
-    def __repr__(self):
-        arr = backend.to_numpy(self._data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_) or (arr.size == 0):
-            extras.append(f"dtype=tinygrad_zh.{self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    # ------------------------------------------------------------------ 内部工具
-    def _dim(self, dim, ndim=None):
-        """把可能为负的维度号规范成非负的；越界时给出清楚的错误。"""
-        ndim = self.ndim if ndim is None else ndim
-        d = int(dim)
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(
-                f"维度超出范围 (dimension out of range)：dim={dim}，但张量是 {self.ndim} 维的 (shape={self.shape})，"
-                f"dim 应在 [{-max(ndim, 1)}, {max(ndim, 1) - 1}] 之内。")
-        return d % ndim if ndim else 0
+# ================================================================== 组合多个张量：where、cat、stack
 
-    def _dims(self, dim):
-        """``dim`` 可以是 None（全部）、整数或元组；返回排好序的非负元组或 None。
+def _promote(tensors, who):
+    if not tensors:
+        raise ValueError(f"{who} 需要至少一个张量。")
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    common = tensors[0].dtype
+    for t in tensors[1:]:
+        common = _promote_types(common, t.dtype)
+    return [t.to(dtype=common) for t in tensors]
 
-        0 维张量上 dim=0 / -1 合法（同 PyTorch），对应“不归约任何轴”，即空元组。
-        """
-        if dim is None:
-            return None
-        dims = [self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
-        if len(set(dims)) != len(dims):
-            raise RuntimeError(f"维度 {tuple(dim)} 中有重复 (dim appears multiple times)。")
-        return () if self.ndim == 0 else tuple(sorted(dims))
 
-    def _operand(self, other):
-        """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
-        if isinstance(other, Tensor):
-            a, b = self, other
-            if a._data.dtype != b._data.dtype:
-                common = _promote_types(a.dtype, b.dtype, a.ndim, b.ndim)
-                a, b = a.to(dtype=common), b.to(dtype=common)
-            return a, b
-        if isinstance(other, (numbers.Number, np.generic)):
-            a = self
-            if isinstance(other, np.generic):
-                other = other.item()  # NumPy 标量是“强类型”，会把 float32 提升成 float64
-            if isinstance(other, float) and not dtypes.is_floating(a.dtype):
-                a = a.to(dtype=dtypes.get_default_dtype())
-            elif isinstance(other, int) and not isinstance(other, bool) and a.dtype == dtypes.bool_:
-                a = a.to(dtype=dtypes.int64)
-            return a, other
-        if backend.is_array(other):
-            from .creation import tensor
-            return self._operand(tensor(other, device=self.device))
-        return None, None
-
-    def _binary(self, fn, other, reflected=False):
-        a, b = self._operand(other)
-        if a is None:
-            return NotImplemented
-        if reflected:
-            a, b = b, a
-        try:
-            return fn.apply(a, b)
-        except ValueError as e:
-            sa = a.shape if isinstance(a, Tensor) else "标量"
-            sb = b.shape if isinstance(b, Tensor) else "标量"
+def cat(tensors, dim=0):
+    """沿已有的维度 dim 拼接 (concatenate)。除 dim 外其余维度必须相同。"""
+    tensors = _promote(list(tensors), "cat")
+    ref = tensors[0]
+    d = ref._dim(dim)
+    for t in tensors[1:]:
+        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
             raise RuntimeError(
-                f"广播失败 (broadcasting)：{fn.__name__} 的两个操作数形状为 {sa} 和 {sb}，无法广播到同一形状。"
-                "规则：从最后一维往前对齐，每一维要么相等，要么其中一个是 1。") from e
+                f"形状不匹配 (shape mismatch)：cat 沿 dim={dim} 拼接，除这一维外形状必须相同，"
+                f"得到 {ref.shape} 和 {t.shape}。")
+    return M.Cat.apply(*tensors, axis=d)
 
-    def _compare(self, op, other):
-        a, b = self._operand(other)
-        if a is None:
-            return NotImplemented
-        b = b._data if isinstance(b, Tensor) else b
-        return Tensor._make(op(a._data, b), False)
 
-    # ------------------------------------------------------------------ 运算符
-    def __add__(self, o): return self._binary(E.Add, o)
-    def __radd__(self, o): return self._binary(E.Add, o, True)
-    def __sub__(self, o): return self._binary(E.Sub, o)
-    def __rsub__(self, o): return self._binary(E.Sub, o, True)
-    def __mul__(self, o): return self._binary(E.Mul, o)
-    def __rmul__(self, o): return self._binary(E.Mul, o, True)
+def stack(tensors, dim=0):
+    """沿新的维度 dim 堆叠：所有张量形状必须相同。"""
+    tensors = _promote(list(tensors), "stack")
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack 要求所有张量形状相同，得到 {tensors[0].shape} 和 {t.shape}。")
+    d = tensors[0]._dim(dim, tensors[0].ndim + 1)
+    return cat([t.unsqueeze(d) for t in tensors], dim=d)
 
-    def __truediv__(self, o):
-        x = self if dtypes.is_floating(self.dtype) else self.float()  # 整数相除得浮点数
-        return x._binary(E.Div, o)
 
-    def __rtruediv__(self, o):
-        x = self if dtypes.is_floating(self.dtype) else self.float()
-        return x._binary(E.Div, o, True)
-
-    def __pow__(self, o):
-        if isinstance(o, (numbers.Number, np.generic)) and not isinstance(o, bool):
-            o = o.item() if isinstance(o, np.generic) else o
-            x = self if dtypes.is_floating(self.dtype) or isinstance(o, int) else self.float()
-            return E.Pow.apply(x, o)
-        return self._binary(E.PowTensor, o)
-
-    def __rpow__(self, o):
-        if isinstance(o, (numbers.Number, np.generic)):
-            o = o.item() if isinstance(o, np.generic) else o
-            if isinstance(o, int) and not dtypes.is_floating(self.dtype):
-                return Tensor._make(o ** self._data, False)  # 整数的整数次幂仍是整数，不可微
-        return self._binary(E.PowTensor, o, True)
-
-    def __matmul__(self, o): return self.matmul(o)
-
-    def __rmatmul__(self, o):
-        from .creation import tensor
-        return tensor(o, device=self.device).matmul(self)
-
-    def __neg__(self): return E.Neg.apply(self)
-    def __pos__(self): return self
-    def __abs__(self): return self.abs()
-
-    def __lt__(self, o): return self._compare(lambda a, b: a < b, o)
-    def __le__(self, o): return self._compare(lambda a, b: a <= b, o)
-    def __gt__(self, o): return self._compare(lambda a, b: a > b, o)
-    def __ge__(self, o): return self._compare(lambda a, b: a >= b, o)
-    def __eq__(self, o): return self._compare(lambda a, b: a == b, o)
-    def __ne__(self, o): return self._compare(lambda a, b: a != b, o)
-    def __and__(self, o): return self._compare(lambda a, b: a & b, o)
-    def __or__(self, o): return self._compare(lambda a, b: a | b, o)
-    def __xor__(self, o): return self._compare(lambda a, b: a ^ b, o)
-    def __invert__(self): return Tensor._make(~self._data, False)
-
-    def add(self, other): return self + other
-    def sub(self, other): return self - other
-    def mul(self, other): return self * other
-    def div(self, other): return self / other
-    def pow(self, exponent): return self ** exponent
-    def neg(self): return -self
-
-    # ------------------------------------------------------------------ 按元素
-    def exp(self): return E.Exp.apply(self._floating())
-    def log(self): return E.Log.apply(self._floating())
-    def sqrt(self): return E.Sqrt.apply(self._floating())
-    def abs(self): return E.Abs.apply(self)
-    def tanh(self): return E.Tanh.apply(self._floating())
-    def sigmoid(self): return E.Sigmoid.apply(self._floating())
-    def relu(self): return E.Relu.apply(self)
-    def square(self): return self ** 2
-
-    def _floating(self):
-        return self if dtypes.is_floating(self.dtype) else self.float()
-
-    def maximum(self, other): return self._binary(E.Maximum, other)
-    def minimum(self, other): return self._binary(E.Minimum, other)
-
-    # ------------------------------------------------------------------ 矩阵乘法
-    def matmul(self, other):
-        """矩阵乘法，规则同 torch.matmul（一维、二维、批量广播）。"""
-        if not isinstance(other, Tensor):
-            from .creation import tensor
-            other = tensor(other, device=self.device)
-        a, b = self._operand(other)
-        if a.ndim == 0 or b.ndim == 0:
-            raise RuntimeError(f"matmul 的两个操作数都至少要是一维的，得到 {a.shape} @ {b.shape}。")
-        k_a = a.shape[-1]
-        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-        if k_a != k_b:
-            raise RuntimeError(
-                f"形状不匹配 (shape mismatch)：matmul 需要 a.shape[-1] == b.shape[-2]，但得到 {a.shape} @ {b.shape}"
-                f"（{k_a} ≠ {k_b}）。提示：检查是否需要转置 (.T) 其中一个。")
-        try:
-            return MatMul.apply(a, b)
-        except ValueError as e:
-            raise RuntimeError(
-                f"广播失败 (broadcasting)：matmul 的批量维度 {a.shape[:-2]} 与 {b.shape[:-2]} 无法广播。") from e
+def where(condition, input, other):
+    """condition 为 True 处取 input，否则取 other；input / other 可以是张量或数。"""
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition)
+    if condition.dtype != dtypes.bool_:
+        raise TypeError(f"where 的 condition 必须是布尔张量，得到 {condition.dtype}。")
+    dev = condition.device
+    ts = [x for x in (input, other) if isinstance(x, Tensor)]
+    if not ts:
+        input = Tensor(input, device=dev)
+        ts = [input]
+    if len(ts) == 2:
+        input, other = _promote([input, other], "where")
+    else:
+        t = ts[0]
+        scalar = other if t is input else input
+        if isinstance(scalar, float) and not dtypes.is_floating(t.dtype):
+            t = t.float()
+        input, other = (t, scalar) if ts[0] is input else (scalar, t)
+    try:
+        return E.Where.apply(condition, input, other)
+    except ValueError as e:
+        shapes = [x.shape if isinstance(x, Tensor) else "标量" for x in (condition, input, other)]
+        raise RuntimeError(f"广播失败 (broadcasting)：where 的三个参数形状 {shapes} 无法广播。") from e

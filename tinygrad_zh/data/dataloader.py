@@ -15,8 +15,8 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..creation import _rng, stack, tensor
-from ..tensor import Tensor
+from ..creation import default_generator, tensor
+from ..tensor import Tensor, stack
 from .dataset import Subset, TensorDataset
 
 
@@ -68,14 +68,14 @@ def default_collate(batch, device=None):
             arrays.append(s.data)
         if any(s.requires_grad for s in batch):  # 样本在计算图里：走可微的 stack
             return _move(stack(batch), device)
-        return _move(Tensor._make(xp.stack(arrays), False), device)
+        return _move(Tensor(xp.stack(arrays)), device)
     if backend.is_array(elem):
         xp = backend.get_array_module(elem)
         try:
             stacked = xp.stack(list(batch))
         except (ValueError, TypeError) as e:
             raise RuntimeError(f"default_collate：无法堆叠这些数组（形状或设备不一致）：{e}") from None
-        return _move(Tensor._make(stacked, False), device)
+        return _move(Tensor(stacked), device)
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, np.generic):
@@ -148,7 +148,7 @@ class DataLoader:
 
     def _order(self):
         n = len(self.dataset)
-        return _rng(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        return (self.generator or default_generator).numpy.permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self):
         order = self._order()
@@ -176,7 +176,7 @@ class DataLoader:
                 if dev not in order_on:
                     order_on[dev] = backend.to_device(order, dev)
                 idx = order_on[dev][start:start + self.batch_size]
-                part = t[idx] if t.requires_grad else Tensor._make(t.data[idx], False)
+                part = t[idx] if t.requires_grad else Tensor(t.data[idx])
                 batch.append(_move(part, self.device))
             yield tuple(batch)
 

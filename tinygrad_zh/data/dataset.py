@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..creation import _rng
+from ..creation import default_generator, tensor
 from ..tensor import Tensor
 
 
@@ -44,8 +44,7 @@ def _as_tensor(x):
     if isinstance(x, Tensor):
         return x
     if backend.is_array(x):
-        return Tensor._make(x, False)
-    from ..creation import tensor
+        return Tensor(x)
     return tensor(x)
 
 
@@ -159,6 +158,6 @@ def random_split(dataset, lengths, generator=None):
     """
     n = len(dataset)
     sizes = _split_lengths(n, lengths)
-    perm = _rng(generator).permutation(n)
+    perm = (generator or default_generator).numpy.permutation(n)
     bounds = np.cumsum([0] + sizes)
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 
 from .. import nn
 from ..autograd import no_grad
-from ..creation import arange, cat, tensor
+from ..creation import arange, tensor
 from ..nn import functional as F
 from ..optim import AdamW
 from ..sampling import prompt_batch, sample_next
-from ..tensor import Tensor
+from ..tensor import Tensor, cat
 
 
 @dataclass
@@ -81,7 +81,7 @@ class KVCache:
         start, end = self.length, self.length + k.shape[2]
         kc[:, :, start:end] = k.data
         vc[:, :, start:end] = v.data
-        return Tensor._make(kc[:, :, :end], False), Tensor._make(vc[:, :, :end], False)
+        return Tensor(kc[:, :, :end]), Tensor(vc[:, :, :end])
 
 
 class CausalSelfAttention(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..autograd import no_grad
-from ..creation import cat
+from ..tensor import cat
 from ..sampling import check_temperature, prompt_batch, sample_next
 from ._recurrent import detach_state, make_recurrent
 

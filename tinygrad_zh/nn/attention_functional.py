@@ -131,7 +131,7 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
     scale = default_scale(query.shape[-1]) if scale is None else float(scale)
     scores = (query @ key.transpose(-2, -1)) * scale
     if mask is not None:
-        scores = scores + (mask if isinstance(mask, Tensor) else Tensor._make(mask, False))
+        scores = scores + (mask if isinstance(mask, Tensor) else Tensor(mask))
     return scores.softmax(-1)
 
 

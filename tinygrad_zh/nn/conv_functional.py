@@ -287,7 +287,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             with no_grad():
                 _update_running(running_mean, mean, momentum)
                 _update_running(running_var, var * (m / (m - 1)), momentum)
-        mean, var = Tensor._make(mean, False), Tensor._make(var, False)
+        mean, var = Tensor(mean), Tensor(var)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError(

@@ -13,9 +13,10 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from ..creation import tensor, where
+from ..backend import to_numpy
+from ..creation import rand, tensor
 from ..ops import nn_ops
-from ..tensor import Tensor
+from ..tensor import Tensor, where
 from .conv_functional import avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: F401  卷积、汇聚与批量规范化
 from .attention_functional import attention_weights, scaled_dot_product_attention  # noqa: F401  注意力
 
@@ -130,7 +131,6 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1.0:
         return input * 0.0
-    from ..creation import rand
     keep = rand(*input.shape, dtype=input.dtype, device=input.device) >= p
     return input * where(keep, 1.0 / (1.0 - p), 0.0).to(dtype=input.dtype)
 
@@ -145,7 +145,7 @@ def one_hot(tensor, num_classes=-1):
         raise RuntimeError(f"one_hot 的类别下标必须在 [0, {num_classes}) 之内，得到最大值 {tensor.max().item()}。")
     xp = tensor.xp
     out = (tensor.data[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return Tensor._make(out, False)
+    return Tensor(out)
 
 
 # ---------------------------------------------------------------------------- 损失函数
@@ -224,7 +224,6 @@ def _check_targets(target, num_classes, ignore_index, who):
 
 
 def _preview(arr, limit=5):
-    from ..backend import to_numpy
     vals = to_numpy(arr).reshape(-1)
     return vals[:limit].tolist() + (["…"] if vals.size > limit else [])
 
@@ -235,7 +234,7 @@ def _reduce_over_valid(per_row, target, ignore_index, reduction, shape):
     if reduction == "sum":
         return per_row.sum()
     # 平均时只数没有被忽略的位置（同 PyTorch）；全被忽略时 0/0 = nan
-    count = Tensor._make((target.data != ignore_index).sum().astype(per_row.dtype), False)
+    count = Tensor((target.data != ignore_index).sum().astype(per_row.dtype))
     return per_row.sum() / count
 
 
@@ -272,7 +271,7 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
     valid = flat_target.data != ignore_index
     safe = xp.where(valid, flat_target.data, 0)
     picked = logp[xp.arange(logp.shape[0]), safe]
-    per_row = where(Tensor._make(valid, False), -picked, 0.0)
+    per_row = where(Tensor(valid), -picked, 0.0)
     return _reduce_over_valid(per_row, flat_target, ignore_index, reduction, shape)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..creation import tensor
 from ..tensor import Tensor
 
 
@@ -36,7 +37,6 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             arr = data.data
         else:
-            from ..creation import tensor
             arr = tensor(data).data
         self._data, self.grad, self.grad_fn, self._retains_grad = arr, None, None, False
         self.requires_grad = False

@@ -19,6 +19,7 @@ import numbers
 import warnings
 
 from .. import creation
+from ..tensor import cat, stack
 from . import functional as F
 from .module import Module, Parameter
 from .rnn_cells import (_NONLINEARITIES, _check_dtype, _check_sizes, _gru_step, _init_uniform, _lstm_step,
@@ -188,11 +189,11 @@ class RNNBase(Module):
                 outputs.append(out)
                 for k, s in enumerate(last):
                     finals[k].append(s)
-            layer_input = outputs[0] if num_directions == 1 else creation.cat(outputs, 2)
+            layer_input = outputs[0] if num_directions == 1 else cat(outputs, 2)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         output = layer_input
-        finals = [creation.stack(f, 0) for f in finals]
+        finals = [stack(f, 0) for f in finals]
         if not batched:
             return output.squeeze(1), [f.squeeze(1) for f in finals]
         if self.batch_first:
@@ -217,7 +218,7 @@ class RNNBase(Module):
             else:
                 state = [_rnn_step(steps[t], state[0], w_hh, b_hh, "tanh" if self.mode == "RNN_TANH" else "relu")]
             outs[t] = state[0]  # 反向方向也按时间的正序存放，与正向的输出逐时间步对齐
-        return creation.stack(outs, 0), state
+        return stack(outs, 0), state
 
 
 class RNN(RNNBase):

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..creation import tensor
+from ..tensor import Tensor, cat
 
 
 def _as_list(parameters):
@@ -42,7 +43,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [p.grad.data for p in params]
     norm_type = float(norm_type)
     if not grads:
-        from ..creation import tensor
         return tensor(0.0)
     device = backend.device_of(grads[0])
     dtype = np.result_type(*[g.dtype for g in grads])
@@ -60,7 +60,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
         for p, g in zip(params, grads):
             p.grad.data = g * backend.to_device(coef, backend.device_of(g)).astype(g.dtype)
-    return Tensor._make(total, False)
+    return Tensor(total)
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -80,7 +80,6 @@ def clip_grad_value_(parameters, clip_value):
 
 def parameters_to_vector(parameters):
     """把所有参数展平后拼成一个向量（可微）。形状：``(Σ numel,)``。"""
-    from ..creation import cat
     return cat([p.reshape(-1) for p in _as_list(parameters)])
 
 

@@ -77,11 +77,13 @@ class Getitem(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.create_graph:  # g 是张量：用可微的 IndexAdd，二阶导数才连得上
+            return IndexAdd.apply(g, ctx.in_shape, ctx.key), None
         return backend.index_add(ctx.xp, ctx.in_shape, ctx.key, g), None
 
 
 class IndexAdd(Function):
-    """``index_add`` 的可微版本（只在 create_graph 时用到）：y = zeros(shape); y[key] += v。反向：g[key]。"""
+    """Getitem 反向的可微版本（create_graph 时用）：y = zeros(shape); y[key] += v。反向：g[key]。"""
     zh = "索引累加"
 
     @staticmethod
@@ -125,6 +127,6 @@ class ToDevice(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if backend.is_array(g):
-            return backend.to_device(g, ctx.src), None
-        return g.to(ctx.src), None  # create_graph 时 g 是张量
+        if ctx.create_graph:  # g 是张量：可微地搬回去
+            return g.to(ctx.src), None
+        return backend.to_device(g, ctx.src), None

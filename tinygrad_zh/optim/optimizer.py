@@ -117,7 +117,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad.grad_fn is not None:  # create_graph 留下的梯度连着计算图，不能原地改
-                    p.grad = Tensor._make(p.grad.xp.zeros_like(p.grad.data))
+                    p.grad = Tensor(p.grad.xp.zeros_like(p.grad.data))
                 else:
                     p.grad.data.fill(0)
 
