@@ -54,6 +54,7 @@ import numpy as np
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
+import tinygrad_zh.testing  # noqa: F401  导入即注册严格替身设备 "strict"
 from tinygrad_zh import backend
 from tinygrad_zh.lesson import output_dir, run_lesson
 from tinygrad_zh.models.gpt import GPT, GPTConfig
@@ -213,6 +214,8 @@ def step1_roofline(device, quick):
 # （它比 CuPy 还严：CuPy 通过 NumPy 的 `__array_ufunc__` / `__array_function__` 协议，会把 `np.exp(cupy_array)`
 # 悄悄转交给 `cupy.exp`；但 `np.random`、`np.add.at` 之类没有这种转交，所以干脆一律不许，规矩最简单。）
 # 运算、层和模型的测试都在 `"cpu"` 与 `"strict"` 上各跑一遍：在两者上都通过的代码，在 CPU 能判断的范围内也能在 CuPy 上跑。
+# 替身设备定义在 `tinygrad_zh/testing/strict.py`，不属于后端本身：`import tinygrad_zh.testing` 时它通过
+# `backend.register_device` 登记成设备 `"strict"`（本课开头导入了它）。
 #
 # 下面写三个“带 bug”的函数，每个都在数据路径上用了 `np`，看替身设备怎样当场抓住它们；
 # 再把整个 GPT 搬到替身设备上做一次前向，损失与 CPU 上**逐位相同**（替身设备内部就是 NumPy）。

@@ -1,7 +1,8 @@
 """测试的公共设置：设备、hypothesis 配置、课程标记。
 
 设备 fixture ``device`` 让每个用到它的测试在 "cpu" 和严格替身设备 "strict" 上各跑一遍；
-有 GPU 时再加上 "cuda"（标记为 gpu）。
+有 GPU 时再加上 "cuda"（标记为 gpu）。"strict" 由 ``import tinygrad_zh.testing`` 注册，
+这里导入一次，每个测试文件都能直接写 ``device="strict"``。
 """
 
 import os
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import tinygrad_zh as tg
+import tinygrad_zh.testing  # noqa: F401  注册严格替身设备 "strict"
 from tinygrad_zh import backend
 
 settings.register_profile("dev", max_examples=25, deadline=None)

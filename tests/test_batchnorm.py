@@ -9,7 +9,7 @@ from tinygrad_zh import backend
 from tinygrad_zh.nn import conv_functional as F
 from tinygrad_zh.nn.container import Sequential
 from tinygrad_zh.nn.conv import BatchNorm1d, BatchNorm2d
-from tinygrad_zh.testing import assert_close, gradcheck
+from tinygrad_zh.testing import StrictArray, assert_close, gradcheck
 
 from conftest import to_host
 
@@ -17,8 +17,8 @@ SHAPES = {"1d": ((6, 3), BatchNorm1d), "1d_L": ((4, 3, 5), BatchNorm1d), "2d": (
 
 
 def on(dev, arr, requires_grad=False):
-    data = backend.StrictArray(np.array(arr)) if dev == "strict" else backend.to_device(np.array(arr), dev)
-    return tg.Tensor._make(data, False).requires_grad_(requires_grad)
+    data = StrictArray(np.array(arr)) if dev == "strict" else backend.to_device(np.array(arr), dev)
+    return tg.Tensor(data).requires_grad_(requires_grad)
 
 
 def reference(x, mean, var, w, b, eps=1e-5):

@@ -19,6 +19,7 @@ import bench_gpt  # noqa: E402
 from gpt_numpy import HandGPT  # noqa: E402
 from tinygrad_zh import backend  # noqa: E402
 from tinygrad_zh.models.gpt import GPTConfig  # noqa: E402
+from tinygrad_zh.testing import StrictArray, strict_xp  # noqa: E402
 
 TINY = GPTConfig(block_size=8, vocab_size=23, n_layer=2, n_head=2, n_embd=16, dropout=0.0, bias=True)
 TINY_ARGS = ["--batch", "3", "--block-size", "8", "--n-layer", "2", "--n-head", "2", "--n-embd", "16",
@@ -57,10 +58,10 @@ def test_hand_model_runs_on_strict_device():
     idx, targets = bench_gpt.make_batch(TINY, 3, seed=2, ignore_some=True, seq_len=7)
     cpu = HandGPT(state, TINY.n_head)
     strict = HandGPT({k: backend.to_device(v, "strict") for k, v in state.items()}, TINY.n_head,
-                     xp=backend.strict_xp, erf=backend.erf, scatter_add=backend.scatter_add)
+                     xp=strict_xp, erf=backend.erf, scatter_add=backend.scatter_add)
     loss_cpu = cpu.step(idx, targets)
     loss_strict = strict.step(backend.to_device(idx, "strict"), backend.to_device(targets, "strict"))
-    assert isinstance(loss_strict, backend.StrictArray)
+    assert isinstance(loss_strict, StrictArray)
     assert float(loss_strict) == pytest.approx(float(loss_cpu), rel=1e-13)
     for name, p in cpu.params.items():
         np.testing.assert_allclose(backend.to_numpy(strict.params[name]), p, rtol=1e-12, atol=1e-15, err_msg=name)

@@ -20,7 +20,7 @@ import tinygrad_zh.nn as tg_nn
 from tinygrad_zh.nn import conv as conv_module, conv_functional as F
 from tinygrad_zh.nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from tinygrad_zh.ops import conv_ops
-from tinygrad_zh.testing import assert_close, gradcheck
+from tinygrad_zh.testing import StrictArray, assert_close, gradcheck
 
 from conftest import to_host
 
@@ -29,8 +29,8 @@ DEVS = ["cpu", "strict"]
 
 def on(dev, arr, requires_grad=False):
     """主机数组 → 指定设备上的张量（dtype 不变）。"""
-    data = backend.StrictArray(np.array(arr)) if dev == "strict" else backend.to_device(np.array(arr), dev)
-    return tg.Tensor._make(data, False).requires_grad_(requires_grad)
+    data = StrictArray(np.array(arr)) if dev == "strict" else backend.to_device(np.array(arr), dev)
+    return tg.Tensor(data).requires_grad_(requires_grad)
 
 
 # ---------------------------------------------------------------------------- 朴素参照实现（逐元素循环）
@@ -162,7 +162,7 @@ def test_conv2d_non_contiguous_input():
     assert not x.flags.c_contiguous  # (2, 3, 6, 5) 的转置视图
     w = rng.standard_normal((2, 3, 3, 2))
     expected = naive_conv2d(np.ascontiguousarray(x), w, None, (2, 1), (0, 0, 0, 0), (1, 1))
-    assert_close(to_host(F.conv2d(tg.Tensor._make(x), tg.tensor(w), stride=(2, 1))), expected, rtol=1e-12, atol=1e-12)
+    assert_close(to_host(F.conv2d(tg.Tensor(x), tg.tensor(w), stride=(2, 1))), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_fused_conv_ops_refuse_create_graph():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_zh as tg
-from tinygrad_zh.backend import StrictArray, StrictDeviceError
+from tinygrad_zh.testing import StrictArray, StrictDeviceError
 
 
 def test_matmul_shape_mismatch_names_both_shapes():

@@ -1,11 +1,17 @@
-"""tinygrad_zh.testing 本身的测试：梯度检验真的能抓住写错的 backward。"""
+"""tinygrad_zh.testing 本身的测试：梯度检验真的能抓住写错的 backward；导入它就注册严格替身设备。"""
+
+import ast
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import tinygrad_zh as tg
 from tinygrad_zh.autograd import Function
-from tinygrad_zh.testing import GradcheckError, assert_close, gradcheck
+from tinygrad_zh import backend
+from tinygrad_zh.testing import GradcheckError, StrictArray, assert_close, gradcheck, strict_xp
 
 
 class _WrongSoftmax(Function):
@@ -69,3 +75,30 @@ def test_assert_close_reports_the_worst_element():
         assert_close(np.ones(2), np.ones(3))
     with pytest.raises(AssertionError):
         assert_close(np.array([1, 2]), np.array([1, 3]))
+
+
+def test_gradcheck_and_assert_close_work_on_the_strict_device():
+    x = tg.randn(2, 3, dtype=tg.float64, device="strict", requires_grad=True)
+    assert isinstance(x.data, StrictArray) and backend.xp_for_device("strict") is strict_xp
+    assert gradcheck(lambda t: (t * t).softmax(1), x)
+    assert_close(x.exp(), np.exp(x.detach().cpu().numpy()))
+
+
+def test_importing_tinygrad_zh_testing_registers_the_strict_device():
+    code = ("import tinygrad_zh as tg, tinygrad_zh.backend as b; before = 'strict' in b.DEVICES; "
+            "import tinygrad_zh.testing; print(before, tg.ones(2, device='strict').device)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "strict"]  # 只 import tinygrad_zh 时还没有 "strict"：它不属于后端
+
+
+def test_testing_package_imports_the_package_only_at_module_top():
+    """包内的导入都写在文件顶部：函数里藏着的导入会掩盖循环依赖。"""
+    root = pathlib.Path(tg.__file__).parent
+    for path in [root / "backend.py", *sorted((root / "testing").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("tinygrad_zh")):
+                assert id(node) in top, f"{path.name}:{node.lineno} 在函数里导入了本包的模块"
+            if isinstance(node, ast.Import) and any(a.name.startswith("tinygrad_zh") for a in node.names):
+                assert id(node) in top, f"{path.name}:{node.lineno} 在函数里导入了本包的模块"

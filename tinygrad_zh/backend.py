@@ -1,16 +1,20 @@
 """后端 (backend)：数组从哪里来、放在哪个设备 (device) 上。
 
 整个包里只有这个模块会 import cupy。其余代码通过 ``get_array_module(arr)`` 拿到
-与输入数组配套的数组模块 ``xp``（numpy、cupy，或测试用的严格替身设备），
-因此同一段代码既能在 CPU 上跑，也能在 GPU 上跑。
+与输入数组配套的数组模块 ``xp``（numpy 或 cupy），因此同一段代码既能在 CPU 上跑，也能在 GPU 上跑。
 
-设备用字符串表示，与 PyTorch 相同：``"cpu"``、``"cuda"``；测试还会用到 ``"strict"``：
-一个用 NumPy 模拟出来、像 CuPy 一样“挑剔”的替身设备（见 ``StrictArray``）。
+设备用字符串表示，与 PyTorch 相同：
+
+- ``"cpu"``：NumPy 数组。判断看的是设备而不是数组类：``np.memmap`` 等一切 ``np.ndarray`` 的子类都在 CPU 上；
+- ``"cuda"``：CuPy 数组（NVIDIA GPU 的显存里）；
+- 注册的设备：包外的代码可以用 ``register_device`` 接入新设备，例如测试用的严格替身设备 ``"strict"``
+  （定义在 ``tinygrad_zh/testing/strict.py``，``import tinygrad_zh.testing`` 时注册）。
 """
 
 from __future__ import annotations
 
-import numbers
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -48,213 +52,123 @@ def cuda_is_available() -> bool:
 
 
 # ----------------------------------------------------------------------------
-# 严格替身设备 (strict stand-in device)
+# 设备注册表 (device registry)
 # ----------------------------------------------------------------------------
+# 与 PyTorch 给树外设备 (out-of-tree device) 留的扩展点同一个思路：后端只认识 NumPy 和 CuPy，
+# 别的设备把“它的数组是什么类型、用什么 xp、怎样与主机互相搬运”登记在这里，
+# 下面的 get_array_module、to_device、scatter_add 等函数遇到这种数组时就查表，不必知道它的细节。
 
-class StrictDeviceError(TypeError):
-    """替身设备上的数组被隐式转换成 NumPy 数组，或与 NumPy 数组混用。"""
+@dataclass(frozen=True)
+class DeviceSpec:
+    """一个注册设备 (registered device) 向后端提供的全部东西。
 
-
-def _unwrap(obj):
-    """把参数里的 StrictArray 换成内部的 NumPy 数组；遇到普通 NumPy 数组就报错。"""
-    if isinstance(obj, StrictArray):
-        return obj._a
-    if isinstance(obj, np.ndarray):
-        raise StrictDeviceError(
-            "设备混用 (device mixing)：严格替身设备上的数组不能与 NumPy 数组 "
-            f"(shape={obj.shape}) 混用。提示：数据路径上的代码应使用 xp = get_array_module(x)，"
-            "不要直接用 np.*。")
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_unwrap(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _unwrap(v) for k, v in obj.items()}
-    return obj
-
-
-def _wrap(obj):
-    """把 NumPy 的计算结果包回 StrictArray（CuPy 的归约也返回 0 维数组而非标量）。"""
-    if isinstance(obj, np.ndarray):
-        return StrictArray(obj)
-    if isinstance(obj, np.generic) and not isinstance(obj, (np.str_, np.bytes_)):
-        return StrictArray(np.asarray(obj))
-    if isinstance(obj, tuple):
-        return tuple(_wrap(o) for o in obj)
-    if isinstance(obj, list):
-        return [_wrap(o) for o in obj]
-    return obj
-
-
-def _binary(name, reflected=False):
-    def method(self, other):
-        if isinstance(other, np.ndarray):
-            _unwrap(other)  # 抛出设备混用错误
-        if not isinstance(other, (StrictArray, numbers.Number, np.generic)):
-            return NotImplemented
-        op = getattr(self._a, name)
-        return _wrap(op(_unwrap(other)))
-    method.__name__ = name
-    return method
-
-
-class StrictArray:
-    """严格替身设备上的数组：NumPy 数组的外壳，像 CuPy 一样拒绝隐式转换。
-
-    - ``np.asarray(x)`` 抛出 ``TypeError``（CuPy 也这样）；
-    - 与普通 NumPy 数组做运算抛出 ``TypeError``；
-    - ``np.exp(x)`` 之类的 NumPy 函数也被拒绝：必须用配套的 ``xp`` 命名空间。
-
-    只给测试用：在 NumPy 与它上面都能通过的代码，在 CPU 能判断的范围内，也能在 CuPy 上运行。
+    属性:
+        name: 设备名，如 ``"strict"``；张量的 ``.device`` 就是它。
+        array_type: 这个设备上数组的类型。按确切类型识别（不认子类），查表只要一次字典查找。
+        xp: 这个设备的数组模块，函数与 numpy 同名同义（``xp.zeros``、``xp.exp`` ……）。
+        to_host: ``to_host(arr)`` → 主机 (host) 上的 NumPy 数组；可以与 ``arr`` 共享内存。
+        from_host: ``from_host(host)`` → 本设备上的数组；不能与 ``host`` 共享内存（真正的设备上本来就如此）。
+        scatter_add: ``scatter_add(target, indices, values)``：原地做 ``target[indices] += values``，重复下标累加。
+        erf: ``erf(x)``：逐元素的误差函数，结果在同一设备上。
     """
 
-    __slots__ = ("_a",)
-    __array_priority__ = 1000
-
-    def __init__(self, a):
-        self._a = a
-
-    # 拒绝一切隐式转换
-    def __array__(self, dtype=None, copy=None):
-        raise StrictDeviceError(
-            "隐式转换 (implicit conversion)：严格替身设备上的数组不能直接转成 NumPy 数组，"
-            "就像 CuPy 一样。提示：用 backend.to_device(x, 'cpu') 或 Tensor.cpu() 显式搬回主机。")
-
-    def __array_function__(self, func, types, args, kwargs):
-        raise StrictDeviceError(
-            f"严格替身设备的数组被传给了 numpy.{func.__name__}。提示：用 xp = get_array_module(x) "
-            f"再调用 xp.{func.__name__}。")
-
-    # None：NumPy 的 ufunc 与运算符都拒绝它，Python 转而调用我们的反射运算符，
-    # 在那里 NumPy 标量可以通过，NumPy 数组被拒绝（CuPy 的行为）。
-    __array_ufunc__ = None
-
-    def __getattr__(self, name):
-        if name.startswith("__"):  # 不转发 __array_interface__ 等协议，否则 NumPy 会借此悄悄转换
-            raise AttributeError(name)
-        attr = getattr(self._a, name)
-        if callable(attr):
-            def call(*args, **kwargs):
-                return _wrap(attr(*_unwrap(args), **_unwrap(kwargs)))
-            return call
-        return _wrap(attr)
-
-    def __getitem__(self, key):
-        return _wrap(self._a[_unwrap(key)])
-
-    def __setitem__(self, key, value):
-        self._a[_unwrap(key)] = _unwrap(value)
-
-    def __len__(self):
-        return len(self._a)
-
-    def __iter__(self):
-        return (_wrap(x) for x in self._a)
-
-    def __repr__(self):
-        return "StrictArray(" + repr(self._a) + ")"
-
-    def __bool__(self):
-        return bool(self._a)
-
-    def __float__(self):
-        return float(self._a)
-
-    def __int__(self):
-        return int(self._a)
-
-    def __index__(self):
-        return self._a.__index__()
-
-    def __neg__(self):
-        return StrictArray(-self._a)
-
-    def __pos__(self):
-        return StrictArray(+self._a)
-
-    def __abs__(self):
-        return StrictArray(abs(self._a))
-
-    def __invert__(self):
-        return StrictArray(~self._a)
-
-    __hash__ = None
+    name: str
+    array_type: type
+    xp: Any
+    to_host: Callable
+    from_host: Callable
+    scatter_add: Callable
+    erf: Callable
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
-              "and", "or", "xor", "lt", "le", "gt", "ge", "eq", "ne"):
-    for _fmt in ("__{}__", "__r{}__", "__i{}__"):
-        _dunder = _fmt.format(_name)
-        if hasattr(np.ndarray, _dunder):
-            setattr(StrictArray, _dunder, _binary(_dunder))
+_BUILTIN_DEVICES = ("cpu", "cuda")
+_REGISTRY: dict[str, DeviceSpec] = {}       # 设备名 → DeviceSpec
+_BY_TYPE: dict[type, DeviceSpec] = {}       # 数组类型 → DeviceSpec（热路径上用它）
+
+DEVICES = _BUILTIN_DEVICES
+"""全部可用的设备名：内置的 ``"cpu"``、``"cuda"`` 加上已注册的。注册时会更新，所以要写 ``backend.DEVICES``，
+不要 ``from backend import DEVICES``（那样拿到的是导入那一刻的旧值）。"""
 
 
-class _StrictNamespace:
-    """替身设备的 ``xp``：numpy 的函数，参数先拆壳、结果再装壳；拒收普通 NumPy 数组。"""
+def register_device(name: str, array_type: type, xp, *, to_host, from_host, scatter_add, erf) -> DeviceSpec:
+    """注册一个新设备，之后 ``tg.tensor(..., device=name)``、``Tensor.to(name)``、``model.to(name)`` 都能用它。
 
-    def __init__(self, module):
-        self._module = module
+    参数的含义见 ``DeviceSpec``。同名再注册会替换旧的（重新导入定义它的模块时就会这样）。
 
-    def __getattr__(self, name):
-        attr = getattr(self._module, name)
-        if isinstance(attr, type) or isinstance(attr, (numbers.Number, np.dtype)):
-            return attr  # dtype 类、常数（pi、inf、newaxis）照原样给出
-        if hasattr(attr, "__path__") or type(attr).__name__ == "module":
-            return _StrictNamespace(attr)
-        if callable(attr):
-            def call(*args, **kwargs):
-                return _wrap(attr(*_unwrap(args), **_unwrap(kwargs)))
-            call.__name__ = name
-            return call
-        return attr
+    例：某个设备的数组类型是 ``MyArray``，数组模块是 ``my_xp``::
 
-    def __repr__(self):
-        return f"<strict xp for {self._module.__name__}>"
+        backend.register_device("mydev", MyArray, my_xp,
+                                to_host=MyArray.to_numpy, from_host=MyArray.from_numpy,
+                                scatter_add=my_scatter_add, erf=my_erf)
 
-
-strict_xp = _StrictNamespace(np)
+    完整的例子是 ``tinygrad_zh/testing/strict.py`` 里的严格替身设备 ``"strict"``。
+    """
+    global DEVICES
+    if name in _BUILTIN_DEVICES or name.startswith("cuda"):
+        raise ValueError(f"register_device：设备名 {name!r} 是内置设备，不能重新注册。")
+    if issubclass(array_type, np.ndarray):
+        # np.ndarray 的子类就是 CPU 数组；若也能注册成别的设备，同一个数组就会属于两个设备
+        raise TypeError(f"register_device：{array_type.__name__} 是 np.ndarray 的子类，它的数组属于 'cpu'，"
+                        "不能再注册成别的设备。")
+    owner = _BY_TYPE.get(array_type)
+    if owner is not None and owner.name != name:
+        raise ValueError(f"register_device：数组类型 {array_type.__name__} 已经属于设备 {owner.name!r}。")
+    old = _REGISTRY.pop(name, None)
+    if old is not None:
+        del _BY_TYPE[old.array_type]
+    spec = DeviceSpec(name, array_type, xp, to_host, from_host, scatter_add, erf)
+    _REGISTRY[name] = spec
+    _BY_TYPE[array_type] = spec
+    DEVICES = _BUILTIN_DEVICES + tuple(_REGISTRY)
+    return spec
 
 
 # ----------------------------------------------------------------------------
 # 设备与数组模块
 # ----------------------------------------------------------------------------
-
-DEVICES = ("cpu", "cuda", "strict")
-
+# get_array_module、device_of、is_array 在每个运算里都要调用，所以都先用 `type(x) is np.ndarray`
+# 处理最常见的情况，其次才查注册表和 cupy。
 
 def normalize_device(device) -> str:
-    """把 ``"cuda:0"``、``None`` 等写法规范成 ``"cpu" | "cuda" | "strict"``。"""
+    """把 ``"cuda:0"``、``None`` 等写法规范成设备名：``"cpu"``、``"cuda"`` 或某个已注册的设备。"""
     if device is None:
         return "cpu"
     dev = str(device)
-    if dev.startswith("cuda"):
-        dev = "cuda"
-    if dev not in DEVICES:
-        raise ValueError(f"未知设备 (device)：{device!r}。可选：'cpu'、'cuda'（以及测试用的 'strict'）。")
-    return dev
+    if dev == "cpu" or dev in _REGISTRY:
+        return dev
+    if dev == "cuda" or dev.startswith("cuda:"):
+        return "cuda"
+    known = "、".join(repr(d) for d in DEVICES)
+    raise ValueError(f"未知设备 (device)：{device!r}。可选：{known}。")
 
 
 def get_array_module(arr):
-    """返回与 ``arr`` 配套的数组模块 ``xp``：numpy、cupy 或替身设备的命名空间。"""
+    """返回与 ``arr`` 配套的数组模块 ``xp``：numpy、cupy 或注册设备的 ``xp``。"""
     if type(arr) is np.ndarray:
         return np
-    if isinstance(arr, StrictArray):
-        return strict_xp
+    spec = _BY_TYPE.get(type(arr))
+    if spec is not None:
+        return spec.xp
     if isinstance(arr, np.ndarray) or _cupy is None:
         return np
     return _cupy.get_array_module(arr)
 
 
 def device_of(arr) -> str:
-    """数组所在设备的名字。"""
-    if isinstance(arr, StrictArray):
-        return "strict"
-    if isinstance(arr, np.ndarray) or _cupy is None:
+    """数组所在设备的名字。``np.ndarray`` 的任何子类都是 ``"cpu"``；不是数组的东西（数字等）也算 ``"cpu"``。"""
+    if type(arr) is np.ndarray or isinstance(arr, np.ndarray):
         return "cpu"
-    return "cuda" if isinstance(arr, _cupy.ndarray) else "cpu"
+    spec = _BY_TYPE.get(type(arr))
+    if spec is not None:
+        return spec.name
+    if _cupy is not None and isinstance(arr, _cupy.ndarray):
+        return "cuda"
+    return "cpu"
 
 
 def is_array(obj) -> bool:
     """``obj`` 是否是某个设备上的数组（而不是 Python 数字、列表）。"""
-    if type(obj) is np.ndarray or isinstance(obj, (np.ndarray, StrictArray)):
+    if type(obj) is np.ndarray or isinstance(obj, np.ndarray) or type(obj) in _BY_TYPE:
         return True
     return _cupy is not None and isinstance(obj, _cupy.ndarray)
 
@@ -264,8 +178,8 @@ def xp_for_device(device: str):
     device = normalize_device(device)
     if device == "cpu":
         return np
-    if device == "strict":
-        return strict_xp
+    if device != "cuda":
+        return _REGISTRY[device].xp
     cp = _get_cupy()
     if cp is None or not cuda_is_available():
         raise RuntimeError(
@@ -275,23 +189,26 @@ def xp_for_device(device: str):
 
 
 def to_device(arr, device: str):
-    """把数组搬到 ``device`` 上（已经在那里就原样返回，不复制）。"""
+    """把数组搬到 ``device`` 上。已经在那里就原样返回，不复制（``np.memmap`` 搬到 ``"cpu"`` 仍是它自己）。
+
+    ``arr`` 也可以是列表或数字，它们算作主机上的数据，总会变成数组。
+    """
     device = normalize_device(device)
     src = device_of(arr) if is_array(arr) else None
     if src == device:
         return arr
-    # 先落到主机 (host) 内存上的 NumPy 数组
-    if src == "strict":
-        host = arr._a
-    elif src == "cuda":
+    # 两个设备之间不直接搬：先落到主机内存里的 NumPy 数组，再送到目标设备
+    if src == "cuda":
         host = _cupy.asnumpy(arr)
-    else:
+    elif src is None or src == "cpu":
         host = np.asarray(arr)
+    else:
+        host = _REGISTRY[src].to_host(arr)
     if device == "cpu":
         return host
-    if device == "strict":
-        return StrictArray(np.array(host))
-    return xp_for_device("cuda").asarray(host)
+    if device == "cuda":
+        return xp_for_device("cuda").asarray(host)
+    return _REGISTRY[device].from_host(host)
 
 
 def to_numpy(arr) -> np.ndarray:
@@ -299,15 +216,21 @@ def to_numpy(arr) -> np.ndarray:
     return to_device(arr, "cpu")
 
 
-def scatter_add(target, indices, values):
-    """原地执行 ``target[indices] += values``，重复的下标会累加（普通 ``+=`` 只算一次）。
+# ----------------------------------------------------------------------------
+# NumPy 与 CuPy 写法不同的几个运算
+# ----------------------------------------------------------------------------
 
-    NumPy 用 ``np.add.at``，CuPy 用 ``cupyx.scatter_add``。
+def scatter_add(target, indices, values):
+    """原地执行 ``target[indices] += values``，重复的下标会累加（普通 ``+=`` 只算一次）。返回 ``target``。
+
+    NumPy 用 ``np.add.at``，CuPy 用 ``cupyx.scatter_add``，注册的设备用它自己的 ``scatter_add``。
     """
-    if isinstance(target, StrictArray):
-        np.add.at(target._a, _unwrap(indices), _unwrap(values))
-    elif isinstance(target, np.ndarray):
+    if isinstance(target, np.ndarray):
         np.add.at(target, indices, values)
+        return target
+    spec = _BY_TYPE.get(type(target))
+    if spec is not None:
+        spec.scatter_add(target, indices, values)
     else:
         import cupyx
         cupyx.scatter_add(target, indices, values)
@@ -339,21 +262,26 @@ def index_add(xp, shape, key, values):
 
 
 def erf(x):
-    """误差函数 erf（NumPy 没有）：CPU 上用 scipy.special.erf，GPU 上用 cupyx.scipy.special.erf。"""
-    if isinstance(x, StrictArray):
-        return StrictArray(erf(x._a))
-    if isinstance(x, np.ndarray) or _cupy is None or not isinstance(x, _cupy.ndarray):
-        from scipy import special
-        return special.erf(x)
-    import cupyx.scipy.special
-    return cupyx.scipy.special.erf(x)
+    """误差函数 erf（NumPy 没有）：CPU 上用 scipy.special.erf，GPU 上用 cupyx.scipy.special.erf。
+
+    两者都延迟导入：导入 scipy.special 要几百毫秒，而只有 GELU 之类的少数运算用得到。
+    """
+    if not isinstance(x, np.ndarray):
+        spec = _BY_TYPE.get(type(x))
+        if spec is not None:
+            return spec.erf(x)
+        if _cupy is not None and isinstance(x, _cupy.ndarray):
+            import cupyx.scipy.special
+            return cupyx.scipy.special.erf(x)
+    from scipy import special
+    return special.erf(x)
 
 
 def random_uniform(shape, dtype, device: str, rng: np.random.Generator):
     """``device`` 上形状为 ``shape`` 的 [0, 1) 均匀随机数，由主机上的 ``rng`` 决定。
 
-    CPU 与替身设备直接用 ``rng`` 生成（结果与设备无关、可复现）。GPU 上若在主机生成再拷过去，
-    dropout 掩码每步要搬几百 MB；所以只从 ``rng`` 取一个 64 位种子，在显存里用计数器型的
+    CPU 与注册的设备直接用 ``rng`` 在主机上生成再搬过去（结果与设备无关、可复现）。GPU 上若在主机生成
+    再拷过去，dropout 掩码每步要搬几百 MB；所以只从 ``rng`` 取一个 64 位种子，在显存里用计数器型的
     Philox 生成器就地生成：同一个种子给出同样的数，``rng`` 的状态照常前进，检查点续训仍然一致。
     """
     device = normalize_device(device)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_zh as tg
+import tinygrad_zh.testing  # noqa: F401  导入即注册严格替身设备 "strict"
 from tinygrad_zh import backend
 from tinygrad_zh.lesson import run_lesson
 from tinygrad_zh.training import resolve_device

@@ -1,4 +1,4 @@
-"""检验工具：梯度检验 (gradient check) 与数值比较。学生和教师都可以直接用。
+"""梯度检验 (gradient check) 与数值比较：``gradcheck``、``assert_close``。学生和教师都可以直接用。
 
 梯度检验的想法：导数的定义就是差商的极限，所以可以用中心差分 (central difference)
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
-from .autograd import no_grad
-from .tensor import Tensor
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
 
 
 class GradcheckError(AssertionError):
