@@ -205,3 +205,60 @@ def test_backward_of_non_scalar_needs_gradient():
 def test_backward_without_requires_grad_is_a_clear_error():
     with pytest.raises(RuntimeError, match="不需要梯度"):
         tg.ones(2).sum().backward()
+
+
+class _NumpyCube(Function):
+    """backward 用了 np.*：普通反向没问题，create_graph 时拿到的是张量，必须报出真正的原因。"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * np.square(x)
+
+
+def test_custom_function_breaking_create_graph_rules_is_named():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    _NumpyCube.apply(x).sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+    with pytest.raises(RuntimeError, match=r"_NumpyCube\.backward 不能在 create_graph=True.*ctx\.xp"):
+        _NumpyCube.apply(x).sum().backward(create_graph=True)
+
+
+def test_second_derivative_through_zero_dim_exp():
+    # NumPy 对 0 维数组的 exp 返回标量；保存的输出必须仍被认作输出，二阶导数才对
+    x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    (d1,) = grad(x.exp(), x, create_graph=True)
+    (d2,) = grad(d1, x)
+    assert d2.item() == pytest.approx(np.exp(0.5))
+
+
+def test_integer_cast_stops_the_gradient():
+    x = tg.tensor([1.5, 2.5], requires_grad=True)
+    assert not x.long().requires_grad and x.long().grad_fn is None
+    assert x.float().requires_grad
+
+
+def test_tensor_constructor_wraps_and_tensor_function_copies():
+    arr = np.arange(3.0)
+    wrapped, copied, as_t = tg.Tensor(arr), tg.tensor(arr), tg.as_tensor(arr)
+    arr[0] = 7.0
+    assert wrapped.tolist()[0] == 7.0 and as_t.tolist()[0] == 7.0 and copied.tolist()[0] == 0.0
+    assert tg.as_tensor(arr, dtype=tg.float32).dtype == tg.float32
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        tg.from_numpy([1.0, 2.0])
+
+
+def test_results_and_grads_of_parameters_are_plain_tensors():
+    p = tg.nn.Parameter(tg.ones(2))
+    y = p * 2
+    assert type(y) is tg.Tensor and y.requires_grad
+    with tg.no_grad():
+        z = p * 2
+    assert type(z) is tg.Tensor and not z.requires_grad
+    y.sum().backward()
+    assert type(p.grad) is tg.Tensor and not p.grad.requires_grad and p.grad.tolist() == [2.0, 2.0]

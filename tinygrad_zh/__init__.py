@@ -9,7 +9,7 @@
     tensor([2., 4.])
 """
 
-from . import cuda
+from . import autograd, cuda, data, metrics, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (Generator, arange, as_tensor, default_generator, eye, from_numpy, full, full_like, linspace,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor,
@@ -18,13 +18,9 @@ from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype
                      set_default_dtype, uint8)
 from .serialization import load, save
 from .tensor import Tensor, cat, stack, where
-
-__version__ = "0.1.0"
+from .version import __version__
 
 bool = bool_  # noqa: A001  与 torch.bool 对应
-
-
-from . import data, metrics, nn, optim  # noqa: E402  子包依赖上面的名字，放在最后导入
 
 
 def exp(x): return x.exp()

@@ -15,7 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import unicodedata
 from pathlib import Path
+
+import numpy as np
+
+from . import cuda
+from .version import __version__
+from .viz import setup_font
 
 
 def output_dir() -> Path:
@@ -37,15 +44,11 @@ def run_lesson(main, argv=None):
 
 def _display_width(text: str) -> int:
     """终端里的显示宽度：中文等全角字符占两列。"""
-    import unicodedata
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def doctor() -> dict:
     """检查运行环境：Python、NumPy、CuPy / GPU、matplotlib、中文字体。返回一个字典并打印出来。"""
-    import numpy as np
-
-    from . import __version__, cuda
     info = {
         "tinygrad_zh": __version__,
         "Python": platform.python_version(),
@@ -54,8 +57,6 @@ def doctor() -> dict:
     }
     try:
         import matplotlib
-
-        from .viz import setup_font
         info["matplotlib"] = matplotlib.__version__
         info["中文字体"] = "已找到" if setup_font() else "未找到（图中标签改用英文）"
     except ImportError:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from .autograd import is_tensor, toposort
+
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
               "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
 _has_cjk = None
@@ -58,17 +60,15 @@ def draw_graph(tensor, path, names=None, title=("计算图", "computational grap
     ``names`` 是 ``{张量: "名字"}``（如 ``{w: "w", b: "b"}``），给叶子标上名字；否则显示数值或形状。
     """
     import matplotlib.pyplot as plt
-    from .autograd import _toposort
-    from .tensor import Tensor
     setup_font()
     names = {id(t): n for t, n in (names or {}).items()}
-    order = _toposort(tensor) if tensor.requires_grad else [tensor]
+    order = toposort(tensor) if tensor.requires_grad else [tensor]
     depth, edges = {id(tensor): 0}, []
     for t in reversed(order):  # 从输出往输入走：子节点的深度在处理它之前已经确定
         if t.grad_fn is None:
             continue
         for a in t.grad_fn.inputs:
-            if isinstance(a, Tensor) and a.requires_grad:
+            if is_tensor(a) and a.requires_grad:
                 edges.append((id(a), id(t)))
                 depth[id(a)] = max(depth.get(id(a), 0), depth[id(t)] + 1)
     layers = {}
@@ -108,39 +108,3 @@ def draw_graph(tensor, path, names=None, title=("计算图", "computational grap
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
-
-
-def format_graph(tensor, max_depth=50) -> str:
-    """把 ``tensor`` 的计算图画成一棵文字树（从输出往回看）。不依赖任何绘图库。
-
-    例::
-
-        >>> x = tg.tensor(2.0, requires_grad=True)
-        >>> print(format_graph((x * x + x).sum()))
-    """
-    from .tensor import Tensor
-    lines = []
-    seen = {}
-
-    def label(t):
-        if t.grad_fn is None:
-            kind = "叶子 (leaf)" if t.requires_grad else "常量"
-            return f"{kind} shape={tuple(t.shape)}"
-        fn = t.grad_fn
-        zh = f"（{fn.zh}）" if fn.zh else ""
-        return f"{fn.name}{zh} shape={tuple(t.shape)}"
-
-    stack = [(tensor, 0, "")]
-    while stack:
-        t, depth, prefix = stack.pop()
-        if id(t) in seen:
-            lines.append(f"{prefix}{label(t)}  [见上文 #{seen[id(t)]}]")
-            continue
-        seen[id(t)] = len(seen) + 1
-        lines.append(f"{prefix}{label(t)}  #{seen[id(t)]}")
-        if t.grad_fn is None or depth >= max_depth:
-            continue
-        children = [a for a in t.grad_fn.inputs if isinstance(a, Tensor)]
-        for a in reversed(children):
-            stack.append((a, depth + 1, "    " * (depth + 1) + "└─ "))
-    return "\n".join(lines)

@@ -13,8 +13,7 @@ backward 里的 ``g * b``、``xp.exp(a)`` 于是变成由可微运算组成的�
 from __future__ import annotations
 
 from .. import backend
-from .engine import backward as array_backward, check_grads, initial_grad, toposort
-from .function import is_tensor
+from .engine import backward as array_backward, check_grads, initial_grad, is_tensor, tensor_class, toposort
 from .grad_mode import enable_grad
 
 
@@ -86,7 +85,7 @@ def _graph_backward(fn, out, g, xp):
             "(二阶导数)。提示：需要二阶导数时，用基本运算组合出同样的函数。")
     try:
         return type(fn).backward(GraphCtx(fn, out, xp), g)
-    except (TypeError, AttributeError) as e:
+    except (TypeError, AttributeError, ValueError, RuntimeError) as e:
         raise RuntimeError(
             f"{name}.backward 不能在 create_graph=True (二阶导数) 下运行：{type(e).__name__}: {e}。"
             "提示：这时梯度和保存的量都是张量，backward 只能用运算符和 ctx.xp 的函数（不能用 np.*、原地赋值）；"
@@ -95,7 +94,7 @@ def _graph_backward(fn, out, g, xp):
 
 def backward(root, gradient=None, retain_graph=True, on_grad=None):
     """与 engine.backward 相同，但梯度是张量，反向计算本身被记进计算图（create_graph=True）。"""
-    Tensor = type(root)
+    Tensor = tensor_class(root)
     xp = TensorNamespace(Tensor)
     g = gradient if is_tensor(gradient) else Tensor(initial_grad(root, gradient))
     grads = {id(root): g}
@@ -142,7 +141,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     def capture(t, g):
         if id(t) in captured:
-            captured[id(t)] = g if is_tensor(g) else type(t)(g)
+            captured[id(t)] = g if is_tensor(g) else tensor_class(t)(g)
 
     if create_graph:
         backward(outputs, grad_outputs, retain_graph=retain_graph, on_grad=capture)
