@@ -54,8 +54,9 @@ from tinygrad_zh.viz import label, setup_font
 #    还有自动微分要用的 `.grad`、`.requires_grad`、`.grad_fn`。
 # 2. **可微运算 (Function)**：`ops/` 目录。每个运算写一个 `forward`（前向传播 (forward propagation)）
 #    和一个 `backward`（给出局部导数）。
-# 3. **自动微分 (automatic differentiation, autograd) 引擎**：`autograd.py`。它记下计算图 (computational graph)，
+# 3. **自动微分 (automatic differentiation, autograd) 引擎**：`autograd/engine.py`。它记下计算图 (computational graph)，
 #    调用 `y.backward()` 时沿图反向走一遍，用链式法则 (chain rule) 把梯度 (gradient) 算出来。
+#    `docs/architecture.md` 画出了这几层谁可以导入谁，以及 `loss.backward()` 一路经过哪些文件。
 #
 # 后面的课程在这三层之上一点点搭出神经网络、优化器，直到一个能写中文的 GPT。
 #

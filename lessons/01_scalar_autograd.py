@@ -296,7 +296,7 @@ def step4_graph(device):
 # 2. 反过来遍历（从输出到叶子），对每个节点调用它的 `backward`，把结果加到它的输入上。
 #
 # 求拓扑序最短的写法是递归的深度优先搜索，但 Python 默认的递归深度上限只有 1000 左右，一条 2000 个运算的链
-# （RNN 展开、长循环里很常见）就会 `RecursionError`。框架的引擎（`tinygrad_zh/autograd.py` 里的 `_toposort`）
+# （RNN 展开、长循环里很常见）就会 `RecursionError`。框架的引擎（`tinygrad_zh/autograd/engine.py` 里的 `toposort`）
 # 因此用一个**显式的栈**做迭代版本。下面把它的思路原样写出来：栈里放 `(节点, 是否已展开)`，
 # 第一次弹出时把自己（标记为已展开）和输入压回栈里，第二次弹出时输入都已排好，再把自己放进结果。
 
@@ -616,7 +616,7 @@ def main(quick=False, device="cpu"):
 # 4. ★★ 用 `format_graph` 和 `draw_graph` 看 $y = x \cdot x$ 的计算图：图里 $x$ 出现几次？文字树里的
 #    “[见上文 #2]”是什么意思？
 # 5. ★★★ 第 6 步的迷你引擎没有处理广播 (broadcasting)：用 `x`（形状 `(3,)`）和 `b`（形状 `()`）算 `(x + b).sum()`，
-#    它给 `b` 的梯度形状对吗？参考 `tinygrad_zh/autograd.py` 的 `sum_to_shape` 修好它（第 03 课会详细讲广播）。
+#    它给 `b` 的梯度形状对吗？参考 `tinygrad_zh/autograd/engine.py` 的 `sum_to_shape` 修好它（第 03 课会详细讲广播）。
 #
 # ★ 题的答案见 `lessons/answers/01_scalar_autograd_answers.py`。
 #

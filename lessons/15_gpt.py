@@ -70,7 +70,7 @@ from tinygrad_zh.viz import label, setup_font
 QUICK_LINES = 400            # 快速模式只用语料前 400 段（约 3 万字）
 TRAIN_FRACTION = 0.9         # 前 90% 训练，后 10% 验证
 
-# 完整模式 = issue 里的默认 CPU 配置（`tinygrad-zh train` 不加参数时也用它）
+# 完整模式 = 默认的 CPU 配置：2 核笔记本上几分钟训完（`tinygrad-zh train` 不加参数时也用它）
 FULL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=32, steps=1000, lr=1e-3, min_lr=1e-4,
             warmup=100, betas=(0.9, 0.99), weight_decay=0.1, clip=1.0, eval_every=50, eval_batches=20)
 # 快速模式：很小的模型，学习率大一些、预热短一些，几十步就能看到损失明显低于 ln V

@@ -195,7 +195,7 @@ def step1_roofline(device, quick):
 # ## 第 2 步：一个开关——`xp` 是 NumPy 还是 CuPy
 #
 # CuPy 的函数与 NumPy 同名同义，所以只要不写死 `np`，同一段代码就能在两种数组上运行。tinygrad_zh 的做法
-# （GUIDE §2，来自 Chainer / DeZero）：每个运算先问输入数组“你是谁的”，
+# （来自 Chainer / DeZero）：每个运算先问输入数组“你是谁的”，
 #
 # ```python
 # xp = backend.get_array_module(x)        # numpy、cupy，或测试用的严格替身设备的命名空间

@@ -1,4 +1,4 @@
-"""已知值（GUIDE §4 oracle 2）：不可导点、并列、极端值处的行为与 PyTorch 完全一致。"""
+"""已知值：不可导点、并列、极端值处的行为与 PyTorch 完全一致。"""
 
 import numpy as np
 import pytest
