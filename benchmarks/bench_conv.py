@@ -18,7 +18,7 @@ import numpy as np
 
 import tinygrad_zh as tg
 from bench_common import best_times, blas_info
-from tinygrad_zh.nn import conv_functional as F
+from tinygrad_zh.nn import functional as F
 
 CONFIGS = [  # 名字, 输入形状, 卷积核个数, 核大小, padding, 输入是否要梯度
     ("digits 8×8, 1→16", (64, 1, 8, 8), 16, 3, 1, False),
@@ -30,7 +30,7 @@ CONFIGS = [  # 名字, 输入形状, 卷积核个数, 核大小, padding, 输入
 def numpy_step(x, w, b, g, pad, need_x):
     """手写 im2col：as_strided 取窗口、一次矩阵乘法；反向两次矩阵乘法 + 按卷积核偏移的 col2im。
 
-    与 ops/conv_ops.py 同一个布局：cols 为 (C·kh·kw, N·Ho·Wo)，一列一个感受野。
+    与 ops/conv.py 同一个布局：cols 为 (C·kh·kw, N·Ho·Wo)，一列一个感受野。
     """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape

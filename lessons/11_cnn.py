@@ -208,7 +208,7 @@ def step3_output_size(device):
 # 取块不用复制循环：NumPy 的 `sliding_window_view` 用步长技巧 (stride tricks) 直接得到所有窗口的视图。
 # 代价是内存：步幅 1 时每个输入像素在 cols 里出现最多 $k^2$ 次（边界上的少一些）。反向传播时，对输入的梯度要把 cols 形状的梯度
 # 按原位置加回去（col2im），同一个像素被多个窗口用到，梯度就累加——与第 01 课“复用的节点要累加梯度”是一回事。
-# 本框架的 `F.conv2d`（`tinygrad_zh/ops/conv_ops.py`）就是这样实现的。
+# 本框架的 `F.conv2d`（`tinygrad_zh/ops/conv.py`）就是这样实现的。
 
 # %%
 def conv2d_im2col(x, w, b=None):

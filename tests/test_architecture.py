@@ -177,3 +177,37 @@ def test_cupy_is_imported_only_by_backend():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.split(".")[0] in ("cupy", "cupyx") for n in names), f"{path} 导入了 cupy"
+
+
+def test_two_layer_mlp_step_reads_in_seven_files():
+    """一个两层 MLP 的前向、交叉熵与反向，只经过 7 个包内文件（docs/architecture.md 逐个列出）。"""
+    import sys
+
+    import tinygrad_zh as tg
+    import tinygrad_zh.nn as nn
+    import tinygrad_zh.nn.functional as F
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(4, 8), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+
+    model, x, y = MLP(), tg.randn(5, 4), tg.tensor([0, 1, 2, 0, 1])
+    files = set()
+
+    def record(frame, event, arg):
+        path = Path(frame.f_code.co_filename).resolve()
+        if event == "call" and PKG in path.parents:
+            files.add(path.relative_to(PKG).as_posix())
+
+    sys.setprofile(record)
+    try:
+        F.cross_entropy(model(x), y).backward()
+    finally:
+        sys.setprofile(None)
+    assert files == {"nn/module.py", "nn/linear.py", "nn/functional.py", "ops/nn.py", "autograd/engine.py",
+                     "tensor.py", "backend.py"}
+    assert model.fc1.weight.grad is not None

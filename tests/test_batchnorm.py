@@ -6,9 +6,9 @@ import pytest
 
 import tinygrad_zh as tg
 from tinygrad_zh import backend
-from tinygrad_zh.nn import conv_functional as F
+from tinygrad_zh.nn import functional as F
 from tinygrad_zh.nn.container import Sequential
-from tinygrad_zh.nn.conv import BatchNorm1d, BatchNorm2d
+from tinygrad_zh.nn.normalization import BatchNorm1d, BatchNorm2d
 from tinygrad_zh.testing import StrictArray, assert_close, gradcheck
 
 from conftest import to_host

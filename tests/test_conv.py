@@ -17,9 +17,10 @@ from hypothesis import given, strategies as st
 import tinygrad_zh as tg
 from tinygrad_zh import backend
 import tinygrad_zh.nn as tg_nn
-from tinygrad_zh.nn import conv as conv_module, conv_functional as F
-from tinygrad_zh.nn.conv import AvgPool2d, Conv2d, MaxPool2d
-from tinygrad_zh.ops import conv_ops
+from tinygrad_zh.nn import conv as conv_module, functional as F, pooling as pooling_module
+from tinygrad_zh.nn.conv import Conv2d
+from tinygrad_zh.nn.pooling import AvgPool2d, MaxPool2d
+from tinygrad_zh.ops import conv as conv_ops
 from tinygrad_zh.testing import StrictArray, assert_close, gradcheck
 
 from conftest import to_host
@@ -279,11 +280,11 @@ def test_small_cnn_trains_one_step(device):
     assert loss_fn().item() < loss.item()
 
 
-@pytest.mark.parametrize("module", [conv_module, F, conv_ops], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [conv_module, pooling_module, F, conv_ops], ids=lambda m: m.__name__)
 def test_docstring_examples_run(module):
     # nn 里还没有导出这些层时，也让文档里的 nn.Conv2d 等写法可以运行
     names = {k: getattr(tg_nn, k) for k in dir(tg_nn) if not k.startswith("_")}
-    names.update({k: getattr(conv_module, k)
+    names.update({k: getattr(tg_nn, k)
                   for k in ("Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d")})
     result = doctest.testmod(module, extraglobs={"nn": types.SimpleNamespace(**names), "tg": tg, "F": F})
     assert result.failed == 0 and result.attempted > 0

@@ -17,9 +17,8 @@ import pytest
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn.functional as F
-from tinygrad_zh.nn import rnn as rnn_module, rnn_cells as cells_module
-from tinygrad_zh.nn.rnn import GRU, LSTM, RNN
-from tinygrad_zh.nn.rnn_cells import GRUCell, LSTMCell, RNNCell
+from tinygrad_zh.nn import rnn as rnn_module
+from tinygrad_zh.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from tinygrad_zh.nn.utils import clip_grad_norm_
 from tinygrad_zh.testing import assert_close, gradcheck
 
@@ -279,7 +278,7 @@ def test_dropout_between_layers_only_in_training():
     assert np.array_equal(to_host(single(x.float())[0]), to_host(single.eval()(x.float())[0]))
 
 
-@pytest.mark.parametrize("module", [rnn_module, cells_module], ids=["rnn", "rnn_cells"])
+@pytest.mark.parametrize("module", [rnn_module], ids=["rnn"])
 def test_docstring_examples_run(module):
     # 文档里的例子写作 nn.LSTM(...)：这里直接给出这些类，不依赖 nn/__init__.py 是否已导出它们
     nn = types.SimpleNamespace(RNN=RNN, LSTM=LSTM, GRU=GRU, RNNCell=RNNCell, LSTMCell=LSTMCell, GRUCell=GRUCell)

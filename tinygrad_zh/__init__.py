@@ -17,7 +17,7 @@ from .creation import (Generator, arange, as_tensor, default_generator, eye, fro
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32, int64, long,
                      set_default_dtype, uint8)
 from .serialization import load, save
-from .tensor import Tensor, cat, stack, where
+from .tensor import Tensor, cat, result_type, stack, where
 from .version import __version__
 
 bool = bool_  # noqa: A001  与 torch.bool 对应

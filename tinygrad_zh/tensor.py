@@ -21,8 +21,8 @@ import numpy as np
 
 from . import autograd, backend, dtypes
 from .autograd import higher_order, is_tensor
-from .ops import elementwise as E, movement as M, reduce as R
-from .ops.matmul import MatMul
+from .ops import elementwise as E, movement as M, nn as N, reduce as R
+from .ops.matmul import Matmul
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])  # 同 torch.return_types.max
 
@@ -143,6 +143,10 @@ class Tensor:
     def device(self):
         return backend.device_of(self._data)
 
+    def is_floating_point(self):
+        """是不是浮点张量（只有浮点张量能求梯度）。"""
+        return self._data.dtype.kind == "f"
+
     @property
     def is_leaf(self):
         return self.grad_fn is None
@@ -211,7 +215,7 @@ class Tensor:
             a = self
             if isinstance(other, np.generic):
                 other = other.item()  # NumPy 标量是“强类型”，会把 float32 提升成 float64
-            if isinstance(other, float) and not dtypes.is_floating(a.dtype):
+            if isinstance(other, float) and not a.is_floating_point():
                 a = a.to(dtype=dtypes.get_default_dtype())
             elif isinstance(other, int) and not isinstance(other, bool) and a.dtype == dtypes.bool_:
                 a = a.to(dtype=dtypes.int64)
@@ -250,24 +254,24 @@ class Tensor:
     def __rmul__(self, o): return self._binary(E.Mul, o, True)
 
     def __truediv__(self, o):
-        x = self if dtypes.is_floating(self.dtype) else self.float()  # 整数相除得浮点数
+        x = self if self.is_floating_point() else self.float()  # 整数相除得浮点数
         return x._binary(E.Div, o)
 
     def __rtruediv__(self, o):
-        x = self if dtypes.is_floating(self.dtype) else self.float()
+        x = self if self.is_floating_point() else self.float()
         return x._binary(E.Div, o, True)
 
     def __pow__(self, o):
         if isinstance(o, (numbers.Number, np.generic)) and not isinstance(o, bool):
             o = o.item() if isinstance(o, np.generic) else o
-            x = self if dtypes.is_floating(self.dtype) or isinstance(o, int) else self.float()
+            x = self if self.is_floating_point() or isinstance(o, int) else self.float()
             return E.Pow.apply(x, o)
         return self._binary(E.PowTensor, o)
 
     def __rpow__(self, o):
         if isinstance(o, (numbers.Number, np.generic)):
             o = o.item() if isinstance(o, np.generic) else o
-            if isinstance(o, int) and not dtypes.is_floating(self.dtype):
+            if isinstance(o, int) and not self.is_floating_point():
                 return Tensor(o ** self._data)  # 整数的整数次幂仍是整数，不可微
         return self._binary(E.PowTensor, o, True)
 
@@ -303,13 +307,13 @@ class Tensor:
     def log(self): return E.Log.apply(self._floating())
     def sqrt(self): return E.Sqrt.apply(self._floating())
     def abs(self): return E.Abs.apply(self)
-    def tanh(self): return E.Tanh.apply(self._floating())
-    def sigmoid(self): return E.Sigmoid.apply(self._floating())
-    def relu(self): return E.Relu.apply(self)
+    def tanh(self): return N.Tanh.apply(self._floating())
+    def sigmoid(self): return N.Sigmoid.apply(self._floating())
+    def relu(self): return N.Relu.apply(self)
     def square(self): return self ** 2
 
     def _floating(self):
-        return self if dtypes.is_floating(self.dtype) else self.float()
+        return self if self.is_floating_point() else self.float()
 
     def maximum(self, other): return self._binary(E.Maximum, other)
     def minimum(self, other): return self._binary(E.Minimum, other)
@@ -329,7 +333,7 @@ class Tensor:
                 f"形状不匹配 (shape mismatch)：matmul 需要 a.shape[-1] == b.shape[-2]，但得到 {a.shape} @ {b.shape}"
                 f"（{k_a} ≠ {k_b}）。提示：检查是否需要转置 (.T) 其中一个。")
         try:
-            return MatMul.apply(a, b)
+            return Matmul.apply(a, b)
         except ValueError as e:
             raise RuntimeError(
                 f"广播失败 (broadcasting)：matmul 的批量维度 {a.shape[:-2]} 与 {b.shape[:-2]} 无法广播。") from e
@@ -347,7 +351,7 @@ class Tensor:
                 out = where(out > max, max, out)
             return out
         x = self
-        if any(isinstance(v, float) for v in (min, max)) and not dtypes.is_floating(self.dtype):
+        if any(isinstance(v, float) for v in (min, max)) and not self.is_floating_point():
             x = self.float()
         return E.Clamp.apply(x, min, max)
 
@@ -358,7 +362,7 @@ class Tensor:
         return R.Sum.apply(self, self._dims(dim), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        if not dtypes.is_floating(self.dtype):
+        if not self.is_floating_point():
             raise RuntimeError(
                 f"mean() 需要浮点张量，而这个张量是 {self.dtype}（同 PyTorch）。提示：先 .float()。")
         return R.Mean.apply(self, self._dims(dim), keepdim)
@@ -401,10 +405,10 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False):
         """不给 dim：全局最大值（并列时梯度平分）。给 dim：返回 (values, indices)，梯度只给一个下标。"""
-        return self._extremum(dim, keepdim, R.MaxAll, "argmax")
+        return self._extremum(dim, keepdim, R.Max, "argmax")
 
     def min(self, dim=None, keepdim=False):
-        return self._extremum(dim, keepdim, R.MinAll, "argmin")
+        return self._extremum(dim, keepdim, R.Min, "argmin")
 
     def argmax(self, dim=None, keepdim=False):
         return self._arg("argmax", dim, keepdim)
@@ -432,7 +436,7 @@ class Tensor:
         return R.LogSoftmax.apply(self._floating(), self._dim(dim))
 
     def logsumexp(self, dim, keepdim=False):
-        return R.LogSumExp.apply(self._floating(), self._dim(dim), keepdim)
+        return R.Logsumexp.apply(self._floating(), self._dim(dim), keepdim)
 
 
     # ================================================================== 形状与索引：只改变元素的排列，不改变数值
@@ -583,7 +587,7 @@ class Tensor:
             if value.numel() != 1 or value.requires_grad:
                 return where(mask, value.to(dtype=self.dtype), self)
             value = value.item()
-        value = (float(value) if dtypes.is_floating(self.dtype) else
+        value = (float(value) if self.is_floating_point() else
                  bool(value) if self.dtype == dtypes.bool_ else int(value))
         return where(mask, value, self)
 
@@ -614,6 +618,12 @@ class Tensor:
         if self.device != "cpu":
             raise TypeError(f"张量在 '{self.device}' 上，不能直接转成 NumPy。提示：先用 .cpu()。")
         return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``：与 ``numpy()`` 相同的规则（同 PyTorch）。需要梯度的张量会报错，
+        免得 NumPy 把张量当成一串数、在计算图之外悄悄算下去。"""
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def item(self):
         if self.numel() != 1:
@@ -654,7 +664,7 @@ class Tensor:
             device = backend.normalize_device(device)
             if device != self.device:
                 out = M.ToDevice.apply(out, device)
-        if dtype is not None:
+        if dtype is not None and dtype is not out.dtype:  # 同一个 dtype 对象：什么都不用做（热路径）
             dtype = dtypes.to_dtype(dtype)
             if dtype != out.dtype:
                 out = E.Cast.apply(out, dtype)
@@ -684,7 +694,7 @@ class Tensor:
     # ================================================================== 自动微分
     def requires_grad_(self, requires_grad=True):
         """原地设置 ``requires_grad``。只有浮点张量才能求梯度。"""
-        if requires_grad and not dtypes.is_floating(self.dtype):
+        if requires_grad and not self.is_floating_point():
             raise RuntimeError(
                 f"只有浮点张量 (floating point tensor) 才能求梯度，而这个张量的 dtype 是 {self.dtype}。"
                 "提示：用 .float() 转换，或创建时传 dtype=tg.float32。")
@@ -728,6 +738,16 @@ class Tensor:
 
 
 # ================================================================== 组合多个张量：where、cat、stack
+
+def result_type(tensor1, tensor2):
+    """两个张量运算时结果的 dtype（同 ``torch.result_type``）：``a + b``、``a @ b``、``F.linear`` 都按它提升。
+
+    例：float32 张量与 int64 张量 → float32；float32 张量与 0 维 float64 张量 → float32。
+    """
+    if tensor1.dtype == tensor2.dtype:  # 最常见的情形，不必查提升规则
+        return tensor1.dtype
+    return _promote_types(tensor1.dtype, tensor2.dtype, tensor1.ndim, tensor2.ndim)
+
 
 def _promote(tensors, who):
     if not tensors:
@@ -778,7 +798,7 @@ def where(condition, input, other):
     else:
         t = ts[0]
         scalar = other if t is input else input
-        if isinstance(scalar, float) and not dtypes.is_floating(t.dtype):
+        if isinstance(scalar, float) and not t.is_floating_point():
             t = t.float()
         input, other = (t, scalar) if ts[0] is input else (scalar, t)
     try:

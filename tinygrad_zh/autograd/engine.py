@@ -22,13 +22,68 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 from .. import backend
-from .grad_mode import is_grad_enabled, no_grad
 
 
+# ============================================================================ 梯度模式 (grad mode)：要不要记图
 
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """当前是否记录计算图（梯度模式）。每个线程各有一份，与 PyTorch 相同。"""
+    return _state.__dict__.get("grad_enabled", True)
+
+
+def _set_grad_enabled(mode: bool) -> None:
+    _state.grad_enabled = bool(mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    _mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set_grad_enabled(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._prev)
+        return False
+
+
+class no_grad(_GradMode):
+    """在这个范围内不记录计算图：推断 (inference)、参数更新时使用。
+
+    既可以当上下文管理器，也可以当装饰器::
+
+        with tg.no_grad():
+            y = model(x)
+
+        @tg.no_grad()
+        def evaluate(): ...
+    """
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """在 ``no_grad`` 内部重新打开梯度记录。用法同 ``no_grad``。"""
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` 等价于 ``no_grad()``。"""
+
+    def __init__(self, mode: bool):
+        self._mode = bool(mode)
+
+
+# ============================================================================ Function：计算图的节点
 
 def is_tensor(obj) -> bool:
     """``obj`` 是不是张量：张量类有 ``grad_fn`` 这个属性（数组、数字、元组都没有）。"""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import backend
 from .engine import backward as array_backward, check_grads, initial_grad, is_tensor, tensor_class, toposort
-from .grad_mode import enable_grad
+from .engine import enable_grad
 
 
 class TensorNamespace:

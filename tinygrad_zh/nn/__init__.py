@@ -8,6 +8,10 @@
 - 损失函数：``MSELoss``、``L1Loss``、``CrossEntropyLoss``、``NLLLoss``、``BCELoss``、``BCEWithLogitsLoss``；
 - 子模块：``functional``（函数形式，惯例写作 ``F``）、``init``（初始化）、``utils``（梯度裁剪）。
 
+文件名与 PyTorch 的 ``torch/nn/modules/`` 相同：linear（Linear、Identity、Flatten）、sparse（Embedding）、
+dropout、normalization（LayerNorm、BatchNorm）、conv、pooling、activation、loss、rnn（整层与单元）、container；
+所有 ``F.*`` 函数与它们的参数检查都在 functional.py。
+
 与 PyTorch 相同的写法::
 
     import tinygrad_zh.nn as nn
@@ -20,12 +24,15 @@
 from . import functional, init, utils
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
-from .layers import Dropout, Embedding, Flatten, Identity, LayerNorm, Linear
+from .conv import Conv2d
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
-from .rnn import GRU, LSTM, RNN, RNNBase
-from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .sparse import Embedding
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",

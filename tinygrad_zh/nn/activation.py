@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from . import functional as F
 from .module import Module
 
@@ -118,7 +120,6 @@ class Softmax(Module):
     def forward(self, input):
         dim = self.dim
         if dim is None:
-            import warnings
             dim = 0 if input.ndim in (0, 1, 3) else 1
             warnings.warn(f"Softmax 没有指定 dim，按旧规则取 dim={dim}。提示：明确写 nn.Softmax(dim=-1)。",
                           stacklevel=2)

@@ -9,14 +9,11 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction 只能是 'mean'、'sum' 或 'none'，得到 {reduction!r}。")
+        F._check_reduction(reduction)  # 构造时就报错，不等到第一次调用
         self.reduction = reduction
 
 

@@ -38,10 +38,7 @@ class Parameter(Tensor):
             arr = data.data
         else:
             arr = tensor(data).data
-        self._data, self.grad, self.grad_fn, self._retains_grad = arr, None, None, False
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)  # 非浮点时在这里报错
+        super().__init__(arr, requires_grad=requires_grad)  # 非浮点又要求梯度时在这里报错
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

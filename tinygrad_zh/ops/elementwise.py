@@ -2,12 +2,14 @@
 
 每个 Function 的前向公式和局部导数写在一起（micrograd 的风格）。广播 (broadcasting)
 由引擎在反向时求和回输入形状，这里的 backward 只需返回输出形状的梯度。
+tanh、sigmoid、ReLU、GELU 这些激活函数也是按元素的，但它们属于“神经网络用的运算”，在 nn.py 里。
 """
 
 import math
 import numbers
 
 from ..autograd import Function
+
 
 
 class Add(Function):
@@ -190,56 +192,6 @@ class Abs(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         return g * ctx.xp.sign(a)
-
-
-class Tanh(Function):
-    """y = tanh a；∂y/∂a = 1 − y²。"""
-    zh = "双曲正切"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = ctx.xp.tanh(a)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (1 - out * out)
-
-
-class Sigmoid(Function):
-    """y = σ(a) = 1/(1 + e⁻ᵃ)；∂y/∂a = y(1 − y)。
-
-    用恒等式 σ(a) = (1 + tanh(a/2)) / 2 计算：a = ±1000 时也不会上溢 (overflow)。
-    """
-    zh = "sigmoid"
-
-    @staticmethod
-    def forward(ctx, a):
-        out = (ctx.xp.tanh(a * 0.5) + 1) * 0.5
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * out * (1 - out)
-
-
-class Relu(Function):
-    """y = max(a, 0)；∂y/∂a = 1 (a > 0)，否则 0（在 0 处取 0，与 PyTorch 相同）。"""
-    zh = "ReLU"
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return ctx.xp.maximum(a, 0)
-
-    @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return ctx.xp.where(a > 0, g, 0)
 
 
 class _PairExtremum(Function):

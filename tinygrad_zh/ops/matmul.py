@@ -1,9 +1,12 @@
-"""矩阵乘法 (matrix multiplication)，含批量 (batched) 与一维的情形，语义与 numpy.matmul / torch.matmul 相同。"""
+"""矩阵乘法 (matrix multiplication)：``Matmul``，含批量 (batched) 与一维的情形，语义与 numpy.matmul / torch.matmul 相同。
+
+全连接层的融合运算 ``Linear``（y = x Wᵀ + b）在 nn.py 里。
+"""
 
 from ..autograd import Function, sum_to_shape
 
 
-class MatMul(Function):
+class Matmul(Function):
     """Y = A @ B；∂L/∂A = G @ Bᵀ，∂L/∂B = Aᵀ @ G（ᵀ 交换最后两个轴）。
 
     一维输入先在反向里补成矩阵（A: (k,) → (1, k)，B: (k,) → (k, 1)），算完再去掉补的轴；

@@ -1,7 +1,7 @@
 """归约 (reduction) 运算与 softmax 一族：沿某些轴把很多数变成一个数。
 
 反向的共同模式：先把被归约掉的轴补回来（expand_dims），再广播回输入形状。
-softmax、log_softmax、logsumexp 各是一个融合的 Function（GUIDE §7）：一次前向、一个解析的反向，
+softmax、log_softmax、logsumexp 各是一个融合的 Function：一次前向、一个解析的反向，
 比拆成 exp / sum / div 一串小运算更快，数值上也更稳。
 """
 
@@ -88,12 +88,12 @@ class _Extremum(Function):
         return g * mask / xp.sum(mask)
 
 
-class MaxAll(_Extremum):
+class Max(_Extremum):
     zh = "最大值"
     reduce = "max"
 
 
-class MinAll(_Extremum):
+class Min(_Extremum):
     zh = "最小值"
     reduce = "min"
 
@@ -140,7 +140,7 @@ class LogSoftmax(Function):
         return g - xp.exp(out) * xp.sum(g, axis=ctx.axis, keepdims=True), None
 
 
-class LogSumExp(Function):
+class Logsumexp(Function):
     """y = log Σ e^{aᵢ}（LogSumExp 技巧：先减最大值）；∂y/∂aᵢ = e^{aᵢ − y} = softmax(a)ᵢ。"""
     zh = "logsumexp"
 

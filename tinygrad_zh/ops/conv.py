@@ -1,4 +1,4 @@
-"""卷积 (convolution)、汇聚 (pooling，常译池化) 与批量规范化 (BatchNorm) 的融合运算。
+"""卷积 (convolution) 与汇聚 (pooling，常译池化) 的融合运算。
 
 卷积的做法是 im2col：把每个输出位置“看到”的那一块输入（感受野 (receptive field)）排成矩阵的一列，
 整个卷积就变成一次矩阵乘法。取块不复制数据：``as_strided`` 用步长 (strides) 构造一个视图，
@@ -8,7 +8,7 @@
 按卷积核偏移 (u, v) 循环 kh·kw 次，每次把一整片梯度加到输入上一个带步幅的切片里：
 同一个偏移内切片的位置互不重复，所以普通的 ``+=`` 就对，不需要 scatter。
 
-卷积与汇聚的 backward 往预先分配的数组里原地累加，BatchNorm 的 backward 是手推的解析式：
+卷积与汇聚的 backward 往预先分配的数组里原地累加：
 它们都不能再求导（``supports_create_graph = False``，要二阶导数时引擎会给出清楚的错误）。
 形状约定与 PyTorch 相同：输入 ``(N, C, H, W)``，卷积核 ``(O, C, kh, kw)``。
 """
@@ -111,7 +111,7 @@ class Conv2d(Function):
             out += xp.reshape(bias, (o, 1))
         # (O, N, Ho, Wo) → (N, O, Ho, Wo)，转成连续内存：下游与 PyTorch 一样拿到 NCHW 布局
         out = xp.ascontiguousarray(xp.transpose(xp.reshape(out, (o, n, ho, wo)), (1, 0, 2, 3)))
-        # 存下 cols：反向求 ∂L/∂W 直接用，不必再做一次 im2col（拿内存换时间，GUIDE §7）
+        # 存下 cols：反向求 ∂L/∂W 直接用，不必再做一次 im2col（拿内存换时间）
         ctx.save_for_backward(cols, wmat)
         ctx.geom = (x.shape, xpad.shape, (kh, kw), stride, dilation, (ho, wo), pads)
         return out
@@ -219,59 +219,3 @@ class AvgPool2d(Function):
         gx = _col2im(xp, lambda u, v: share, padded_shape, kernel, stride, dilation, out_hw, pads,
                      x_shape[2:], g.dtype)
         return gx, None, None, None, None, None, None, None
-
-
-# ---------------------------------------------------------------------------- 批量规范化
-
-def batch_stats(xp, x):
-    """按通道（第 1 维）的均值与有偏方差 (biased variance)：在除通道外的所有维度上求。返回两个 (C,) 数组。"""
-    axes = (0,) + tuple(range(2, x.ndim))
-    mean = xp.mean(x, axis=axes)
-    centered = x - xp.reshape(mean, _channel_shape(x))
-    return mean, xp.mean(centered * centered, axis=axes)
-
-
-def _channel_shape(x):
-    """(C,) 的量广播到 (N, C, *) 时用的形状 (1, C, 1, …)。"""
-    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
-
-
-class BatchNorm(Function):
-    """批量规范化 (batch normalization)：每个通道用给定的均值 μ 与方差 σ² 标准化，再仿射变换。
-
-    前向：x̂ = (x − μ) / √(σ² + eps)，y = x̂ · w + b（w、b、μ、σ² 形状 (C,)，沿第 1 维广播）。
-    训练模式下 μ、σ² 是这一批的统计量（σ² 有偏，除以 m = N·H·W），它们本身依赖 x，所以
-        ∂L/∂x = (1/σ̃) · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))，ĝ = g ⊙ w，σ̃ = √(σ² + eps)，mean 取在除通道外的维度上；
-    评估模式下 μ、σ² 是常数（滑动平均），∂L/∂x = ĝ / σ̃。两种模式都有 ∂L/∂w = Σ g ⊙ x̂，∂L/∂b = Σ g。
-    μ、σ² 由调用者（F.batch_norm）传入：同一份批量统计量还要用来更新滑动平均，只算一次。
-    """
-    zh = "批量规范化"
-    supports_create_graph = False
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, mean, var, training, eps):
-        xp = ctx.xp
-        shape = _channel_shape(x)
-        rstd = 1.0 / xp.sqrt(xp.reshape(var, shape) + eps)
-        xhat = (x - xp.reshape(mean, shape)) * rstd
-        ctx.save_for_backward(xhat, rstd, weight)
-        ctx.training = training
-        out = xhat if weight is None else xhat * xp.reshape(weight, shape)
-        return out if bias is None else out + xp.reshape(bias, shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        xhat, rstd, weight = ctx.saved_tensors
-        xp = ctx.xp
-        axes = (0,) + tuple(range(2, g.ndim))
-        ghat = g if weight is None else g * xp.reshape(weight, _channel_shape(g))
-        gx = None
-        if ctx.needs_input_grad[0] and ctx.training:
-            gx = rstd * (ghat - xp.mean(ghat, axis=axes, keepdims=True)
-                         - xhat * xp.mean(ghat * xhat, axis=axes, keepdims=True))
-        elif ctx.needs_input_grad[0]:
-            gx = ghat * rstd
-        # w、b 只有 (C,)，不是 (N, C, H, W) 的尾部广播，引擎求和不回去：这里自己按通道求和
-        gw = xp.sum(g * xhat, axis=axes) if ctx.needs_input_grad[1] else None
-        gb = xp.sum(g, axis=axes) if ctx.needs_input_grad[2] else None
-        return gx, gw, gb, None, None, None, None
