@@ -213,7 +213,7 @@ def step4_gradient(device):
 # ## 第 5 步：为什么是一个融合的运算
 #
 # 用第 1—3 步的零件也能拼出交叉熵：`-(z.softmax(1)[arange(N), y].log()).mean()`。框架的 `F.cross_entropy`
-# 却是**一个** `Function`（见 `tinygrad_zh/ops/loss.py` 里的 `CrossEntropy`），前向用 LogSumExp 直接算
+# 却是**一个** `Function`（见 `tinygrad_zh/ops/nn.py` 里的 `CrossEntropy`），前向用 LogSumExp 直接算
 # $\mathrm{LSE}(z) - z_y$，反向直接返回第 4 步的 $\mathrm{softmax}(z) - \mathrm{onehot}(y)$。好处有三：
 #
 # 1. **数值稳定** (numerical stability)，最重要的理由。logits 为 `[0, 200]`、类别是 0 时，$\ell = \mathrm{LSE} - z_0 \approx 200$。拼起来的版本先算出

@@ -1,7 +1,7 @@
 """卷积与汇聚：对照按公式逐元素循环的朴素实现、float64 梯度检验（随机上游梯度）、并列时的梯度、
 错误信息、nn.Conv2d / MaxPool2d / AvgPool2d 模块，以及（可选）与 PyTorch 对照。
 
-朴素实现照抄 GUIDE §6 的公式 Y[n,o,i,j] = b[o] + Σ_c Σ_u Σ_v W[o,c,u,v] · X[n,c,i·s+u·d, j·s+v·d]
+朴素实现照二维互相关的定义逐项求和 Y[n,o,i,j] = b[o] + Σ_c Σ_u Σ_v W[o,c,u,v] · X[n,c,i·s+u·d, j·s+v·d]
 （X 为填充后的输入）——原文 §4.2.2 的“CNN 公式”没有滑动窗口，这里验证的是正确的那个。
 hypothesis 的测试按设备参数化（"cpu" 与严格替身设备 "strict"），其余测试用 conftest 的 device fixture。
 """

@@ -292,7 +292,7 @@ def test_evaluate_restores_the_training_mode(corpus, tmp_path):
 
 # ---------------------------------------------------------------------------- 配置
 
-def test_presets_match_the_issue():
+def test_presets_match_the_documented_configs():
     assert CPU_CONFIG == TrainConfig()
     assert (CPU_CONFIG.n_layer, CPU_CONFIG.n_head, CPU_CONFIG.n_embd, CPU_CONFIG.block_size,
             CPU_CONFIG.batch_size, CPU_CONFIG.dropout) == (4, 4, 128, 64, 32, 0.0)

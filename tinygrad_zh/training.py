@@ -1,4 +1,4 @@
-"""训练字符级中文 GPT：配置、数据、训练循环、检查点 (checkpoint) 与损失曲线。
+"""训练字符级中文 GPT：数据、学习率调度、训练循环、评估、检查点 (checkpoint) 与损失曲线。
 
 ``tinygrad-zh train`` 命令、第 15 课与第 18 课都用这里的 ``train``::
 
@@ -7,12 +7,12 @@
     >>> result.val_loss, result.checkpoint                   # 验证损失（nats / 字符）与检查点路径
     >>> model, tokenizer, ckpt = load_checkpoint(result.checkpoint)
 
-一次训练做的事:
+一次训练做的事（``train`` 从上到下就是这个顺序）:
     1. 读语料，用 ``CharTokenizer`` 编码；前 90% 做训练集，后 10% 做验证集（按位置切，不打乱：
-       验证集是训练时没见过的连续文字）。
+       验证集是训练时没见过的连续文字）。新建模型与优化器；续训时从检查点恢复全部状态。
     2. 每一步从训练集的随机位置截 ``batch_size`` 段长 ``block_size + 1`` 的文字：前 T 个字是输入 x，
        后 T 个字是目标 y（x 右移一位）。随机位置由主机上的 NumPy 生成器给出，再把批量搬到设备上。
-    3. 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW → 学习率调度。
+    3. 设学习率（``get_lr``）→ 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW 更新。
     4. 第 0 步、每 ``eval_interval`` 步与最后一步在**固定的**验证批量上求损失与困惑度 (perplexity)：
        批量只抽一次（固定种子），所以不同时刻、不同次运行的数字可以直接比较，续训时也完全一样。
     5. 每次评估后原子地 (atomic) 写检查点 ``out_dir/ckpt.npz`` 与损失曲线 ``out_dir/loss.png``。
@@ -20,10 +20,10 @@
        （CPU 上；GPU 上嵌入层反向的原子加法 (atomic add) 求和顺序不固定，续训只一致到舍入误差）。
 
 学习率的第 0 步:
-    ``WarmupCosineLR`` 在 t = 0 时 lr = 0（线性预热从 0 开始），如果第 0 步就用它，第一次更新什么也不改，
-    白白浪费一步。nanoGPT 的 ``get_lr`` 用 ``lr·(it+1)/(warmup+1)`` 避开这一点。我们的做法是把调度整体
-    提前一步：第 i 步（从 0 数）用 lr(i + 1)。于是第 0 步用 lr/W，第 W−1 步升到峰值 lr，
-    之后余弦衰减，最后一步（i = max_steps − 1）正好用 min_lr。
+    线性预热 (warmup) 若从 t = 0 算起，第 0 步 lr = 0，第一次更新什么也不改，白白浪费一步。
+    nanoGPT 的 ``get_lr`` 用 ``lr·(it+1)/(warmup+1)`` 避开这一点。我们的 ``get_lr`` 把调度整体提前一步：
+    第 i 步（从 0 数）用 lr(i + 1)。于是第 0 步用 lr/W，第 W−1 步升到峰值 lr，之后余弦衰减，
+    最后一步（i = max_steps − 1）正好用 min_lr。公式与 ``optim.lr_scheduler.WarmupCosineLR`` 相同。
 """
 
 from __future__ import annotations
@@ -43,16 +43,315 @@ from . import nn
 from .autograd import no_grad
 from .creation import default_generator, manual_seed, tensor
 from .data import CharTokenizer, load_people_daily, load_text
-from .optim.lr_scheduler import WarmupCosineLR
+from .models.gpt import GPT, GPTConfig
 from .serialization import CheckpointError, atomic_write, load, save
-from .training_config import (CPU_CONFIG, GPU_CONFIG, ConfigError, TrainConfig,  # noqa: F401  配置也从这里导出
-                              preset, resolve_device)
+from .training_config import (CHECKPOINT_NAME, CPU_CONFIG, GPU_CONFIG, PLOT_NAME,  # noqa: F401  配置也从这里导出
+                              ConfigError, TrainConfig, preset, resolve_device)
+from .viz import label, setup_font
+
+try:
+    from tqdm import tqdm
+except ImportError:  # 进度条是可选的：没装 tqdm 时照常训练，只是不显示
+    tqdm = None
 
 CHECKPOINT_FORMAT = "tinygrad_zh.gpt_checkpoint"
 CHECKPOINT_VERSION = 1
-CHECKPOINT_NAME = "ckpt.npz"
-PLOT_NAME = "loss.png"
 VAL_SEED = 0  # 固定验证批量的种子：与 config.seed 无关，不同种子的运行也在同一批文字上比较
+
+
+# ---------------------------------------------------------------------------- 训练循环
+
+def train(config=None, resume=False, progress=True, callback=None, verbose=True):
+    """按配置训练 GPT，返回 ``TrainResult``。
+
+    参数:
+        config: ``TrainConfig``（默认 ``CPU_CONFIG``）。
+        resume: True 时从 ``out_dir/ckpt.npz`` 接着训练（逐位一致）；配置只许改 eval_interval、
+            eval_batches、device、out_dir。False 时从头训练并覆盖那里的旧检查点。
+        progress: 是否显示 tqdm 进度条（损失、学习率、词元/秒）；没装 tqdm 时不显示。
+        callback: 每步之后调用 ``callback(step, info)``，info 含 loss、lr，评估的那一步还有 val_loss、val_ppl。
+            在回调里抛出 ``KeyboardInterrupt`` 与按 Ctrl-C 效果相同。
+        verbose: 是否打印开头的概况与每次评估的结果。
+
+    Ctrl-C (KeyboardInterrupt): 把已完成的步数存进检查点、打印路径，然后重新抛出 ``KeyboardInterrupt``。
+    """
+    config = (config or CPU_CONFIG).replace()  # 副本（构造时校验）：训练中不改调用者的对象
+    device = resolve_device(config.device)
+    ckpt = read_resume_checkpoint(config) if resume else None
+    tokenizer, train_ids, val_ids = prepare_data(load_corpus(config.data), config.val_fraction, config.block_size)
+    model, optimizer = build_model_and_optimizer(config, tokenizer.vocab_size, device)
+    state = TrainState(config, model, tokenizer, optimizer, batch_rng=np.random.default_rng(config.seed))
+    if ckpt is not None:
+        restore_state(state, ckpt)
+    model.train()
+    val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
+    console = _Console(progress, verbose, total=config.max_steps, initial=state.step)
+    console.log(_describe_run(state, device, len(train_ids), len(val_ids), resumed=ckpt is not None))
+    stats = _IntervalStats(tokens_per_step=config.batch_size * config.block_size)
+    start = time.perf_counter()
+    rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
+    try:
+        # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
+        if is_eval_step(state.step, config) and state.history["eval_step"][-1:] != [state.step]:
+            evaluate_and_save(state, val_batches, stats, console)
+        while state.step < config.max_steps:
+            rng_before_step = _rng_states(state.batch_rng)
+            t0 = time.perf_counter()
+            lr = get_lr(state.step, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = get_batch(train_ids, config.block_size, config.batch_size, state.batch_rng, device)
+            _, loss = model(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            if config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            loss_value = loss.item()
+            with _defer_keyboard_interrupt():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
+                optimizer.step()
+                state.step += 1
+                _append(state.history, step=state.step, loss=loss_value, lr=lr)
+                rng_before_step = None
+            stats.add(loss_value, time.perf_counter() - t0)
+            console.step(loss_value, lr, stats.tokens_per_s())
+            info = {"loss": loss_value, "lr": lr}
+            if is_eval_step(state.step, config):
+                info.update(evaluate_and_save(state, val_batches, stats, console))
+            if callback is not None:
+                callback(state.step, info)
+    except KeyboardInterrupt:
+        save_checkpoint(state, console, rng_before_step)  # 没做完的那一步作废：续训时从头重做这一步
+        console.close()
+        print(f"\n已中断 (KeyboardInterrupt)：第 {state.step} 步的检查点已保存到 {config.checkpoint_path}。"
+              f"接着训练：tinygrad-zh train --resume --out-dir {config.out_dir}")
+        raise
+    console.close()
+    return state.result(elapsed=time.perf_counter() - start)
+
+
+def get_lr(step, config):
+    """第 ``step`` 步（从 0 数）用的学习率：线性预热 → 余弦衰减 → 停在 min_lr。
+
+    调度整体提前一步：第 step 步取公式在 t = step + 1 处的值，所以第 0 步是 lr/W 而不是 0（见模块说明）。
+    算术顺序与 ``WarmupCosineLR`` 相同，数值逐位一致。
+    """
+    t, warmup, total = step + 1, config.warmup_steps, config.max_steps
+    # 1. 预热：t < W 时从 0 线性升到 learning_rate
+    if t < warmup:
+        return config.learning_rate * t / warmup
+    # 2. 余弦衰减：W ≤ t ≤ T 时从 learning_rate 降到 min_lr（W = T 时没有衰减段，就是 min_lr）
+    if t <= total:
+        ratio = (t - warmup) / (total - warmup) if total > warmup else 1.0
+        coeff = (1.0 + math.cos(math.pi * ratio)) / 2.0
+        return config.min_lr + (config.learning_rate - config.min_lr) * coeff
+    # 3. 调度结束以后（t > T）：停在 min_lr
+    return config.min_lr
+
+
+def is_eval_step(step, config):
+    """做完 ``step`` 步时要不要评估并保存检查点：第 0 步、每 eval_interval 步与最后一步。"""
+    return step % config.eval_interval == 0 or step == config.max_steps
+
+
+# ---------------------------------------------------------------------------- 训练的状态与结果
+
+@dataclass
+class TrainResult:
+    """``train`` 的结果：模型（训练模式）、分词器、历史记录与最终指标。
+
+    history 的键:
+        step / loss / lr：每一步的步数（做完这一步后的计数，从 1 起）、训练批量的损失、这一步用的学习率；
+        eval_step / val_loss / val_ppl：每次评估的步数、验证损失与困惑度；
+        train_loss / tokens_per_s：两次评估之间训练损失的平均与速度（第 0 步为 nan）。
+    """
+
+    model: object
+    tokenizer: CharTokenizer
+    config: TrainConfig
+    history: dict
+    step: int
+    val_loss: float
+    val_ppl: float
+    checkpoint: str
+    plot: str | None
+    elapsed: float = field(default=0.0)
+
+
+def _new_history():
+    return {"step": [], "loss": [], "lr": [],
+            "eval_step": [], "val_loss": [], "val_ppl": [], "train_loss": [], "tokens_per_s": []}
+
+
+def _append(history, **values):
+    """给 history 的若干列各追加一个值。"""
+    for key, value in values.items():
+        history[key].append(value)
+
+
+@dataclass
+class TrainState:
+    """训练进行中的全部状态：检查点存的就是它，续训时原样恢复。
+
+    属性:
+        batch_rng: 取训练批量的 NumPy 生成器（主机上）；dropout 用的是全局生成器 ``default_generator``。
+        step: 已经完成的步数。
+        history: 同 ``TrainResult.history``。
+        plot: 最近一次画成的损失曲线（起初是上一次运行留在 out_dir 里的那张，如果有）。
+    """
+
+    config: TrainConfig
+    model: GPT
+    tokenizer: CharTokenizer
+    optimizer: object
+    batch_rng: np.random.Generator
+    step: int = 0
+    history: dict = field(default_factory=_new_history)
+    plot: str | None = None
+
+    def __post_init__(self):
+        if self.plot is None and os.path.exists(self.config.plot_path):
+            self.plot = self.config.plot_path
+
+    def result(self, elapsed):
+        """训练结束时的 ``TrainResult``。"""
+        return TrainResult(model=self.model, tokenizer=self.tokenizer, config=self.config, history=self.history,
+                           step=self.step, val_loss=self.history["val_loss"][-1],
+                           val_ppl=self.history["val_ppl"][-1], checkpoint=self.config.checkpoint_path,
+                           plot=self.plot, elapsed=elapsed)
+
+
+def build_model_and_optimizer(config, vocab_size, device):
+    """按配置新建 GPT（放在 ``device`` 上）与 AdamW，返回 ``(model, optimizer)``。
+
+    先 ``manual_seed(config.seed)``：同一种子给出同一组初始权重，之后 dropout 的掩码也从这个状态开始。
+    """
+    manual_seed(config.seed)
+    model = GPT(GPTConfig(block_size=config.block_size, vocab_size=vocab_size, n_layer=config.n_layer,
+                          n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout, bias=config.bias))
+    model.to(device)
+    optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate, (config.beta1, config.beta2))
+    return model, optimizer
+
+
+# 续训时可以与检查点不同的字段：它们不影响训练轨迹
+_RESUMABLE_CHANGES = ("eval_interval", "eval_batches", "device", "out_dir")
+
+
+def read_resume_checkpoint(config):
+    """读续训用的检查点 ``config.checkpoint_path``，并确认配置只在不影响训练轨迹的字段上与它不同。"""
+    path = config.checkpoint_path
+    ckpt = _read_checkpoint(path)
+    saved = TrainConfig.from_dict(ckpt["config"])
+    changed = [f.name for f in dataclasses.fields(config) if f.name not in _RESUMABLE_CHANGES
+               and not _same_setting(f.name, getattr(config, f.name), getattr(saved, f.name))]
+    if changed:
+        detail = "，".join(f"{n}: 检查点 {getattr(saved, n)!r} → 现在 {getattr(config, n)!r}" for n in changed)
+        raise ConfigError(f"不能从 {path} 续训 (resume)：这些配置与检查点不同：{detail}。续训只能改 "
+                          f"{', '.join(_RESUMABLE_CHANGES)}。提示：去掉这些参数，或换一个 --out-dir 重新训练。")
+    return ckpt
+
+
+def _same_setting(name, a, b):
+    """续训时比较一个配置字段；语料路径按绝对路径比较（相对路径换了工作目录写法不同，指的仍是同一个文件）。"""
+    if name == "data" and a is not None and b is not None:
+        return os.path.abspath(a) == os.path.abspath(b)
+    return a == b
+
+
+def restore_state(state, ckpt):
+    """把检查点里的权重、优化器状态、随机数状态、步数与历史装回 ``state``，续训因此逐位一致。"""
+    if ckpt["vocab"] != state.tokenizer.itos:
+        raise ConfigError(f"不能从 {state.config.checkpoint_path} 续训：语料的词表与检查点里的不同（语料文件变了？）。")
+    state.model.load_state_dict(ckpt["model"])
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.batch_rng.bit_generator.state = ckpt["rng"]["batch"]
+    default_generator.set_state(ckpt["rng"]["global"])
+    state.step, state.history = ckpt["step"], ckpt["history"]
+
+
+def evaluate_and_save(state, val_batches, stats, console):
+    """在固定验证批量上评估，连同这段区间的平均训练损失与速度记进 history、打印一行，再保存检查点。
+
+    第 0 步只评估不保存：还没训练，也不该一开始就覆盖 out_dir 里上一次运行的检查点。
+
+    返回:
+        ``{"val_loss": …, "val_ppl": …}``（给 ``train`` 的回调）。
+    """
+    val_loss = evaluate(state.model, val_batches)
+    train_loss, speed = stats.mean_loss(), stats.tokens_per_s()
+    with _defer_keyboard_interrupt():  # 五列一起追加，不会只记了一半
+        _append(state.history, eval_step=state.step, val_loss=val_loss, val_ppl=math.exp(val_loss),
+                train_loss=train_loss, tokens_per_s=speed)
+        stats.reset()
+    speed_text = "" if math.isnan(speed) else f" ｜ {speed:,.0f} 词元/秒"
+    train_text = "" if math.isnan(train_loss) else f" ｜ 训练损失 {train_loss:.4f}"
+    console.log(f"步 {state.step:>5}{train_text} ｜ 验证损失 {val_loss:.4f} ｜ 困惑度 {math.exp(val_loss):,.1f}"
+                f"{speed_text}")
+    if state.step > 0:
+        save_checkpoint(state, console)
+    return {"val_loss": val_loss, "val_ppl": math.exp(val_loss)}
+
+
+def _describe_run(state, device, n_train, n_val, resumed):
+    """训练开头打印的概况：设备、语料、词表与参数量；续训时再加一行从哪一步接着训练。"""
+    vocab_size = state.tokenizer.vocab_size
+    text = (f"设备 {device} ｜ 语料 {n_train + n_val:,} 字符（训练 {n_train:,} / 验证 {n_val:,}）｜ 词表大小 "
+            f"V = {vocab_size:,}（ln V = {math.log(vocab_size):.3f}） ｜ 参数量 {state.model.get_num_params():,}（不含位置嵌入）")
+    if resumed:
+        text += f"\n从 {state.config.checkpoint_path} 的第 {state.step} 步接着训练。"
+    return text
+
+
+class _IntervalStats:
+    """两次评估之间的训练损失与纯训练用时（不含评估与存盘）：给出平均训练损失与速度（词元/秒）。"""
+
+    def __init__(self, tokens_per_step):
+        self.tokens_per_step = tokens_per_step
+        self.reset()
+
+    def reset(self):
+        self.losses, self.seconds = [], 0.0
+
+    def add(self, loss, seconds):
+        self.losses.append(loss)
+        self.seconds += seconds
+
+    def mean_loss(self):
+        """这段区间的平均训练损失；还没训练过（第 0 步）时为 nan。"""
+        return float(np.mean(self.losses)) if self.losses else math.nan
+
+    def tokens_per_s(self):
+        """这段区间的训练速度；还没计时时为 nan。"""
+        return len(self.losses) * self.tokens_per_step / self.seconds if self.seconds > 0 else math.nan
+
+
+class _Console:
+    """训练时的输出：tqdm 进度条（可选）与文字（verbose 时）；有进度条时文字打印在它上方，不把它打乱。"""
+
+    def __init__(self, progress, verbose, total, initial):
+        self.verbose = verbose
+        self.bar = None
+        if progress and tqdm is not None:
+            # disable=None：标准错误不是终端（日志文件、CI）时 tqdm 自动关闭，免得刷出成千上万行
+            self.bar = tqdm(total=total, initial=initial, desc="训练 GPT", unit="步", dynamic_ncols=True, disable=None)
+
+    def log(self, text):
+        if not self.verbose:
+            return
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text, flush=True)  # flush：输出重定向到日志文件时也能随时看到进度
+
+    def step(self, loss, lr, tokens_per_s):
+        """进度条前进一步，显示这一步的损失、学习率与速度。"""
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 # ---------------------------------------------------------------------------- 数据
@@ -113,6 +412,35 @@ def evaluate(model, batches):
 
 # ---------------------------------------------------------------------------- 检查点
 
+def save_checkpoint(state, console, rng_states=None):
+    """原子地写检查点 ``out_dir/ckpt.npz``，再重画旁边的损失曲线 ``out_dir/loss.png``。
+
+    参数:
+        state: ``TrainState``：检查点存下它的全部内容，外加配置、模型结构与词表。
+        console: 曲线画不成时在这里打印警告（曲线只是附带的，字体、后端出问题不能让训练失败）。
+        rng_states: 要存的随机数状态，默认取现在的；Ctrl-C 打断某一步时传这一步开始前的状态，续训时重做这一步。
+    """
+    config = state.config
+    os.makedirs(config.out_dir, exist_ok=True)
+    save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": state.step,
+          "config": config.to_dict(), "model_config": dataclasses.asdict(state.model.config),
+          "vocab": list(state.tokenizer.itos), "model": state.model.state_dict(),
+          "optimizer": state.optimizer.state_dict(),
+          # 学习率由步数算出（get_lr），不需要调度器；这一项记下一步用 lr(t) 的 t，与 WarmupCosineLR 的状态同名
+          "scheduler": {"last_epoch": state.step + 1},
+          "rng": rng_states or _rng_states(state.batch_rng), "history": state.history}, config.checkpoint_path)
+    try:
+        state.plot = plot_losses(state.history, config.plot_path, state.tokenizer.vocab_size)
+    except Exception as e:  # noqa: BLE001  曲线只是附带的：画不出来（字体、后端……）不能让训练失败
+        state.plot = None
+        console.log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
+
+
+def _rng_states(batch_rng):
+    """续训要恢复的两个随机数状态：取批量的 NumPy 生成器与全局生成器（dropout）。"""
+    return {"batch": batch_rng.bit_generator.state, "global": default_generator.get_state()}
+
+
 def _read_checkpoint(path):
     """读检查点并确认它是 ``train`` 写的 GPT 检查点；不是时抛出 ``CheckpointError``（中文说明）。"""
     path = os.fspath(path)
@@ -153,7 +481,6 @@ def load_checkpoint(path, device="auto"):
         >>> idx = tg.tensor([tok.encode("新年")])
         >>> print(tok.decode(model.generate(idx, 20, temperature=0.8, top_k=50)[0]))
     """
-    from .models.gpt import GPT, GPTConfig
     device = resolve_device(device)
     ckpt = _read_checkpoint(path)
     model = GPT(GPTConfig(**ckpt["model_config"]))
@@ -161,17 +488,6 @@ def load_checkpoint(path, device="auto"):
     model.to(device)
     model.eval()
     return model, CharTokenizer(ckpt["vocab"][1:]), ckpt
-
-
-def _rng_states(batch_rng):
-    return {"batch": batch_rng.bit_generator.state, "global": default_generator.get_state()}
-
-
-def _checkpoint(step, config, model, tokenizer, optimizer, scheduler, rng_states, history):
-    return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": step,
-            "config": config.to_dict(), "model_config": dataclasses.asdict(model.config),
-            "vocab": list(tokenizer.itos), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "rng": rng_states, "history": history}
 
 
 @contextlib.contextmanager
@@ -203,10 +519,9 @@ def plot_losses(history, path, vocab_size):
     没装 matplotlib 时返回 None（训练照常进行）；否则返回图片路径。
     """
     try:
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # 可选的重依赖：只在画图时导入，训练本身不需要它
     except ImportError:
         return None
-    from .viz import label, setup_font
     setup_font()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(history["step"], history["loss"], lw=0.8, alpha=0.6, label=label("训练损失（每步）", "train loss"))
@@ -223,204 +538,3 @@ def plot_losses(history, path, vocab_size):
         fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
     return os.fspath(path)
-
-
-# ---------------------------------------------------------------------------- 训练
-
-@dataclass
-class TrainResult:
-    """``train`` 的结果：模型（训练模式）、分词器、历史记录与最终指标。
-
-    history 的键:
-        step / loss / lr：每一步的步数（做完这一步后的计数，从 1 起）、训练批量的损失、这一步用的学习率；
-        eval_step / val_loss / val_ppl：每次评估的步数、验证损失与困惑度；
-        train_loss / tokens_per_s：两次评估之间训练损失的平均与速度（第 0 步为 nan）。
-    """
-
-    model: object
-    tokenizer: CharTokenizer
-    config: TrainConfig
-    history: dict
-    step: int
-    val_loss: float
-    val_ppl: float
-    checkpoint: str
-    plot: str | None
-    elapsed: float = field(default=0.0)
-
-
-def _new_history():
-    return {"step": [], "loss": [], "lr": [],
-            "eval_step": [], "val_loss": [], "val_ppl": [], "train_loss": [], "tokens_per_s": []}
-
-
-# 续训时可以与检查点不同的字段：它们不影响训练轨迹
-_RESUMABLE_CHANGES = ("eval_interval", "eval_batches", "device", "out_dir")
-
-
-def _check_resume_config(config, saved, path):
-    def same(name):
-        a, b = getattr(config, name), getattr(saved, name)
-        if name == "data" and a is not None and b is not None:
-            return os.path.abspath(a) == os.path.abspath(b)
-        return a == b
-    changed = [f.name for f in dataclasses.fields(config) if f.name not in _RESUMABLE_CHANGES and not same(f.name)]
-    if changed:
-        detail = "，".join(f"{n}: 检查点 {getattr(saved, n)!r} → 现在 {getattr(config, n)!r}" for n in changed)
-        raise ConfigError(f"不能从 {path} 续训 (resume)：这些配置与检查点不同：{detail}。续训只能改 "
-                          f"{', '.join(_RESUMABLE_CHANGES)}。提示：去掉这些参数，或换一个 --out-dir 重新训练。")
-
-
-def train(config=None, resume=False, progress=True, callback=None, verbose=True):
-    """按配置训练 GPT，返回 ``TrainResult``。
-
-    参数:
-        config: ``TrainConfig``（默认 ``CPU_CONFIG``）。
-        resume: True 时从 ``out_dir/ckpt.npz`` 接着训练（逐位一致）；配置只许改 eval_interval、
-            eval_batches、device、out_dir。False 时从头训练并覆盖那里的旧检查点。
-        progress: 是否显示 tqdm 进度条（损失、学习率、词元/秒）；没装 tqdm 时不显示。
-        callback: 每步之后调用 ``callback(step, info)``，info 含 loss、lr，评估的那一步还有 val_loss、val_ppl。
-            在回调里抛出 ``KeyboardInterrupt`` 与按 Ctrl-C 效果相同。
-        verbose: 是否打印开头的概况与每次评估的结果。
-
-    Ctrl-C (KeyboardInterrupt): 把已完成的步数存进检查点、打印路径，然后重新抛出 ``KeyboardInterrupt``。
-    """
-    from .models.gpt import GPT, GPTConfig
-    config = (config or CPU_CONFIG).replace()  # 副本：训练中不改调用者的对象
-    config.validate()
-    device = resolve_device(config.device)
-    out_dir = config.out_dir
-    ckpt_path = os.path.join(out_dir, CHECKPOINT_NAME)
-    plot_path = os.path.join(out_dir, PLOT_NAME)
-    ckpt = None
-    if resume:
-        ckpt = _read_checkpoint(ckpt_path)
-        _check_resume_config(config, TrainConfig.from_dict(ckpt["config"]), ckpt_path)
-
-    text = load_corpus(config.data)
-    tokenizer, train_ids, val_ids = prepare_data(text, config.val_fraction, config.block_size)
-    if ckpt is not None and ckpt["vocab"] != tokenizer.itos:
-        raise ConfigError(f"不能从 {ckpt_path} 续训：语料的词表与检查点里的不同（语料文件变了？）。")
-
-    manual_seed(config.seed)
-    model = GPT(GPTConfig(block_size=config.block_size, vocab_size=tokenizer.vocab_size, n_layer=config.n_layer,
-                          n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout, bias=config.bias))
-    model.to(device)
-    optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate, (config.beta1, config.beta2))
-    scheduler = WarmupCosineLR(optimizer, warmup_steps=config.warmup_steps, total_steps=config.max_steps,
-                               min_lr=config.min_lr)
-    scheduler.step()  # 提前一步：第 i 步用 lr(i + 1)，第 0 步不会是 lr = 0（见模块说明）
-    batch_rng = np.random.default_rng(config.seed)
-    history, step = _new_history(), 0
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        batch_rng.bit_generator.state = ckpt["rng"]["batch"]
-        default_generator.set_state(ckpt["rng"]["global"])
-        history, step = ckpt["history"], ckpt["step"]
-    model.train()
-    val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
-    tokens_per_step = config.batch_size * config.block_size
-    bar = _progress_bar(progress, config.max_steps, step)
-
-    def log(text):  # flush：输出重定向到日志文件时也能随时看到进度
-        if verbose:
-            bar.write(text) if bar is not None else print(text, flush=True)
-
-    log(f"设备 {device} ｜ 语料 {len(train_ids) + len(val_ids):,} 字符（训练 {len(train_ids):,} / 验证 "
-        f"{len(val_ids):,}）｜ 词表大小 V = {tokenizer.vocab_size:,}（ln V = {math.log(tokenizer.vocab_size):.3f}）"
-        f" ｜ 参数量 {model.get_num_params():,}（不含位置嵌入）")
-    if ckpt is not None:
-        log(f"从 {ckpt_path} 的第 {step} 步接着训练。")
-
-    window = {"losses": [], "time": 0.0}   # 两次评估之间：训练损失与纯训练用时
-    latest = {"plot": plot_path if os.path.exists(plot_path) else None}   # 最近一次画成的曲线
-
-    def evaluate_and_record(step):
-        val_loss = evaluate(model, val_batches)
-        train_loss = float(np.mean(window["losses"])) if window["losses"] else math.nan
-        speed = len(window["losses"]) * tokens_per_step / window["time"] if window["time"] > 0 else math.nan
-        with _defer_keyboard_interrupt():  # 五列一起追加，不会只记了一半
-            for key, value in (("eval_step", step), ("val_loss", val_loss), ("val_ppl", math.exp(val_loss)),
-                               ("train_loss", train_loss), ("tokens_per_s", speed)):
-                history[key].append(value)
-            window.update(losses=[], time=0.0)
-        speed_text = "" if math.isnan(speed) else f" ｜ {speed:,.0f} 词元/秒"
-        train_text = "" if math.isnan(train_loss) else f" ｜ 训练损失 {train_loss:.4f}"
-        log(f"步 {step:>5}{train_text} ｜ 验证损失 {val_loss:.4f} ｜ 困惑度 {math.exp(val_loss):,.1f}{speed_text}")
-        return val_loss
-
-    def save_all(rng_states):
-        os.makedirs(out_dir, exist_ok=True)
-        save(_checkpoint(step, config, model, tokenizer, optimizer, scheduler, rng_states, history), ckpt_path)
-        try:
-            latest["plot"] = plot_losses(history, plot_path, tokenizer.vocab_size)
-        except Exception as e:  # noqa: BLE001  曲线只是附带的：画不出来（字体、后端……）不能让训练失败
-            latest["plot"] = None
-            log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
-
-    start = time.perf_counter()
-    pending_rng = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
-    try:
-        # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
-        is_eval_step = step == 0 or step % config.eval_interval == 0 or step == config.max_steps
-        if is_eval_step and (not history["eval_step"] or history["eval_step"][-1] != step):
-            evaluate_and_record(step)
-            if step > 0:
-                save_all(_rng_states(batch_rng))
-        while step < config.max_steps:
-            pending_rng = _rng_states(batch_rng)
-            t0 = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            x, y = get_batch(train_ids, config.block_size, config.batch_size, batch_rng, device)
-            _, loss = model(x, y)
-            optimizer.zero_grad()
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            loss_value = loss.item()
-            with _defer_keyboard_interrupt():  # “提交”这一步：参数、调度器、步数、记录一起变
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                pending_rng = None
-                for key, value in (("step", step), ("loss", loss_value), ("lr", lr)):
-                    history[key].append(value)
-            window["losses"].append(loss_value)
-            window["time"] += time.perf_counter() - t0
-            info = {"loss": loss_value, "lr": lr}
-            if bar is not None:
-                bar.update(1)
-                speed = len(window["losses"]) * tokens_per_step / max(window["time"], 1e-9)
-                bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", tok_s=f"{speed:,.0f}")
-            if step % config.eval_interval == 0 or step == config.max_steps:
-                info["val_loss"] = evaluate_and_record(step)
-                info["val_ppl"] = math.exp(info["val_loss"])
-                save_all(_rng_states(batch_rng))
-            if callback is not None:
-                callback(step, info)
-    except KeyboardInterrupt:
-        # 没做完的那一步作废：用它开始前的随机数状态，续训时从头重做这一步
-        save_all(pending_rng or _rng_states(batch_rng))
-        if bar is not None:
-            bar.close()
-        print(f"\n已中断 (KeyboardInterrupt)：第 {step} 步的检查点已保存到 {ckpt_path}。"
-              f"接着训练：tinygrad-zh train --resume --out-dir {out_dir}")
-        raise
-    if bar is not None:
-        bar.close()
-    return TrainResult(model=model, tokenizer=tokenizer, config=config, history=history, step=step,
-                       val_loss=history["val_loss"][-1], val_ppl=history["val_ppl"][-1], checkpoint=ckpt_path,
-                       plot=latest["plot"], elapsed=time.perf_counter() - start)
-
-
-def _progress_bar(progress, total, initial):
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    # disable=None：标准错误不是终端（日志文件、CI）时 tqdm 自动关闭，免得刷出成千上万行
-    return tqdm(total=total, initial=initial, desc="训练 GPT", unit="步", dynamic_ncols=True, disable=None)

@@ -1,6 +1,7 @@
-"""GPT 训练的配置：``TrainConfig``（字段、校验、JSON）、CPU / GPU 预设与设备选择。
+"""GPT 训练的配置：``TrainConfig``（字段、校验、JSON）、CPU / GPU 预设、输出文件名与设备选择。
 
 ``tinygrad_zh.training`` 与 ``tinygrad-zh train`` 用它；这些名字也都能从 ``tinygrad_zh.training`` 导入。
+这个模块只依赖 ``backend``，命令行在显示帮助、解析参数时导入它也很快。
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from dataclasses import dataclass
 from . import backend
 
 
+CHECKPOINT_NAME = "ckpt.npz"   # out_dir 里的检查点文件
+PLOT_NAME = "loss.png"         # out_dir 里的损失曲线
+
+
 class ConfigError(ValueError):
     """训练配置、设备或命令行参数不对（命令行把它显示成一行中文错误）。"""
 
@@ -21,7 +26,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
-    """一次训练的全部超参数。默认值就是 issue 里的默认 CPU 配置（2 核笔记本上几分钟）。
+    """一次训练的全部超参数。默认值是在 CPU 上也能跑完的小配置（2 核笔记本上几分钟），即 ``CPU_CONFIG``。
 
     模型: n_layer 层、n_head 个头、嵌入维度 n_embd、上下文窗口 block_size、dropout、bias。
     优化: AdamW（learning_rate, beta1, beta2, weight_decay），预热 warmup_steps 步后余弦衰减到 min_lr，
@@ -84,7 +89,8 @@ class TrainConfig:
             ("max_steps", self.max_steps >= 1, "≥ 1"), ("grad_clip", self.grad_clip >= 0, "≥ 0（0 表示不裁剪）"),
             ("eval_interval", self.eval_interval >= 1, "≥ 1"), ("eval_batches", self.eval_batches >= 1, "≥ 1"),
             ("val_fraction", 0 < self.val_fraction < 1, "在 (0, 1) 内"),
-            ("device", self.device in ("auto", "cpu", "cuda", "strict"), "是 auto / cpu / cuda 之一"),
+            ("device", self.device == "auto" or self.device in backend.DEVICES or str(self.device).startswith("cuda:"),
+             "是 auto / cpu / cuda 之一"),
         ]
         problems = [f"{name} 应{' ' if rule[0] in '≥>' else ''}{rule}，得到 {getattr(self, name)!r}"
                     for name, ok, rule in checks if not ok]
@@ -130,6 +136,16 @@ class TrainConfig:
     def replace(self, **changes):
         """返回改了若干字段的新配置（原配置不变）：``CPU_CONFIG.replace(max_steps=200)``。"""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def checkpoint_path(self):
+        """检查点文件 ``out_dir/ckpt.npz``：训练时写它，续训与采样读它。"""
+        return os.path.join(self.out_dir, CHECKPOINT_NAME)
+
+    @property
+    def plot_path(self):
+        """损失曲线 ``out_dir/loss.png``（装了 matplotlib 时每次保存检查点都重画）。"""
+        return os.path.join(self.out_dir, PLOT_NAME)
 
 
 _FIELD_KINDS = {"dropout": "float", "learning_rate": "float", "min_lr": "float", "beta1": "float", "beta2": "float",
