@@ -98,7 +98,10 @@ class Tensor:
 
     # ================================================================== 创建与属性
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
-        self._data = as_array(data, dtype, device)
+        if dtype is None and device is None and backend.is_array(data):
+            self._data = data  # 每个运算的结果都走这里：已经是数组，原样包起来
+        else:
+            self._data = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False

@@ -85,9 +85,16 @@ class set_grad_enabled(_GradMode):
 
 # ============================================================================ Function：计算图的节点
 
+_is_tensor_type = {}  # 类型 → 是不是张量类；每个运算都要问好几次，查一次字典比 hasattr 快
+
+
 def is_tensor(obj) -> bool:
     """``obj`` 是不是张量：张量类有 ``grad_fn`` 这个属性（数组、数字、元组都没有）。"""
-    return hasattr(type(obj), "grad_fn")
+    cls = type(obj)
+    known = _is_tensor_type.get(cls)
+    if known is None:
+        known = _is_tensor_type[cls] = hasattr(cls, "grad_fn")
+    return known
 
 
 _base_classes = {}
@@ -175,28 +182,30 @@ class Function:
         这是每个运算都要经过的热路径 (hot path)，所以写得朴素而紧凑：一次遍历参数，取出数组、检查设备。
         """
         ctx = cls()
-        arrays, first, any_grad = [], None, False
+        arrays, first, first_data, any_grad = [], None, None, False
         for a in args:
             if is_tensor(a):
                 d = a.data
                 if first is None:
-                    first = a
-                elif type(d) is not type(first.data) and backend.device_of(d) != first.device:
+                    first, first_data = a, d
+                elif type(d) is not type(first_data) and backend.device_of(d) != backend.device_of(first_data):
+                    da, db = backend.device_of(first_data), backend.device_of(d)
                     raise RuntimeError(
-                        f"设备不一致 (device mismatch)：{cls.__name__} 的输入分别在 '{first.device}' 和 "
-                        f"'{backend.device_of(d)}' 上。提示：先用 .to('{first.device}') 把它们放到同一设备。")
+                        f"设备不一致 (device mismatch)：{cls.__name__} 的输入分别在 '{da}' 和 '{db}' 上。"
+                        f"提示：先用 .to('{da}') 把它们放到同一设备。")
                 any_grad = any_grad or a.requires_grad
                 arrays.append(d)
             else:
                 arrays.append(a)
         if first is None:
             raise TypeError(f"{cls.__name__}.apply 至少需要一个 Tensor 参数。")
-        ctx.xp = backend.get_array_module(first.data)
+        ctx.xp = backend.get_array_module(first_data)
         out = cls.forward(ctx, *arrays, **kwargs)
         if not backend.is_array(out):
             # NumPy 对 0 维数组的运算返回标量：包成 0 维数组，保存的那一份也换成它（二阶导数靠“是不是输出”来认）
             arr = ctx.xp.asarray(out)
-            ctx._saved = tuple(arr if s is out else s for s in ctx._saved)
+            if ctx._saved:
+                ctx._saved = tuple(arr if s is out else s for s in ctx._saved)
             out = arr
         result = tensor_class(first)(out)
         # 整数、布尔输出不可求导（同 PyTorch）：梯度到这里为止
