@@ -93,7 +93,7 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_retains_grad", "_version", "__weakref__")
     __array_priority__ = 1000  # 让 ndarray + Tensor 走 Tensor.__radd__
 
     # ================================================================== 创建与属性
@@ -105,6 +105,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._retains_grad = False
+        self._version = 0  # 原地修改的次数：反向时发现保存的张量被改过就报错（同 PyTorch 的 _version）
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -529,29 +530,116 @@ class Tensor:
         return self.expand(other.shape)
 
     def __getitem__(self, key):
-        key = self._index_key(key)
+        """索引 (indexing)：规则与 PyTorch 相同。
+
+        整数（含 0 维整数张量）、切片、None、``...`` 是基本索引 (basic indexing)；整数数组/列表/张量与
+        布尔掩码 (boolean mask) 是高级索引 (advanced indexing)，uint8 张量也当作掩码（同 PyTorch）。
+        下标里两者都有时先做基本索引，再在剩下的维上做高级索引（见 ``_getitem_basic_then_advanced``）。
+        """
+        key, split = self._index_key(key)
+        if split:
+            return self._getitem_basic_then_advanced(key)
         try:
             return M.Getitem.apply(self, key)
         except IndexError as e:
-            raise IndexError(f"索引越界 (index out of range)：张量形状为 {self.shape}，下标出错：{e}") from None
+            raise IndexError(self._index_error(e)) from None
 
     def _index_key(self, key):
-        xp = self.xp
+        """把下标整理成数组模块认识的元组，返回 ``(key, split)``。
+
+        张量换成它的数组、列表换成数组、uint8 换成布尔掩码、0 维张量换成 Python 的 int / bool。
+        ``split`` 为 True 表示下标里既有整数又有高级下标：NumPy 与 PyTorch 在这里不同，要分两步做。
+        """
         items = key if isinstance(key, tuple) else (key,)
         out = []
+        has_int = has_adv = False
         for k in items:
-            if isinstance(k, Tensor):
-                if k.device != self.device:
-                    raise RuntimeError(f"设备不一致 (device mismatch)：下标在 '{k.device}' 上，张量在 '{self.device}' 上。")
-                k = k._data
-            elif isinstance(k, list):
-                k = xp.asarray(k)
-                if k.size == 0:
-                    k = k.astype(np.int64)
-            if backend.is_array(k) and k.dtype.kind not in "iub":
-                raise IndexError(f"下标张量必须是整数或布尔类型，得到 {k.dtype}。")
+            if isinstance(k, slice) or k is None or k is Ellipsis:
+                pass
+            elif isinstance(k, (bool, np.bool_)):  # bool 是 int 的子类，要先判断；它在 PyTorch 里是高级下标
+                k, has_adv = bool(k), True
+            elif isinstance(k, (int, np.integer)):
+                k, has_int = int(k), True
+            else:
+                if isinstance(k, Tensor):
+                    if k.device != self.device:
+                        raise RuntimeError(
+                            f"设备不一致 (device mismatch)：下标在 '{k.device}' 上，张量在 '{self.device}' 上。")
+                    k = k._data
+                elif isinstance(k, (list, tuple)):
+                    k = self.xp.asarray(k)
+                    if k.size == 0:
+                        k = k.astype(np.int64)
+                if not backend.is_array(k):
+                    raise IndexError(
+                        f"不支持的下标类型 (index type) {type(k).__name__}（值 {k!r}）：下标只能是整数、切片、None、"
+                        f"...、整数或布尔张量（或列表）。")
+                if k.dtype.kind not in "iub":
+                    raise IndexError(f"下标张量必须是整数或布尔类型，得到 {k.dtype}。")
+                if k.dtype == np.uint8:  # 同 PyTorch：uint8 下标是掩码（PyTorch 已不推荐），不是整数下标
+                    k = k.astype(np.bool_)
+                if k.ndim == 0:  # 0 维张量与 Python 数同样处理（同 PyTorch）
+                    if k.dtype.kind == "b":
+                        k, has_adv = bool(k), True
+                    else:
+                        k, has_int = int(k), True
+                else:
+                    has_adv = True
             out.append(k)
-        return tuple(out)
+        return tuple(out), has_int and has_adv
+
+    def _getitem_basic_then_advanced(self, key):
+        """PyTorch 的规则：整数、切片、None、``...`` 先作为基本索引取出视图，再在剩下的维上做高级索引。
+
+        NumPy 把与下标数组被切片 / None / ``...`` 隔开的整数也当成高级下标，广播出的维就挪到了最前面：
+        (3, 3, 3) 的 ``x[0, :, [1, 2, 0]]`` 在 NumPy 里是 PyTorch 结果的转置。这里分成两个 Getitem：
+        第一步只有基本下标（下标数组的位置换成 ``:``），第二步只有高级下标（整数消掉的维不再出现，
+        切片与 None 的位置换成 ``:``）；第二步里没有整数，NumPy 放置广播维的规则就与 PyTorch 相同。
+        Python 的 True / False 与 PyTorch 一样：先插入长为 1 的新维，再用下标 [0] 或空下标取它。
+        """
+        n_ellipsis = sum(k is Ellipsis for k in key)
+        if n_ellipsis > 1:
+            raise IndexError(f"下标里最多只能有一个省略号 (Ellipsis, ...)，得到 {n_ellipsis} 个。")
+        used = sum(k.ndim if backend.is_array(k) and k.dtype.kind == "b" else
+                   0 if k is None or k is Ellipsis or isinstance(k, bool) else 1 for k in key)
+        if used > self.ndim:
+            raise IndexError(
+                f"下标过多 (too many indices)：张量是 {self.ndim} 维的（shape={self.shape}），而下标用到了 {used} 维。")
+        full = slice(None)
+        basic, adv = [], []
+        for k in key:
+            if k is Ellipsis:
+                basic += [full] * (self.ndim - used)
+                adv += [full] * (self.ndim - used)
+            elif k is None:
+                basic.append(None)
+                adv.append(full)
+            elif isinstance(k, bool):
+                basic.append(None)
+                adv.append(self.xp.arange(int(k), dtype=np.int64))
+            elif isinstance(k, int):
+                basic.append(k)
+            elif isinstance(k, slice):
+                basic.append(k)
+                adv.append(full)
+            else:  # 下标数组：整数数组占一维，布尔掩码占 k.ndim 维
+                basic += [full] * (k.ndim if k.dtype.kind == "b" else 1)
+                adv.append(k)
+        try:
+            return M.Getitem.apply(M.Getitem.apply(self, tuple(basic)), tuple(adv))
+        except IndexError as e:
+            raise IndexError(self._index_error(e)) from None
+
+    def _index_error(self, e):
+        """把数组模块的 IndexError 换成中文说明，写明张量的形状。"""
+        msg = str(e)
+        if "shape mismatch" in msg:
+            return f"下标形状不匹配 (shape mismatch)：各个下标数组无法广播成同一形状（张量形状为 {self.shape}）：{msg}"
+        if "boolean index did not match" in msg:
+            return f"布尔掩码 (boolean mask) 的形状与张量形状 {self.shape} 不匹配：{msg}"
+        if "too many indices" in msg:
+            return f"下标过多 (too many indices)：张量形状为 {self.shape}，下标出错：{msg}"
+        return f"索引越界 (index out of range)：张量形状为 {self.shape}，下标出错：{msg}"
 
     def split(self, split_size_or_sections, dim=0):
         """沿 dim 切成若干块：整数表示每块大小（最后一块可以更小），列表表示各块大小。"""
@@ -690,6 +778,9 @@ class Tensor:
 
     def long(self):
         return self.to(dtype=dtypes.int64)
+
+    def int(self):
+        return self.to(dtype=dtypes.int32)
 
     def bool(self):
         return self.to(dtype=dtypes.bool_)

@@ -10,9 +10,9 @@
 本包只依赖 backend，不认识 Tensor 类：张量就是带 ``grad_fn``、``requires_grad``、``data`` 的对象。
 """
 
-from .engine import (Function, backward, enable_grad, format_graph, is_grad_enabled, is_tensor, no_grad,
-                     set_grad_enabled, sum_to_shape, toposort)
+from .engine import (Function, backward, enable_grad, format_graph, increment_version, is_grad_enabled, is_tensor,
+                     no_grad, set_grad_enabled, sum_to_shape, toposort)
 from .higher_order import grad
 
-__all__ = ["Function", "backward", "enable_grad", "format_graph", "grad", "is_grad_enabled", "is_tensor",
-           "no_grad", "set_grad_enabled", "sum_to_shape", "toposort"]
+__all__ = ["Function", "backward", "enable_grad", "format_graph", "grad", "increment_version", "is_grad_enabled",
+           "is_tensor", "no_grad", "set_grad_enabled", "sum_to_shape", "toposort"]

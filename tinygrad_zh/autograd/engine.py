@@ -182,10 +182,11 @@ class Function:
         这是每个运算都要经过的热路径 (hot path)，所以写得朴素而紧凑：一次遍历参数，取出数组、检查设备。
         """
         ctx = cls()
-        arrays, first, first_data, any_grad = [], None, None, False
+        arrays, versions, first, first_data, any_grad = [], [], None, None, False
         for a in args:
             if is_tensor(a):
                 d = a.data
+                versions.append(a._version)
                 if first is None:
                     first, first_data = a, d
                 elif type(d) is not type(first_data) and backend.device_of(d) != backend.device_of(first_data):
@@ -197,6 +198,7 @@ class Function:
                 arrays.append(d)
             else:
                 arrays.append(a)
+                versions.append(None)
         if first is None:
             raise TypeError(f"{cls.__name__}.apply 至少需要一个 Tensor 参数。")
         ctx.xp = backend.get_array_module(first_data)
@@ -212,6 +214,7 @@ class Function:
         if any_grad and is_grad_enabled() and out.dtype.kind == "f":
             ctx.inputs = args
             ctx.needs_input_grad = tuple(is_tensor(a) and a.requires_grad for a in args)
+            ctx.input_arrays, ctx.input_versions = arrays, versions  # 反向前核对：保存的输入没被原地改过
             result.requires_grad, result.grad_fn = True, ctx
         return result
 
@@ -274,6 +277,7 @@ def backward(root, gradient=None, retain_graph=False, on_grad=None):
             fn = t.grad_fn
             if fn is None:
                 continue
+            check_versions(fn, t)
             in_grads = check_grads(fn, type(fn).backward(fn, g))
             for parent, pg, needed in zip(fn.inputs, in_grads, fn.needs_input_grad):
                 if needed and pg is not None:
@@ -282,10 +286,43 @@ def backward(root, gradient=None, retain_graph=False, on_grad=None):
                 fn.release()
 
 
+def increment_version(tensor):
+    """记下 ``tensor`` 被原地修改了一次（同 ``torch.autograd.graph.increment_version``）。
+
+    优化器的 ``step``、``nn.init.*_``、``load_state_dict`` 改写参数后调用它；之后若有计算图要用改之前保存的值
+    做反向传播，``check_versions`` 会报错，而不是悄悄算出新旧值混在一起的梯度。
+    """
+    tensor._version += 1
+
+
+def check_versions(fn, out):
+    """反向传播前核对：``fn`` 保存的输入或输出在前向之后没有被原地修改过（版本号没变）。"""
+    saved = fn._saved
+    if not saved:
+        return
+    changed = [(i, a) for i, a in enumerate(fn.inputs)
+               if is_tensor(a) and a._version != fn.input_versions[i]
+               and any(s is fn.input_arrays[i] for s in saved)]
+    if out._version != 0 and any(s is out.data for s in saved):
+        changed.append(("输出", out))
+    if changed:
+        i, a = changed[0]
+        which = f"第 {i} 个输入" if i != "输出" else "输出"
+        raise RuntimeError(
+            f"反向传播要用的张量在前向之后被原地修改了 (one of the variables needed for gradient computation has been "
+            f"modified by an inplace operation)：{fn.name} 的{which}（shape={tuple(a.shape)}）现在的版本 (version) 是 "
+            f"{a._version}，前向时是 {fn.input_versions[i] if i != '输出' else 0}。"
+            "提示：先 loss.backward() 再 optimizer.step() / nn.init / load_state_dict；确实要先改，就对它 .clone() 后再参与计算。")
+
+
 def accumulate_grad(t, g, stored):
-    """``t.grad += g``。第一次时存一份不与别处共享内存的数组（视图或已存进别的 .grad 的数组先复制）。"""
+    """``t.grad += g``：已有梯度时原地累加（先前拿到的 ``.grad`` 引用也看得到和，同 PyTorch）；
+    第一次时存一份不与别处共享内存的数组（视图或已存进别的 .grad 的数组先复制）。"""
     if t.grad is not None:
-        t.grad = tensor_class(t)(t.grad.data + g)
+        if t.grad.requires_grad:  # create_graph 留下的梯度连着计算图：不原地改它
+            t.grad = tensor_class(t)(t.grad.data + g)
+        else:
+            t.grad.data += g
         return
     if getattr(g, "base", None) is not None or id(g) in stored:
         g = g.copy()

@@ -13,7 +13,7 @@ backward 里的 ``g * b``、``xp.exp(a)`` 于是变成由可微运算组成的�
 from __future__ import annotations
 
 from .. import backend
-from .engine import backward as array_backward, check_grads, initial_grad, is_tensor, tensor_class, toposort
+from .engine import backward as array_backward, check_grads, check_versions, initial_grad, is_tensor, tensor_class, toposort
 from .engine import enable_grad
 
 
@@ -110,6 +110,7 @@ def backward(root, gradient=None, retain_graph=True, on_grad=None):
             fn = t.grad_fn
             if fn is None:
                 continue
+            check_versions(fn, t)
             in_grads = check_grads(fn, _graph_backward(fn, t, g, xp), xp)
             for parent, pg, needed in zip(fn.inputs, in_grads, fn.needs_input_grad):
                 if needed and pg is not None:

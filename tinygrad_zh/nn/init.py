@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import increment_version, no_grad
 from ..creation import default_generator
 from ..tensor import Tensor
 
@@ -80,6 +80,7 @@ def _write(tensor, host):
     """把主机上的数组按张量原来的 dtype 与设备写进 ``.data``。"""
     with no_grad():
         tensor.data = backend.to_device(np.asarray(host).astype(tensor.dtype), tensor.device)
+        increment_version(tensor)
     return tensor
 
 
@@ -129,6 +130,7 @@ def constant_(tensor, val):
     _check(tensor, "constant_")
     with no_grad():
         tensor.data = tensor.xp.full(tensor.shape, val, dtype=tensor.dtype)
+        increment_version(tensor)
     return tensor
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import increment_version, no_grad
 from ..tensor import Tensor
 
 
@@ -105,6 +105,7 @@ class StateDictMixin:
             for t, value in plan:
                 # astype 总会复制：加载后的参数不与调用者的数组共享内存
                 t.data = backend.to_device(value, t.device).astype(t.dtype)
+                increment_version(t)
         return IncompatibleKeys(missing, unexpected)
 
 

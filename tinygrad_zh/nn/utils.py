@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import increment_version, no_grad
 from ..creation import tensor
 from ..tensor import Tensor, cat
 
@@ -97,4 +97,5 @@ def vector_to_parameters(vec, parameters):
             n = p.numel()
             piece = backend.to_device(vec.data[start:start + n], p.device)
             p.data = piece.reshape(p.shape).astype(p.dtype)
+            increment_version(p)
             start += n

@@ -141,6 +141,7 @@ class Optimizer:
             if grad.shape != p.data.shape:
                 raise RuntimeError(f"梯度形状不匹配 (shape mismatch)：参数形状为 {p.shape}，但 .grad 的形状为 "
                                    f"{tuple(grad.shape)}。提示：检查是否手动给 .grad 赋了错误的值。")
+            autograd.increment_version(p)  # 调用方会原地改写 p.data：之前保存了 p 的计算图不能再反向
             yield p, grad
 
     @staticmethod
