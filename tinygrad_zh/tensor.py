@@ -53,7 +53,8 @@ def as_array(data, dtype=None, device=None):
     """把数据变成目标设备上的数组。已经合适的数组原样返回（不复制）。
 
     Python 浮点数与列表 → 默认浮点类型（float32），整数 → int64，布尔 → bool；
-    数组与 NumPy 标量保持自己的 dtype（同 PyTorch）。
+    数组与 NumPy 标量保持自己的 dtype，列表里的 NumPy 标量也算数（``[np.float64(1.5)]`` → float64），同 PyTorch。
+    超出 int64 的 Python 整数不能放进整数张量：报 OverflowError，而不是悄悄变成负数。
     """
     if is_tensor(data):
         data = data.data
@@ -67,17 +68,78 @@ def as_array(data, dtype=None, device=None):
         host = np.array(data)
     except ValueError as e:
         raise ValueError(f"无法从这些数据创建张量（各行长度不一致？）：{e}") from None
-    if host.dtype == object or host.dtype.kind not in "biuf":
+    if host.dtype.kind not in "biufO":
         raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。")
-    if dtype is not None:
-        host = host.astype(dtypes.to_dtype(dtype))
-    elif isinstance(data, np.generic):
-        pass  # NumPy 标量保持自己的 dtype（同 PyTorch）
-    elif host.dtype.kind == "f":
-        host = host.astype(dtypes.get_default_dtype())
-    elif host.dtype.kind in "iu":
-        host = host.astype(np.int64)
+    if isinstance(data, np.generic):
+        target = dtypes.to_dtype(dtype) if dtype is not None else host.dtype  # NumPy 标量保持自己的 dtype
+    elif dtype is not None:
+        target = dtypes.to_dtype(dtype)
+        if target.kind != "f" and host.dtype.kind in "ufO":  # [2**63] 是 uint64、[2**63, -1] 是 float64
+            _check_int64_range(_infer_dtype(data))
+    elif host.dtype in (np.int64, np.bool_, dtypes.get_default_dtype()):
+        target = host.dtype  # 最常见的情形：NumPy 推断的就是 PyTorch 会给的，不必逐个看元素
+    else:  # float64（Python 浮点数，还是 NumPy 的 float64？）、较窄的整数、uint64 / object（超大的整数）
+        target, huge = _infer_dtype(data)
+        if target.kind != "f":
+            _check_int64_range((target, huge))
+    if target.kind == "O":
+        raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。")
+    try:
+        host = host.astype(target, copy=False)
+    except (TypeError, ValueError):
+        raise TypeError(f"无法从 {type(data).__name__} 创建张量：元素必须是数字或布尔值。") from None
     return backend.to_device(host, backend.normalize_device(device))
+
+
+def _check_int64_range(inferred):
+    """``_infer_dtype`` 找到了超出 int64 的 Python 整数、而结果又是整数张量时报错（同 PyTorch：Overflow）。"""
+    huge = inferred[1]
+    if huge is not None:
+        raise OverflowError(
+            f"整数 {huge} 超出 int64 的范围 [{-2**63}, {2**63 - 1}]，无法放进整数张量（同 PyTorch 的 Overflow）。"
+            "提示：需要这么大的数时用浮点数，例如传 dtype=tg.float64。")
+
+
+def _infer_dtype(data):
+    """逐个看（嵌套）列表的元素，按 PyTorch 的规则推断 dtype：Python 浮点数 → 默认浮点类型，整数 → int64，
+    布尔 → bool；NumPy 标量、数组与张量用它们自己的 dtype；再按类型提升合起来（``[np.float64(1.5)]`` → float64，
+    ``[np.float64(1.5), 2.0]`` → float64，``[np.int32(3)]`` → int32，``[np.int32(3), 2.5]`` → float32）。
+
+    返回 (dtype, 第一个超出 int64 范围的 Python 整数或 None)。没有数字元素时 dtype 为 object。
+    """
+    # 一层一层地展开：每层先用 set(map(type, ...)) 看有哪些类型（C 的速度），百万个元素的列表也只要几十毫秒
+    seen, int_levels, level = set(), [], [data]
+    while level:
+        types = set(map(type, level))
+        if list in types or tuple in types:
+            deeper = []
+            for x in level:
+                if isinstance(x, (list, tuple)):
+                    deeper.extend(x)
+                else:
+                    deeper.append(x)
+            level = deeper
+            continue
+        for t in types:
+            if issubclass(t, np.generic):  # 先于 float：np.float64 是 float 的子类
+                seen.add(np.dtype(t))
+            elif t is bool:
+                seen.add(dtypes.bool_)
+            elif issubclass(t, int):
+                seen.add(dtypes.int64)
+                int_levels.append((level, t))
+            elif issubclass(t, float):
+                seen.add(dtypes.get_default_dtype())
+            else:  # 数组、张量：各有各的 dtype
+                seen.update(np.dtype(x.dtype) for x in level if type(x) is t and hasattr(x, "dtype"))
+        level = []
+    result = None
+    for d in seen:
+        result = d if result is None else _promote_types(result, d)
+    huge = None
+    if result is not None and result.kind != "f":  # 结果是浮点时大整数放得下，不必找
+        huge = next((x for lv, t in int_levels for x in lv if type(x) is t and not -2**63 <= x < 2**63), None)
+    return (np.dtype(object) if result is None else result), huge
 
 
 class Tensor:
@@ -207,6 +269,13 @@ class Tensor:
             raise RuntimeError(f"维度 {tuple(dim)} 中有重复 (dim appears multiple times)。")
         return () if self.ndim == 0 else tuple(sorted(dims))
 
+    def _reduce_dims(self, dim):
+        """归约 (sum、mean、var、std、amax、amin、logsumexp) 的 ``dim``：同 ``_dims``，
+        但 ``dim=()`` 与 ``dim=[]`` 表示归约全部维度（同 PyTorch），而不是“什么都不归约”。"""
+        if isinstance(dim, (tuple, list)) and len(dim) == 0:
+            return None
+        return self._dims(dim)
+
     def _operand(self, other):
         """把另一个操作数整理成可以交给 Function 的形式，并统一 dtype（像 PyTorch 一样提升）。"""
         if isinstance(other, Tensor):
@@ -278,6 +347,21 @@ class Tensor:
             if isinstance(o, int) and not self.is_floating_point():
                 return Tensor(o ** self._data)  # 整数的整数次幂仍是整数，不可微
         return self._binary(E.PowTensor, o, True)
+
+    def __floordiv__(self, o): return self._binary(E.FloorDivide, o)
+    def __rfloordiv__(self, o): return self._binary(E.FloorDivide, o, True)
+    def __mod__(self, o): return self._binary(E.Remainder, o)
+    def __rmod__(self, o): return self._binary(E.Remainder, o, True)
+
+    def floor_divide(self, other):
+        """⌊self / other⌋，向负无穷取整（同 ``//`` 与 PyTorch）：−7 // 2 = −4。整数得整数；
+        不可导，反向传播经过它时报错（同 PyTorch）。"""
+        return self // other
+
+    def remainder(self, other):
+        """self − other·⌊self / other⌋：余数的符号与除数相同（同 ``%`` 与 PyTorch）：−7 % 3 = 2。
+        导数：对 self 为 1，对 other 为 −⌊self / other⌋。"""
+        return self % other
 
     def __matmul__(self, o): return self.matmul(o)
 
@@ -363,21 +447,44 @@ class Tensor:
 
     # ================================================================== 归约：沿某些维度把很多数变成一个数
     def sum(self, dim=None, keepdim=False):
-        return R.Sum.apply(self, self._dims(dim), keepdim)
+        """沿 dim 求和；dim 可以是整数、元组，None 或 ``()`` 表示全部（同 PyTorch）。"""
+        return R.Sum.apply(self, self._reduce_dims(dim), keepdim)
 
     def mean(self, dim=None, keepdim=False):
+        """沿 dim 求平均；dim 的写法同 ``sum``。空张量的平均是 nan（同 PyTorch）。"""
         if not self.is_floating_point():
             raise RuntimeError(
                 f"mean() 需要浮点张量，而这个张量是 {self.dtype}（同 PyTorch）。提示：先 .float()。")
-        return R.Mean.apply(self, self._dims(dim), keepdim)
+        return R.Mean.apply(self, self._reduce_dims(dim), keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """方差；默认无偏 (unbiased，除以 n − 1)，与 PyTorch 相同。"""
         correction = (1 if unbiased else 0) if correction is None else correction
-        return R.Var.apply(self._floating(), self._dims(dim), correction, keepdim)
+        return R.Var.apply(self._floating(), self._reduce_dims(dim), correction, keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """标准差 √var；元素全相等的那一片梯度为 0（同 PyTorch），不是 0·∞ = nan。"""
+        correction = (1 if unbiased else 0) if correction is None else correction
+        return R.Std.apply(self._floating(), self._reduce_dims(dim), correction, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        """沿 dim 的最大值（默认 ``()``：全部）；并列的元素平分梯度（``max(dim)`` 则把梯度只给一个下标）。"""
+        return self._amax_amin(R.Amax, "amax", dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        """沿 dim 的最小值（默认 ``()``：全部）；并列的元素平分梯度。"""
+        return self._amax_amin(R.Amin, "amin", dim, keepdim)
+
+    def _amax_amin(self, fn, name, dim, keepdim):
+        axis = self._reduce_dims(dim)
+        if axis is None and self.numel() == 0:  # 异常类型同 PyTorch：没给 dim 是 RuntimeError，给了是 IndexError
+            raise RuntimeError(f"{name}()：空张量 (shape={self.shape}) 没有最大 / 最小值，请用 dim 指定归约的维度 "
+                               "(Expected reduction dim to be specified for input.numel() == 0)。")
+        for d in axis or ():
+            if self.shape[d] == 0:
+                raise IndexError(f"{name}() 不能沿长度为 0 的第 {d} 维归约（张量形状 {self.shape}）：空集合没有最大 / 最小值 "
+                                 f"(Expected reduction dim {d} to have non-zero size)。")
+        return fn.apply(self, axis, keepdim)
 
     def _index_along(self, idx, d):
         """按 dim=d 上的下标数组 idx（形状 = 去掉第 d 维）取出元素，可微。"""
@@ -440,7 +547,8 @@ class Tensor:
         return R.LogSoftmax.apply(self._floating(), self._dim(dim))
 
     def logsumexp(self, dim, keepdim=False):
-        return R.Logsumexp.apply(self._floating(), self._dim(dim), keepdim)
+        """log Σ exp(x) 沿 dim；dim 可以是整数或元组，如 ``x.logsumexp((0, 1))``（同 PyTorch）。"""
+        return R.Logsumexp.apply(self._floating(), self._reduce_dims(dim), keepdim)
 
 
     # ================================================================== 形状与索引：只改变元素的排列，不改变数值
@@ -507,6 +615,13 @@ class Tensor:
         shape = self.shape
         return M.Reshape.apply(self, shape[:s] + (-1,) + shape[e + 1:])
 
+    def flip(self, *dims):
+        """沿 dims 里的每一维把元素倒过来（同 ``torch.flip``）：``x.flip(0)``、``x.flip((0, 1))``、``x.flip([-1])``。
+
+        返回新的内存（不是视图）；梯度沿同样的维倒回去。
+        """
+        return M.Flip.apply(self, self._dims(_shape_arg(dims)))
+
     def expand(self, *sizes):
         """广播到更大的形状（-1 表示该维不变），不复制数据。"""
         sizes = _shape_arg(sizes)
@@ -534,7 +649,8 @@ class Tensor:
 
         整数（含 0 维整数张量）、切片、None、``...`` 是基本索引 (basic indexing)；整数数组/列表/张量与
         布尔掩码 (boolean mask) 是高级索引 (advanced indexing)，uint8 张量也当作掩码（同 PyTorch）。
-        下标里两者都有时先做基本索引，再在剩下的维上做高级索引（见 ``_getitem_basic_then_advanced``）。
+        下标里整数（或 ``...``）与高级下标同在时，先做基本索引，再在剩下的维上做高级索引
+        （见 ``_getitem_basic_then_advanced``）。
         """
         key, split = self._index_key(key)
         if split:
@@ -548,14 +664,17 @@ class Tensor:
         """把下标整理成数组模块认识的元组，返回 ``(key, split)``。
 
         张量换成它的数组、列表换成数组、uint8 换成布尔掩码、0 维张量换成 Python 的 int / bool。
-        ``split`` 为 True 表示下标里既有整数又有高级下标：NumPy 与 PyTorch 在这里不同，要分两步做。
+        ``split`` 为 True 表示高级下标与整数或 ``...`` 同在：NumPy 与 PyTorch 在这里不同，要分两步做
+        （NumPy 把长度为 0 的 ``...`` 也当成隔开两个下标数组的东西，PyTorch 不这样）。
         """
         items = key if isinstance(key, tuple) else (key,)
         out = []
-        has_int = has_adv = False
+        has_int = has_adv = False  # has_int：有整数（含 0 维整数张量）或 ...
         for k in items:
-            if isinstance(k, slice) or k is None or k is Ellipsis:
+            if isinstance(k, slice) or k is None:
                 pass
+            elif k is Ellipsis:
+                has_int = True
             elif isinstance(k, (bool, np.bool_)):  # bool 是 int 的子类，要先判断；它在 PyTorch 里是高级下标
                 k, has_adv = bool(k), True
             elif isinstance(k, (int, np.integer)):
@@ -591,10 +710,11 @@ class Tensor:
     def _getitem_basic_then_advanced(self, key):
         """PyTorch 的规则：整数、切片、None、``...`` 先作为基本索引取出视图，再在剩下的维上做高级索引。
 
-        NumPy 把与下标数组被切片 / None / ``...`` 隔开的整数也当成高级下标，广播出的维就挪到了最前面：
+        NumPy 把被切片、None 或 ``...`` 与下标数组隔开的整数也当成高级下标，广播出的维就挪到了最前面：
         (3, 3, 3) 的 ``x[0, :, [1, 2, 0]]`` 在 NumPy 里是 PyTorch 结果的转置。这里分成两个 Getitem：
-        第一步只有基本下标（下标数组的位置换成 ``:``），第二步只有高级下标（整数消掉的维不再出现，
-        切片与 None 的位置换成 ``:``）；第二步里没有整数，NumPy 放置广播维的规则就与 PyTorch 相同。
+        第一步只有基本下标（下标数组的位置换成 ``:``；全是 ``:`` 时省掉这一步），第二步只有高级下标
+        （整数消掉的维不再出现，切片与 None 的位置换成 ``:``，``...`` 展开成它代表的那几个 ``:``）；
+        第二步里没有整数和 ``...``，NumPy 放置广播维的规则就与 PyTorch 相同。
         Python 的 True / False 与 PyTorch 一样：先插入长为 1 的新维，再用下标 [0] 或空下标取它。
         """
         n_ellipsis = sum(k is Ellipsis for k in key)
@@ -626,7 +746,8 @@ class Tensor:
                 basic += [full] * (k.ndim if k.dtype.kind == "b" else 1)
                 adv.append(k)
         try:
-            return M.Getitem.apply(M.Getitem.apply(self, tuple(basic)), tuple(adv))
+            y = self if all(k == full for k in basic) else M.Getitem.apply(self, tuple(basic))
+            return M.Getitem.apply(y, tuple(adv))
         except IndexError as e:
             raise IndexError(self._index_error(e)) from None
 
@@ -639,6 +760,8 @@ class Tensor:
             return f"布尔掩码 (boolean mask) 的形状与张量形状 {self.shape} 不匹配：{msg}"
         if "too many indices" in msg:
             return f"下标过多 (too many indices)：张量形状为 {self.shape}，下标出错：{msg}"
+        if "single ellipsis" in msg:
+            return f"下标里最多只能有一个省略号 (Ellipsis, ...)（张量形状为 {self.shape}）：{msg}"
         return f"索引越界 (index out of range)：张量形状为 {self.shape}，下标出错：{msg}"
 
     def split(self, split_size_or_sections, dim=0):
@@ -699,7 +822,7 @@ class Tensor:
         xp = self.xp
         n, m = self.shape[-2:]
         keep = xp.tril(xp.ones((n, m), dtype=bool), diagonal) if lower else xp.triu(xp.ones((n, m), dtype=bool), diagonal)
-        return where(Tensor(keep), self, 0)
+        return where(Tensor(keep), self, False if self.dtype == dtypes.bool_ else 0)  # 布尔张量仍是布尔（同 PyTorch）
 
     # ================================================================== 转换与设备
     def numpy(self):
@@ -887,8 +1010,9 @@ def where(condition, input, other):
     if not ts:
         input = Tensor(input, device=dev)
         ts = [input]
-    if len(ts) == 2:
-        input, other = _promote([input, other], "where")
+    if len(ts) == 2:  # 按 result_type 提升：0 维张量不把有维度的 float32 变宽（同 torch.where）
+        common = result_type(input, other)
+        input, other = input.to(dtype=common), other.to(dtype=common)
     else:
         t = ts[0]
         scalar = other if t is input else input
