@@ -34,6 +34,7 @@ import tinygrad_zh as tg
 from tinygrad_zh.autograd import Function, sum_to_shape
 from tinygrad_zh.lesson import output_dir, run_lesson
 from tinygrad_zh.testing import GradcheckError, assert_close, gradcheck
+from tinygrad_zh.testing.checks import group_plan
 
 
 def section(title):
@@ -465,17 +466,26 @@ def step7_function(device):
 # %% [markdown]
 # ## 第 8 步：梯度检验 (gradcheck)
 #
-# 怎么知道 `backward` 写对了？用 **数值微分 (numerical differentiation)** 独立地再算一遍。中心差分：
+# 怎么知道 `backward` 写对了？用 **数值微分 (numerical differentiation)** 独立地再算一遍。中心差分 (central difference)：
 #
 # $$f'(x) \approx \frac{f(x+\varepsilon) - f(x-\varepsilon)}{2\varepsilon}$$
 #
-# `tinygrad_zh.testing.gradcheck(fn, *inputs)` 对每个输入元素做一次中心差分，与反向传播的结果对比。
-# 它有两个讲究：
+# `tinygrad_zh.testing.gradcheck(fn, *inputs)` 取一个随机的上游梯度 (upstream gradient) $u$，反向传播一次得到解析梯度；
+# 它应当等于标量 $F(x) = \sum u \cdot f(x)$ 的梯度，而这个梯度可以用中心差分直接算。几个讲究：
 #
 # 1. **只接受 `float64`。** `float32` 只有约 7 位有效数字。`ε = 1e-6` 时，`f(x+ε)` 与 `f(x−ε)` 只差在第 6～7 位，
 #    相减后剩下的几乎全是舍入误差。下面的表格实际算给你看：`f(x) = x³` 在 `x = 1.1` 处，真值 `3.63`。
-# 2. **上游梯度是随机的。** 如果只检验 `y.sum()`，上游梯度全是 1，一些错误（如转置、softmax 的反向写错）会互相抵消；
-#    随机上游梯度 `u` 检验的是 `Σ u·f(x)` 的梯度，抵消的概率几乎为 0。
+# 2. **上游梯度是随机的。** 只检验 `y.sum()` 等于取 $u$ 全为 1，只看到雅可比矩阵 (Jacobian) 各行之和这一个组合：
+#    转置 (transpose) 的 `backward` 忘了把梯度转回去，对全 1 的梯度毫无区别；softmax 的输出之和恒为 1，
+#    `y.sum()` 的梯度恒为 0，任何对常数上游梯度返回 0 的错误 `backward` 都能通过。随机的 $u$ 让这种巧合几乎不可能。
+# 3. **逐个元素检验（不超过 4096 个元素的输入）。** 把每个元素单独挪动 ±ε，得到 $\partial F/\partial x_j$
+#    （每个元素两次前向，同 `torch.autograd.gradcheck`）。只看几个随机方向 $d$ 不够：方向导数 $\sum_j g_j d_j$
+#    把所有元素加在一起，容差随之变大，一个元素错 1% 很容易藏在里面。下面在 400 个元素里埋一个 1% 的错误，
+#    数一数 16 个随机方向（`gradcheck` 以前对大输入的做法）漏掉几次。
+# 4. **更大的输入用分组随机方向 (group testing)。** 每一轮把元素随机分成至多 $G$ 个一组，每组一个随机符号的方向，
+#    每个元素每轮都被检验；$G$ 小到一个元素错 1% 就超出这一组的容差，轮数多到漏掉的概率低于 0.001（推导见 `gradcheck` 的文档）。
+# 5. **非有限值 (non-finite，NaN/Inf) 一律失败。** NaN 参与的比较永远为假，“没发现不一致”不等于一致。
+#    报告会说哪个元素出了问题，以及 `f(x±ε)` 本身是否非有限——通常是检验点离定义域的边界或极点 (pole) 太近，换个点即可。
 #
 # 最后故意写一个错的 `backward`（忘了系数 3），看 gradcheck 怎样指出问题。
 
@@ -507,6 +517,41 @@ class BadCube(Function):
         return grad * x * x
 
 
+class PlantedCube(Function):
+    """x³，但 backward 只在一个元素 PLANTED 上多算了 1%，其余元素都对。"""
+    PLANTED = (0, 1)  # 在下面的 x400 里这个元素约为 0.82，是个普通的元素
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        g = grad * 3 * x * x
+        g[PlantedCube.PLANTED] *= 1.01
+        return g
+
+
+def random_directions_pass(fn, x, seed, n_directions=16, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """只比较 n_directions 个随机（高斯）方向上的方向导数。返回 True 表示没看出错。"""
+    rng = np.random.default_rng(seed)
+    u = tg.tensor(rng.standard_normal(x.shape), device=x.device)
+    x.grad = None
+    fn(x).backward(u)
+    analytic, base = x.grad.cpu().numpy(), x.detach().cpu().numpy()
+    with tg.no_grad():
+        def F(v):
+            return float((fn(tg.tensor(v, device=x.device)) * u).sum().item())
+        for _ in range(n_directions):
+            d = rng.standard_normal(x.shape)
+            numeric = (F(base + eps * d) - F(base - eps * d)) / (2 * eps)
+            if abs(float((analytic * d).sum()) - numeric) > atol + rtol * abs(numeric):
+                return False
+    return True
+
+
 def step8_gradcheck(device, quick):
     section("第 8 步：梯度检验 (gradcheck)")
     eps_list = [1e-2, 1e-4, 1e-6] if quick else [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
@@ -528,6 +573,35 @@ def step8_gradcheck(device, quick):
         refused = str(e)
         print(f"  float32 输入被拒绝：{refused}")
 
+    # 400 个元素里埋一个 1% 的错误：16 个随机方向 vs. 逐元素检验
+    n_seeds = 20 if quick else 100
+    tg.manual_seed(1)
+    x400 = tg.randn(20, 20, dtype=tg.float64, device=device, requires_grad=True)
+    miss_random = sum(random_directions_pass(PlantedCube.apply, x400, seed) for seed in range(n_seeds))
+    miss_full = 0
+    for seed in range(n_seeds):
+        try:
+            gradcheck(PlantedCube.apply, x400, seed=seed)
+            miss_full += 1
+        except GradcheckError:
+            pass
+    print(f"  (20, 20) 输入的元素 {PlantedCube.PLANTED} 的梯度多算 1%：{n_seeds} 个种子里，"
+          f"16 个随机方向漏掉 {miss_random} 次，逐元素检验漏掉 {miss_full} 次")
+    G, rounds, per_round = group_plan(1e-3)
+    print(f"  超过 4096 个元素时（rtol=1e-3）：每组至多 {G} 个元素，每轮漏掉的概率 ≤ {per_round:.3f}，"
+          f"{rounds} 轮后 ≤ {per_round ** rounds:.1e}")
+
+    # 非有限值：sqrt 在 x = 1e-7 处，x − ε 已经出了定义域
+    nonfinite_message = None
+    near_edge = tg.tensor([1.0, 4.0, 1e-7], dtype=tg.float64, device=device, requires_grad=True)
+    try:
+        with np.errstate(invalid="ignore"):
+            gradcheck(lambda t: t.sqrt(), near_edge)
+    except GradcheckError as e:
+        nonfinite_message = str(e)
+        print(f"  离定义域边界太近的点没能通过检验：\n    {nonfinite_message}")
+    assert nonfinite_message is not None, "NaN 竟然通过了梯度检验"
+
     bad_message = None
     try:
         gradcheck(BadCube.apply, x64)
@@ -537,7 +611,9 @@ def step8_gradcheck(device, quick):
     assert bad_message is not None, "错误的 backward 竟然通过了梯度检验"
     return {"gradcheck_cube": ok, "float32_refused": refused is not None, "bad_backward_caught": True,
             "central_diff_err_float32_1e-6": table[-1]["float32"],
-            "central_diff_err_float64_1e-6": table[-1]["float64"]}
+            "central_diff_err_float64_1e-6": table[-1]["float64"],
+            "planted_seeds": n_seeds, "planted_missed_random16": miss_random, "planted_missed_full": miss_full,
+            "group_size": G, "group_rounds": rounds, "nonfinite_caught": True}
 
 
 # %% [markdown]
@@ -576,7 +652,7 @@ def main(quick=False, device="cpu"):
 # - 广播：从右对齐，每一维相等或有一个是 1。失败时框架给出中文报错和规则。
 # - 广播在前向复制数据，所以反向要把各份梯度 **加回去**：广播的伴随是求和。tinygrad_zh 的引擎统一做这件事。
 # - 自己写运算：继承 `Function`，`forward` 处理数组并 `save_for_backward`，`backward` 返回“上游梯度 × 局部导数”；
-#   写完一定用 `gradcheck`（`float64`、随机上游梯度）检验。
+#   写完一定用 `gradcheck`（`float64`、随机上游梯度、逐个元素）检验。
 #
 # ## 练习
 #
@@ -592,7 +668,7 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 运行后应看到（`--quick` 与完整模式相同，完整模式的差分误差表多两行）：
+# 运行后应看到（`--quick` 与完整模式相同，只是完整模式的差分误差表多两行、埋错实验用 100 个种子而不是 20 个）：
 #
 # - dtype：`tg.tensor(1.5)` → `float32`，`tg.tensor([1, 2, 3])` → `int64`，`tg.tensor(np.array([1.0, 2.0]))` → `float64`，
 #   `np.int32` 数组 → `int32`；`float32 + float64` → `float64`。
@@ -604,6 +680,10 @@ def main(quick=False, device="cpu"):
 # - `Cube` 在 `x = [-1, 0.5, 2]` 处的梯度 `[3.0, 0.75, 12.0]`；`gradcheck(Cube.apply, ...)` → `True`。
 # - 中心差分在 `ε = 1e-6` 时的误差：`float32` 约 `1.729e-01`，`float64` 约 `1.898e-10`。
 # - `BadCube` 的梯度检验失败，报告“解析梯度 (analytic) … 数值梯度 (numerical) …”，二者相差 3 倍。
+# - `(20, 20)` 输入的元素 `(0, 1)` 的梯度多算 1%：16 个随机方向在 `--quick` 的 20 个种子里漏掉 5 次，
+#   完整模式的 100 个种子里漏掉 39 次；逐元素检验一次也没漏。超过 4096 个元素时每组至多 23 个元素、做 7 轮，
+#   漏掉的概率 ≤ `7.6e-04`。
+# - `sqrt` 在 `x = 1e-7` 处的梯度检验失败：`index=(2,)`，数值梯度 `nan`，因为输出在 `x−ε` 处就是非有限值。
 # - 图：`lessons/output/03_broadcasting.png`。
 
 # %%

@@ -43,6 +43,8 @@ def test_lesson03(tmp_path):
     r = load("03").main(quick=True)
     assert r["a_grad"] == [[6.0], [22.0], [38.0]] and r["b_grad"] == [[12.0, 15.0, 18.0, 21.0]]
     assert r["cube_grad"] == [3.0, 0.75, 12.0] and r["gradcheck_cube"] and r["float32_refused"]
+    # 植入的 1% 错误：逐元素检查一次也没放过，16 个随机方向会漏掉一些
+    assert r["planted_missed_full"] == 0 and r["planted_missed_random16"] > 0
     assert _pngs(tmp_path)
 
 
