@@ -12,6 +12,7 @@ from hypothesis import assume, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_zh as tg
+import tinygrad_zh.nn.functional as F
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
 SMALL_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
@@ -179,6 +180,30 @@ def clamp_case(draw):
     return (x,), {}
 
 
+@st.composite
+def flip_case(draw):
+    shape = draw(SHAPES)
+    n = len(shape)
+    dims = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n)) if n else []
+    dims = [d - n if draw(st.booleans()) else d for d in dims]  # 也用负的维度号
+    return (draw(arrays(shape)),), {"dims": tuple(dims)}
+
+
+def remainder_case(scalar_base=False):
+    """a % b：b 离 0 至少 0.3，a/b 离整数至少 0.05（余数在那里跳变，数值差分没有意义）。"""
+    @st.composite
+    def strat(draw):
+        if scalar_base:
+            b = draw(unary(elements=NONZERO))[0][0]
+            a = 2.5
+        else:
+            (a, b), _ = draw(binary(elements_b=NONZERO))
+        q = np.asarray(a / b)
+        assume(np.all(np.abs(q - np.round(q)) > 0.05))
+        return ((b,) if scalar_base else (a, b)), {}
+    return strat()
+
+
 def _var_dim(draw, shape, params):
     assume(shape[params["dim"]] > 1)
     return {}
@@ -204,6 +229,11 @@ def _logsumexp(x, dim, keepdim):
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
+def _two_dims(x, dim):
+    """dim 与 0 两个维度（相同时只有一个）：测试元组形式的 dim。"""
+    return tuple(sorted({dim % x.ndim, 0}))
+
+
 def _take_along(x, dim, keepdim, arg):
     idx = np.expand_dims(arg(x, axis=dim), dim)
     out = np.take_along_axis(x, idx, axis=dim)
@@ -221,6 +251,10 @@ OPS = [
     Op("abs", unary(elements=away_from_zero), lambda x: x.abs(), np.abs),
     Op("tanh", unary(), lambda x: x.tanh(), np.tanh),
     Op("sigmoid", unary(), lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    Op("sigmoid_tails", unary(elements=lambda s: arrays(s, -40.0, 40.0)), lambda x: x.sigmoid(),
+       lambda x: 1 / (1 + np.exp(-x))),
+    Op("logsigmoid", unary(elements=lambda s: arrays(s, -40.0, 40.0)), lambda x: F.logsigmoid(x),
+       lambda x: -np.logaddexp(0, -x)),
     Op("relu", unary(elements=away_from_zero), lambda x: x.relu(), lambda x: np.maximum(x, 0)),
     Op("pow2", unary(), lambda x: x ** 2, lambda x: x ** 2),
     Op("pow3", unary(), lambda x: x ** 3, lambda x: x ** 3),
@@ -236,6 +270,9 @@ OPS = [
     Op("mul", binary(), lambda a, b: a * b, np.multiply),
     Op("div", binary(elements_b=NONZERO), lambda a, b: a / b, np.divide),
     Op("pow_tensor", binary(elements_a=POS), lambda a, b: a ** b, np.power),
+    Op("remainder", remainder_case(), lambda a, b: a % b, np.remainder),
+    Op("remainder_method", remainder_case(), lambda a, b: a.remainder(b), np.remainder),
+    Op("rmod_scalar", remainder_case(scalar_base=True), lambda b: 2.5 % b, lambda b: np.remainder(2.5, b)),
     Op("maximum", binary(separate=True), lambda a, b: tg.maximum(a, b), np.maximum),
     Op("minimum", binary(separate=True), lambda a, b: tg.minimum(a, b), np.minimum),
     Op("matmul", matmul_case(), lambda a, b: a @ b, np.matmul),
@@ -245,7 +282,10 @@ OPS = [
     Op("sum_dims", with_dim(shape_st=hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)),
        lambda x, dim, keepdim: x.sum(tuple({dim % x.ndim, 0}), keepdim),
        lambda x, dim, keepdim: x.sum(axis=tuple({dim % x.ndim, 0}), keepdims=keepdim)),
+    Op("sum_empty_dims", unary(), lambda x: x.sum(()), lambda x: np.sum(x)),  # dim=() 归约全部（同 PyTorch）
     Op("mean_all", unary(), lambda x: x.mean(), lambda x: np.mean(x)),
+    Op("mean_empty_dims", unary(), lambda x: x.mean([], keepdim=True),
+       lambda x: np.mean(x, keepdims=True)),
     Op("mean_dim", with_dim(), lambda x, dim, keepdim: x.mean(dim, keepdim),
        lambda x, dim, keepdim: x.mean(axis=dim, keepdims=keepdim)),
     Op("var_dim", with_dim(extra=_var_dim), lambda x, dim, keepdim: x.var(dim, keepdim=keepdim),
@@ -254,7 +294,15 @@ OPS = [
        lambda x, dim, keepdim: x.var(axis=dim, keepdims=keepdim)),
     Op("std_all", unary(shape_st=hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4), elements=distinct),
        lambda x: x.std(), lambda x: x.std(ddof=1)),
+    Op("std_dim", with_dim(elements=distinct, extra=_var_dim), lambda x, dim, keepdim: x.std(dim, keepdim=keepdim),
+       lambda x, dim, keepdim: x.std(axis=dim, ddof=1, keepdims=keepdim)),
     Op("max_all", unary(elements=distinct), lambda x: x.max(), lambda x: np.max(x)),
+    Op("amax_all", unary(elements=distinct), lambda x: x.amax(), lambda x: np.max(x)),
+    Op("amax_dim", with_dim(elements=distinct), lambda x, dim, keepdim: x.amax(dim, keepdim),
+       lambda x, dim, keepdim: np.max(x, axis=dim, keepdims=keepdim)),
+    Op("amin_dims", with_dim(elements=distinct, shape_st=hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)),
+       lambda x, dim, keepdim: x.amin(_two_dims(x, dim), keepdim),
+       lambda x, dim, keepdim: np.min(x, axis=_two_dims(x, dim), keepdims=keepdim)),
     Op("min_all", unary(elements=distinct), lambda x: x.min(), lambda x: np.min(x)),
     Op("max_dim", with_dim(elements=distinct), lambda x, dim, keepdim: x.max(dim, keepdim).values,
        lambda x, dim, keepdim: _take_along(x, dim, keepdim, np.argmax)),
@@ -264,6 +312,9 @@ OPS = [
     Op("log_softmax", with_dim(keepdim=False), lambda x, dim: x.log_softmax(dim),
        lambda x, dim: np.log(_softmax(x, dim))),
     Op("logsumexp", with_dim(), lambda x, dim, keepdim: x.logsumexp(dim, keepdim), _logsumexp),
+    Op("logsumexp_dims", with_dim(shape_st=hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)),
+       lambda x, dim, keepdim: x.logsumexp(_two_dims(x, dim), keepdim),
+       lambda x, dim, keepdim: _logsumexp(x, _two_dims(x, dim), keepdim)),
     Op("clone", unary(), lambda x: x.clone() * 2, lambda x: x * 2),
     Op("reshape", unary(), lambda x: x.reshape(-1), lambda x: x.reshape(-1)),
     Op("view_2d", unary(shape_st=SMALL_SHAPES), lambda x: x.view(x.shape[0], -1),
@@ -277,6 +328,7 @@ OPS = [
        lambda x: x.squeeze(), np.squeeze),
     Op("flatten", unary(shape_st=SMALL_SHAPES), lambda x: x.flatten(1) if x.ndim > 1 else x.flatten(),
        lambda x: x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1)),
+    Op("flip", flip_case(), lambda x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims)),
     Op("expand", expand_case(), lambda x, target: x.expand(*target),
        lambda x, target: np.broadcast_to(x, target)),
     Op("getitem", getitem_case(), lambda x, key: x[_tkey(key, x.device)], lambda x, key: x[key]),

@@ -124,6 +124,28 @@ def test_bool_mask_true_means_attend_and_float_mask_is_added():
     assert_close(out, np.array([[(1 + 2 * 2) / 3]]), rtol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_fully_masked_row_gives_zero_output_and_zero_gradient(device, kind):
+    """一行一个键都不能看：softmax 是 0/0。同 PyTorch（2.5 起的 _safe_softmax）：这一行输出 0、梯度 0，不是 nan。"""
+    rng = np.random.default_rng(7)
+    q, k, v = (tg.tensor(rng.standard_normal(s), device=device, requires_grad=True)
+               for s in [(2, 3, 4), (2, 5, 4), (2, 5, 2)])
+    keep = np.ones((3, 5), dtype=bool)
+    keep[1] = False
+    mask = tg.tensor(keep if kind == "bool" else np.where(keep, 0.0, -np.inf), device=device)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    host = to_host(out)
+    assert (host[:, 1] == 0).all() and np.isfinite(host).all()
+    assert_close(host[:, [0, 2]], ref_attention(*(to_host(t) for t in (q, k, v)), keep)[:, [0, 2]], rtol=1e-10)
+    out.sum().backward()
+    assert (to_host(q.grad)[:, 1] == 0).all()
+    assert all(np.isfinite(to_host(t.grad)).all() for t in (q, k, v))
+
+    def fn(a, b, c):
+        return F.scaled_dot_product_attention(a, b, c, attn_mask=mask)
+    assert gradcheck(fn, q, k, v)
+
+
 def test_dtype_stays_float32_and_huge_scores_stay_finite(device):
     q = tg.full((1, 2, 4), 1000.0, device=device)
     out = F.scaled_dot_product_attention(q, q, q, is_causal=True)

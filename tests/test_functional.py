@@ -8,6 +8,7 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_zh as tg
+import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import backend
 from tinygrad_zh.testing import assert_close, gradcheck
@@ -229,3 +230,124 @@ def test_functional_matches_torch():
         r.backward(torch.tensor(u))
         assert_close(o.detach().numpy(), r.detach().numpy(), rtol=1e-10, atol=1e-12)
         assert_close(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- log-sigmoid、带权重与软标签的交叉熵、embedding、GELU 的 dtype
+
+def test_logsigmoid_values_gradcheck_and_module(device):
+    x = np.array([-30.0, -2.0, -0.5, 0.0, 0.7, 3.0, 30.0])
+    xt = t64(x, device)
+    assert_close(to_host(F.logsigmoid(xt)), -np.logaddexp(0, -x), rtol=1e-13, atol=0)
+    assert gradcheck(F.logsigmoid, xt)
+    assert nn.LogSigmoid()(tg.tensor([0.0], device=device)).item() == pytest.approx(-math.log(2))
+    assert F.logsigmoid(tg.tensor([1, 2])).dtype == tg.float32
+
+
+def ref_weighted_cross_entropy(z, t, w, ignore_index=-100, reduction="mean", eps=0.0):
+    """独立的 NumPy 参考实现（PyTorch 的公式）：'mean' 除以没被忽略的样本的权重之和。"""
+    logp = np.moveaxis(np_log_softmax(z, 1), 1, -1).reshape(-1, z.shape[1])
+    tf = t.reshape(-1)
+    valid = tf != ignore_index
+    safe = np.where(valid, tf, 0)
+    c = z.shape[1]
+    loss = -(1 - eps) * w[safe] * logp[np.arange(len(tf)), safe] - eps / c * (logp * w).sum(1)
+    loss = np.where(valid, loss, 0.0)
+    if reduction == "none":
+        return loss.reshape(t.shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / np.where(valid, w[safe], 0.0).sum()
+
+
+@pytest.mark.parametrize("dev", ["cpu", "strict"])
+@given(case=ce_case(), seed=st.integers(0, 2**16))
+def test_weighted_cross_entropy_matches_reference_and_gradchecks(dev, case, seed):
+    z, t, reduction, eps = case
+    w = np.random.default_rng(seed).uniform(0.1, 3.0, z.shape[1])
+    x, wt = t64(z, dev), tg.tensor(w, device=dev)
+    target = tg.tensor(t, device=dev)
+    out = F.cross_entropy(x, target, weight=wt, reduction=reduction, label_smoothing=eps)
+    assert_close(to_host(out), ref_weighted_cross_entropy(z, t, w, reduction=reduction, eps=eps), rtol=1e-10,
+                 atol=1e-12)
+    assert gradcheck(lambda a: F.cross_entropy(a, target, weight=wt, reduction=reduction, label_smoothing=eps), x)
+
+
+@pytest.mark.parametrize("dev", ["cpu", "strict"])
+@given(case=ce_case(), seed=st.integers(0, 2**16), weighted=st.booleans())
+def test_cross_entropy_with_probability_targets_matches_reference_and_gradchecks(dev, case, seed, weighted):
+    z, _, reduction, eps = case
+    rng = np.random.default_rng(seed)
+    p = np.moveaxis(rng.dirichlet(np.ones(z.shape[1]), (z.shape[0],) + z.shape[2:]), -1, 1)
+    w = rng.uniform(0.1, 3.0, z.shape[1]) if weighted else np.ones(z.shape[1])
+    q = p * (1 - eps) + eps / z.shape[1]
+    per = -(np_log_softmax(z, 1) * q * w.reshape((-1,) + (1,) * (z.ndim - 2))).sum(1)
+    expected = {"none": per, "sum": per.sum(), "mean": per.mean()}[reduction]  # 'mean' 除以样本数（同 PyTorch）
+    x, pt = t64(z, dev), t64(p, dev)
+    wt = tg.tensor(w, device=dev) if weighted else None
+
+    def fn(a, b):
+        return F.cross_entropy(a, b, weight=wt, reduction=reduction, label_smoothing=eps)
+    assert_close(to_host(fn(x, pt)), expected, rtol=1e-10, atol=1e-12)
+    assert gradcheck(fn, x, pt)  # 对软标签本身也能求梯度
+
+
+def test_cross_entropy_weight_and_probability_target_known_values():
+    z = tg.tensor([[2.0, 0.5, -1.0]])
+    logp = np_log_softmax(np.array([[2.0, 0.5, -1.0]]), 1)[0]
+    assert F.cross_entropy(z, tg.tensor([[0.5, 0.5, 0.0]])).item() == pytest.approx(-(logp[0] + logp[1]) / 2, rel=1e-6)
+    assert F.cross_entropy(z[0], tg.tensor([0.0, 0.0, 1.0])).item() == pytest.approx(-logp[2], rel=1e-6)
+    # 带权重的 'mean'：除以 Σ w[t]，所以只有一个样本时权重约掉
+    w = tg.tensor([3.0, 1.0, 1.0])
+    assert F.cross_entropy(z, tg.tensor([0]), weight=w).item() == pytest.approx(-logp[0], rel=1e-6)
+    assert F.cross_entropy(z, tg.tensor([0]), weight=w, reduction="sum").item() == pytest.approx(-3 * logp[0], rel=1e-6)
+    two = tg.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
+    expected = (-3 * logp[0] + math.log(3)) / 4
+    assert F.cross_entropy(two, tg.tensor([0, 2]), weight=w).item() == pytest.approx(expected, rel=1e-6)
+    assert math.isnan(F.cross_entropy(tg.zeros(0, 3), tg.zeros(0, 3)).item())  # 空批量求平均：nan（同 PyTorch）
+
+
+def test_cross_entropy_weight_and_soft_target_errors():
+    with pytest.raises(RuntimeError, match=r"weight.*\(3,\).*\(2,\)"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(2))
+    with pytest.raises(RuntimeError, match="设备不一致"):
+        F.cross_entropy(tg.ones(2, 3), tg.tensor([0, 1]), weight=tg.ones(3, device="strict"))
+    with pytest.raises(RuntimeError, match="浮点.*int64"):
+        F.cross_entropy(tg.ones(2, 3), tg.zeros(2, 3, dtype=tg.int64))
+    with pytest.raises(RuntimeError, match="ignore_index=0"):
+        F.cross_entropy(tg.ones(2, 3), tg.ones(2, 3) / 3, ignore_index=0)
+
+
+def test_cross_entropy_loss_module_keeps_weight_as_a_buffer():
+    w = tg.tensor([1.0, 2.0, 0.5])
+    criterion = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
+    assert list(criterion.state_dict()) == ["weight"] and criterion.weight is w
+    z, t = tg.randn(4, 3), tg.tensor([0, 1, 2, 1])
+    expected = F.cross_entropy(z, t, weight=w, label_smoothing=0.1).item()
+    assert criterion(z, t).item() == pytest.approx(expected)
+    criterion.to("strict")  # 缓冲区随模块换设备
+    assert criterion.weight.device == "strict"
+    assert criterion(z.to("strict"), t.to("strict")).item() == pytest.approx(expected)
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
+
+
+def test_embedding_negative_padding_idx_counts_from_the_end(device):
+    table = t64(np.arange(8.0).reshape(4, 2), device)
+    idx = tg.tensor([0, 3, 3, 1], device=device)
+    F.embedding(idx, table, padding_idx=-1).sum().backward()
+    assert to_host(table.grad).tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+    with pytest.raises(ValueError, match=r"padding_idx=-5.*\[-4, 4\)"):
+        F.embedding(idx, table, padding_idx=-5)
+    with pytest.raises(ValueError, match="padding_idx=4"):
+        F.embedding(idx, table, padding_idx=4)
+
+
+def test_exact_gelu_keeps_float16(device):
+    x = np.linspace(-4, 4, 17)
+    for approximate in ("none", "tanh"):
+        h = tg.tensor(x.astype(np.float16), device=device, requires_grad=True)
+        out = F.gelu(h, approximate=approximate)
+        assert out.dtype == tg.float16  # 不悄悄变成 float32
+        ref = to_host(F.gelu(tg.tensor(x, device=device), approximate=approximate))
+        assert_close(to_host(out).astype(np.float64), ref, rtol=2e-3, atol=2e-3)  # 在 float32 里算，只有最后一次舍入
+        out.sum().backward()
+        assert h.grad.dtype == tg.float16

@@ -165,3 +165,129 @@ def test_module_level_functions():
     assert tg.softmax(x, 1).sum(1).tolist() == pytest.approx([1.0, 1.0])
     assert np.allclose(tg.exp(tg.log(x)).tolist(), x.tolist())
     assert tg.is_tensor(x) and not tg.is_tensor(1.0)
+
+
+# ---------------------------------------------------------------------------- dim=()、元组 dim、溢出、dtype、新运算
+
+def test_sum_and_mean_with_empty_dim_reduce_everything(device):
+    x = tg.arange(6, device=device).reshape(2, 3).float()
+    for dim in ((), []):
+        assert x.sum(dim=dim).shape == () and x.sum(dim=dim).item() == 15.0
+        assert x.mean(dim=dim).item() == 2.5 and tg.mean(x, dim).item() == 2.5
+        assert x.sum(dim, keepdim=True).shape == (1, 1)
+        assert x.var(dim).item() == pytest.approx(3.5) and x.amax(dim).item() == 5.0
+    assert tg.tensor(2.0, device=device).sum(()).item() == 2.0
+
+
+def test_logsumexp_accepts_a_tuple_of_dims(device):
+    a = np.arange(24.0).reshape(2, 3, 4) / 7
+    x = tg.tensor(a, device=device)
+    ref = np.log(np.exp(a).sum(axis=(0, 1)))
+    assert np.allclose(to_host(x.logsumexp((0, 1))), ref)
+    assert x.logsumexp([1, 0], keepdim=True).shape == (1, 1, 4)
+    assert np.allclose(to_host(tg.logsumexp(x, (-1, 0))), np.log(np.exp(a).sum(axis=(0, 2))))
+
+
+def test_huge_python_ints_raise_overflow_instead_of_wrapping():
+    for data in ([2**63], [-2**63 - 1], [2**64], 2**63, [2**63, -1], [[1], [2**63]]):
+        with pytest.raises(OverflowError, match="int64"):
+            tg.tensor(data)
+    with pytest.raises(OverflowError, match="9223372036854775808"):
+        tg.tensor([2**63], dtype=tg.int64)
+    assert tg.tensor([2**63 - 1]).tolist() == [2**63 - 1] and tg.tensor([-2**63]).dtype == tg.int64
+    assert tg.tensor([2**63], dtype=tg.float64).item() == 2.0**63  # 浮点张量放得下（同 PyTorch）
+    assert tg.tensor([1.5, 2**64]).dtype == tg.float32
+
+
+def test_lists_of_numpy_scalars_keep_their_dtype_like_pytorch():
+    assert tg.tensor([np.float64(1.5)]).dtype == tg.float64
+    assert tg.tensor([np.float64(1.5), 2.0]).dtype == tg.float64
+    assert tg.tensor([[np.float64(1.0)], [2.0]]).dtype == tg.float64
+    assert tg.tensor([np.float32(1.5)]).dtype == tg.float32
+    assert tg.tensor([np.float16(1.5)]).dtype == tg.float16
+    assert tg.tensor([np.int32(3)]).dtype == tg.int32
+    assert tg.tensor([np.int32(3), 5]).dtype == tg.int64
+    assert tg.tensor([np.int32(3), 2.5]).dtype == tg.float32
+    assert tg.tensor([1.5, 2.0]).dtype == tg.float32 and tg.tensor(1.5).dtype == tg.float32  # Python 浮点数仍是默认类型
+    assert tg.tensor([np.float64(1.5)], dtype=tg.float32).dtype == tg.float32
+    tg.set_default_dtype(tg.float64)
+    try:
+        assert tg.tensor([np.float32(1.5)]).dtype == tg.float32 and tg.tensor([1.5]).dtype == tg.float64
+    finally:
+        tg.set_default_dtype(tg.float32)
+
+
+def test_where_with_zero_dim_float64_keeps_float32(device):
+    c = tg.tensor([True, False], device=device)
+    zero_d = tg.tensor(np.array(2.0), device=device)
+    assert tg.where(c, tg.ones(2, device=device), zero_d).dtype == tg.float32
+    assert tg.where(c, zero_d, tg.ones(2, device=device)).dtype == tg.float32
+    assert tg.where(c, tg.ones(2, device=device), tg.ones(2, dtype=tg.float64, device=device)).dtype == tg.float64
+
+
+def test_tril_triu_keep_bool_and_int_dtypes(device):
+    b = tg.ones(3, 3, dtype=tg.bool, device=device)
+    assert b.tril().dtype == tg.bool and tg.triu(b, 1).dtype == tg.bool
+    assert b.tril().tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    i = tg.tensor(np.ones((2, 2), dtype=np.int32), device=device)
+    assert i.triu().dtype == tg.int32
+
+
+def test_flip(device):
+    x = tg.arange(6, device=device).reshape(2, 3)
+    assert x.flip(1).tolist() == [[2, 1, 0], [5, 4, 3]]
+    assert x.flip(0, 1).tolist() == x.flip((0, 1)).tolist() == tg.flip(x, [-1, 0]).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert x.flip(()).tolist() == x.tolist() and tg.tensor(3.0, device=device).flip(0).item() == 3.0
+    y = x.float().requires_grad_()
+    (y.flip(1) * tg.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+    assert y.grad.tolist() == [[3.0, 2.0, 1.0]] * 2
+    f = x.flip(0)
+    f.data[0, 0] = 100  # 新的内存，不是视图（同 PyTorch）
+    assert x.tolist()[1][0] == 3
+    with pytest.raises(RuntimeError, match="重复"):
+        x.flip(0, -2)
+    with pytest.raises(IndexError, match="dim=2"):
+        x.flip(2)
+
+
+def test_amax_amin(device):
+    x = tg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]], device=device)
+    assert x.amax().item() == 7.0 and x.amin().item() == 0.0
+    assert x.amax(1).tolist() == [5.0, 7.0] and x.amin(0, keepdim=True).tolist() == [[1.0, 0.0, 2.0]]
+    assert tg.amax(x, (0, 1)).item() == 7.0 and tg.amin(x, -1).tolist() == [1.0, 0.0]
+    assert tg.tensor([3, 9], device=device).amax().dtype == tg.int64
+    assert tg.zeros(0, 3).amax(1).shape == (0,)
+    with pytest.raises(RuntimeError, match="空张量"):
+        tg.zeros(0).amax()
+    with pytest.raises(IndexError, match="长度为 0"):
+        tg.zeros(2, 0).amin(1)
+
+
+def test_floor_divide_and_remainder_follow_python_and_pytorch(device):
+    a = tg.tensor([7, -7, 7, -7], device=device)
+    b = tg.tensor([2, 2, -2, -2], device=device)
+    assert (a // b).tolist() == [3, -4, -4, 3] and (a // b).dtype == tg.int64  # 向负无穷取整
+    assert (a % 3).tolist() == [1, 2, 1, 2] and (a % -3).tolist() == [-2, -1, -2, -1]  # 余数与除数同号
+    assert a.floor_divide(2).tolist() == tg.floor_divide(a, 2).tolist() == [3, -4, 3, -4]
+    assert a.remainder(b).tolist() == tg.remainder(a, b).tolist() == [1, 1, -1, -1]
+    assert (7 // b).tolist() == [3, 3, -4, -4] and (7 % b).tolist() == [1, 1, -1, -1]
+    x = tg.tensor([5.5, -5.5, 0.5], device=device)
+    assert (x // 2).tolist() == [2.0, -3.0, 0.0] and (x % 2).tolist() == [1.5, 0.5, 0.5]
+    assert (a // 2.0).dtype == tg.float32 and (7.5 % a).tolist() == [0.5, -6.5, 0.5, -6.5]
+    with pytest.raises(RuntimeError, match="除以零"):
+        a // 0
+    with pytest.raises(RuntimeError, match="除以零"):
+        a % tg.tensor([1, 0, 1, 1], device=device)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert (x // 0.0).tolist() == [np.inf, -np.inf, np.inf]  # 浮点数照 IEEE
+
+
+def test_remainder_gradients_and_floor_divide_is_not_differentiable(device):
+    a = tg.tensor([5.0, -5.0, 5.5], device=device, requires_grad=True)
+    b = tg.tensor([3.0, 3.0, -2.0], device=device, requires_grad=True)
+    (a % b).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0] and b.grad.tolist() == [-1.0, 2.0, 3.0]  # −⌊a/b⌋
+    q = a // b
+    assert q.requires_grad  # 同 PyTorch：连在图上，反向时报错，而不是悄悄给 0
+    with pytest.raises(RuntimeError, match="floor_divide.*not implemented"):
+        q.sum().backward()

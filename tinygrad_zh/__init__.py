@@ -37,6 +37,19 @@ def logsumexp(x, dim, keepdim=False): return x.logsumexp(dim, keepdim)
 def clamp(x, min=None, max=None): return x.clamp(min, max)  # noqa: A002
 def maximum(input, other): return input.maximum(other)  # noqa: A002
 def minimum(input, other): return input.minimum(other)  # noqa: A002
+def flip(input, dims): return input.flip(dims)  # noqa: A002
+def amax(input, dim=(), keepdim=False): return input.amax(dim, keepdim)  # noqa: A002
+def amin(input, dim=(), keepdim=False): return input.amin(dim, keepdim)  # noqa: A002
+
+
+def floor_divide(input, other):  # noqa: A002
+    """⌊input / other⌋，向负无穷取整，同 ``input // other``（PyTorch 的 floor_divide）。"""
+    return input // other
+
+
+def remainder(input, other):  # noqa: A002
+    """余数，符号与除数相同，同 ``input % other``（PyTorch 的 remainder）。"""
+    return input % other
 
 
 def tril(input, diagonal=0):  # noqa: A002

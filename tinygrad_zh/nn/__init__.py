@@ -2,7 +2,7 @@
 
 - 模块系统：``Module``、``Parameter``，容器 ``Sequential`` / ``ModuleList`` / ``ModuleDict``；
 - 层：``Linear``、``Embedding``、``LayerNorm``、``Dropout``、``Identity``、``Flatten``；
-- 激活函数：``ReLU``、``LeakyReLU``、``Sigmoid``、``Tanh``、``GELU``、``Softmax``；
+- 激活函数：``ReLU``、``LeakyReLU``、``Sigmoid``、``LogSigmoid``、``Tanh``、``GELU``、``Softmax``；
 - 卷积网络：``Conv2d``、``MaxPool2d``、``AvgPool2d``、``BatchNorm1d``、``BatchNorm2d``；
 - 循环网络：``RNN``、``LSTM``、``GRU`` 与 ``RNNCell``、``LSTMCell``、``GRUCell``；
 - 损失函数：``MSELoss``、``L1Loss``、``CrossEntropyLoss``、``NLLLoss``、``BCELoss``、``BCEWithLogitsLoss``；
@@ -22,7 +22,7 @@ dropout、normalization（LayerNorm、BatchNorm）、conv、pooling、activation
 """
 
 from . import functional, init, utils
-from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activation import GELU, LeakyReLU, LogSigmoid, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d
 from .dropout import Dropout
@@ -37,7 +37,7 @@ from .sparse import Embedding
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Embedding", "LayerNorm", "Dropout", "Identity", "Flatten",
-    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
+    "ReLU", "LeakyReLU", "Sigmoid", "LogSigmoid", "Tanh", "GELU", "Softmax",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "RNN", "LSTM", "GRU", "RNNBase", "RNNCell", "LSTMCell", "GRUCell", "RNNCellBase",

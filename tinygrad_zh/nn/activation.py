@@ -1,4 +1,4 @@
-"""激活函数 (activation function) 层：ReLU、LeakyReLU、Sigmoid、Tanh、GELU、Softmax。
+"""激活函数 (activation function) 层：ReLU、LeakyReLU、Sigmoid、LogSigmoid、Tanh、GELU、Softmax。
 
 它们没有参数，只是把 ``nn.functional`` 里的函数包成模块，好放进 ``nn.Sequential``。
 没有激活函数，多层线性层叠起来仍然只是一个线性变换：激活函数带来非线性。
@@ -65,6 +65,21 @@ class Sigmoid(Module):
 
     def forward(self, input):
         return F.sigmoid(input)
+
+
+class LogSigmoid(Module):
+    """log-sigmoid：LogSigmoid(x) = log σ(x) = −softplus(−x)，值域 (−∞, 0)；导数 1 − σ(x)。
+
+    直接算而不是先 sigmoid 再 log：x 很负时 σ(x) 下溢成 0，log 0 = −∞；这里 x = −1000 得 −1000（同 PyTorch）。
+
+    例::
+
+        >>> nn.LogSigmoid()(tg.tensor([0.0, -1000.0]))
+        tensor([-6.9315e-01, -1.0000e+03])
+    """
+
+    def forward(self, input):
+        return F.logsigmoid(input)
 
 
 class Tanh(Module):

@@ -57,6 +57,14 @@ def sigmoid(input):
     return input.sigmoid()
 
 
+def logsigmoid(input):
+    """log σ(x) = −softplus(−x) = min(x, 0) − log(1 + e^{−|x|})；导数 1 − σ(x)。
+
+    比 ``sigmoid(x).log()`` 稳定：x = −1000 时 σ(x) 在浮点里是 0，log 得 −∞，这里得 −1000（同 PyTorch）。
+    """
+    return nn_ops.Logsigmoid.apply(_float_input(input))
+
+
 def tanh(input):
     return input.tanh()
 
@@ -109,18 +117,23 @@ def embedding(input, weight, padding_idx=None):
     参数:
         input: 任意形状的整数张量，取值在 [0, num_embeddings)
         weight: (num_embeddings, embedding_dim)
-        padding_idx: 这个下标的位置不产生梯度（同 PyTorch）
+        padding_idx: 这个下标的位置不产生梯度（同 PyTorch）；负数从末尾数起，−1 就是最后一行
     返回:
         input.shape + (embedding_dim,)
     """
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding 的输入必须是整数张量（词元下标），得到 {input.dtype}。")
     n = weight.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"padding_idx={padding_idx} 超出范围：embedding 表有 {n} 行，padding_idx 应在 [{-n}, {n}) 之内"
+                             "（Padding_idx must be within num_embeddings）。")
+        padding_idx = int(padding_idx) % n  # 负数从末尾数（同 PyTorch）
     if input.numel() and (input.min().item() < 0 or input.max().item() >= n):
         raise IndexError(
             f"下标越界 (index out of range)：embedding 表只有 {n} 行，而输入的下标范围是 "
             f"[{input.min().item()}, {input.max().item()}]。")
-    out = weight[input]
+    out = weight[input.long() if input.dtype.kind == "u" else input]  # uint8 张量作下标是掩码，这里要的是行号
     if padding_idx is not None:
         keep = (input != padding_idx).unsqueeze(-1)
         out = where(keep, out, out.detach())
@@ -535,7 +548,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         is_causal: 因果掩码 (causal mask)：第 i 个查询只看第 0…i 个键（左上角对齐的下三角）。
         scale: 分数的缩放，默认 ``1/√E``。
     返回:
-        ``(…, L, Ev)``。某一行全被掩掉时，该行的 softmax 是 0/0，输出 nan（与 PyTorch 的数学实现相同）。
+        ``(…, L, Ev)``。某一行全被掩掉时（一个可以看的键都没有），该行输出 0、梯度也是 0（同 PyTorch），不是 0/0 = nan。
 
     例::
 
@@ -671,28 +684,86 @@ def _reduce_over_valid(per_row, target, ignore_index, reduction, shape):
     return per_row.sum() / count
 
 
-def cross_entropy(input, target, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def _class_weight(weight, logits, who):
+    """检查每类的权重 weight：形状 (C,)、与 logits 同设备；返回与 logits 同 dtype 的数组（权重不求梯度，同 PyTorch）。"""
+    if weight is None:
+        return None
+    c = logits.shape[1]
+    if not isinstance(weight, Tensor):
+        weight = tensor(weight, device=logits.device)
+    if weight.shape != (c,):
+        raise RuntimeError(
+            f"形状不匹配 (shape mismatch)：{who} 的 weight 应给每个类别一个数，形状为 ({c},)，得到 {weight.shape} "
+            f"(weight tensor should be defined either for all {c} classes or no classes)。")
+    if weight.device != logits.device:
+        raise RuntimeError(f"设备不一致 (device mismatch)：{who} 的 input 在 '{logits.device}' 上，"
+                           f"weight 在 '{weight.device}' 上。")
+    return weight.data.astype(logits.dtype, copy=False)
+
+
+def _flatten_probabilities(input, target):
+    """软标签：(N, C, d1, ...) 的 input 与 target 都变成 (M, C)（类别放到最后一维）；也接受无批量的 (C,)。"""
+    if input.ndim == 1:
+        return input.unsqueeze(0), target.unsqueeze(0), ()
+    shape = (input.shape[0],) + input.shape[2:]
+    if input.ndim > 2:
+        c, dims = input.shape[1], (0, *range(2, input.ndim), 1)
+        input, target = input.permute(*dims).reshape(-1, c), target.permute(*dims).reshape(-1, c)
+    return input, target, shape
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """交叉熵损失 (cross-entropy)：log_softmax 与负对数似然融合成一个运算。
+
+    target 有两种写法（同 PyTorch）：
+    - 类别下标：ℓᵢ = −w[tᵢ]·log softmax(zᵢ)[tᵢ]；
+    - 每类的概率（软标签 (soft label)，形状与 input 相同的浮点张量，如知识蒸馏、mixup）：ℓᵢ = −Σ_c w_c·tᵢ[c]·log softmax(zᵢ)[c]。
 
     参数:
         input: logits，(N, C)、(N, C, d1, ...) 或无批量的 (C,)；类别在第 1 维（同 PyTorch）
-        target: 类别下标，(N,)、(N, d1, ...) 或 0 维；等于 ignore_index 的位置不计入损失
-        reduction: 'mean'（在未被忽略的位置上平均）| 'sum' | 'none'
-        label_smoothing: ε ∈ [0, 1]，目标分布变成 (1−ε)·onehot + ε/C
+        target: 类别下标，(N,)、(N, d1, ...) 或 0 维，等于 ignore_index 的位置不计入损失；
+            或与 input 同形的浮点张量：每类的概率（可以求梯度）
+        weight: 每类的权重，形状 (C,)；None 表示都为 1。用于类别不平衡：少见的类给大权重
+        ignore_index: 只用于类别下标；概率形式的 target 要求它为负数（同 PyTorch）
+        reduction: 'mean' | 'sum' | 'none'。'mean' 时类别下标除以没被忽略的样本的权重之和 Σ w[tᵢ]
+            （不给 weight 时就是样本数）；概率形式除以样本数（同 PyTorch）
+        label_smoothing: ε ∈ [0, 1]，目标分布变成 (1−ε)·target + ε/C（两种写法都适用）
     返回:
-        标量；reduction='none' 时形状同 target
+        标量；reduction='none' 时形状为 (N, d1, ...)（无批量时为 0 维）
 
     例::
 
         >>> F.cross_entropy(tg.tensor([[2.0, 0.5, -1.0]]), tg.tensor([0]))
         tensor(0.2413)
+        >>> F.cross_entropy(tg.tensor([[2.0, 0.5, -1.0]]), tg.tensor([[0.5, 0.5, 0.0]]))   # 软标签
+        tensor(0.9913)
     """
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing 必须在 [0, 1] 之间，得到 {label_smoothing}。")
-    logits, flat_target, shape = _flatten_classes(_float_input(input), target, "cross_entropy")
+    if input.ndim == 0:
+        raise RuntimeError("cross_entropy 的 input 至少要有一维：(C,)、(N, C) 或 (N, C, d1, ...)，得到 0 维张量。")
+    x = _float_input(input)
+    if isinstance(weight, Tensor) and dtypes.is_floating(weight.dtype):
+        x = x.to(dtype=result_type(x, weight))  # float64 的权重把 float32 的 logits 提升（同运算符的规则）
+    if isinstance(target, Tensor) and target.shape == input.shape:  # 形状相同：target 是每类的概率（同 PyTorch）
+        if not dtypes.is_floating(target.dtype):
+            raise RuntimeError(
+                f"cross_entropy 的 target 与 input 同形 {input.shape} 时表示每类的概率（软标签），必须是浮点张量，"
+                f"得到 {target.dtype} (Expected floating point type for target with class probabilities)。"
+                f"提示：类别下标的 target 形状应为 {(input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()}。")
+        if ignore_index >= 0:
+            raise RuntimeError(f"概率形式的 target 不能用 ignore_index（得到 ignore_index={ignore_index}）"
+                               "(ignore_index is not supported for floating point target)。")
+        x, target = _promoted(x, target)
+        logits, probs, shape = _flatten_probabilities(x, target)
+        w = _class_weight(weight, logits, "cross_entropy")
+        out = nn_ops.CrossEntropy.apply(logits, probs, w, ignore_index, float(label_smoothing), reduction)
+        return out.reshape(shape) if reduction == "none" else out
+    logits, flat_target, shape = _flatten_classes(x, target, "cross_entropy")
     _check_targets(flat_target, logits.shape[1], ignore_index, "cross_entropy")
-    out = nn_ops.CrossEntropy.apply(logits, flat_target.data, ignore_index, float(label_smoothing), reduction)
+    w = _class_weight(weight, logits, "cross_entropy")
+    out = nn_ops.CrossEntropy.apply(logits, flat_target.data, w, ignore_index, float(label_smoothing), reduction)
     return out.reshape(shape) if reduction == "none" else out
 
 
@@ -710,16 +781,24 @@ def nll_loss(input, target, ignore_index=-100, reduction="mean"):
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
-    """二元交叉熵：−[t·log p + (1−t)·log(1−p)]，input 是概率。log 截断在 −100（同 PyTorch），避免 log 0 = −∞。"""
+    """二元交叉熵：ℓ = −[t·log p + (1−t)·log(1−p)]，input 是概率 p ∈ [0, 1]。
+
+    两个 log 都截断在 −100（同 PyTorch），p = 0 或 1 时损失有限；梯度 ∂ℓ/∂p = (p − t) / max(p(1 − p), 1e−12)
+    也照 PyTorch，p = 0、1 处是有限的数，不是 nan。
+    """
     _check_reduction(reduction)
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
     if input.numel() and (input.min().item() < 0 or input.max().item() > 1):
         raise RuntimeError("binary_cross_entropy 的 input 必须是 [0, 1] 内的概率。提示：对 logits 请用 "
                            "binary_cross_entropy_with_logits。")
-    log_p = input.log().clamp(min=-100)
-    log_q = (1 - input).log().clamp(min=-100)
-    return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
+    p, t = _promoted(_float_input(input), target)  # p 是浮点，整数 target 也随之变成浮点
+    try:
+        losses = nn_ops.BinaryCrossEntropy.apply(p, t)
+    except ValueError as e:
+        raise RuntimeError(f"广播失败 (broadcasting)：binary_cross_entropy 的 input {input.shape} 与 "
+                           f"target {target.shape} 无法广播。") from e
+    return _reduce(losses, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):

@@ -46,33 +46,37 @@ class L1Loss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """交叉熵损失 (cross-entropy)：ℓ = −log softmax(input)[target]，对未被忽略的样本取平均。
+    """交叉熵损失 (cross-entropy)：ℓ = −w[target]·log softmax(input)[target]，对未被忽略的样本取（加权）平均。
 
     input 是 logits（未规范化的对数概率），**不要**先做 softmax：log_softmax 已融合在里面，数值稳定。
+    target 也可以是与 input 同形的浮点张量：每类的概率（软标签 (soft label)），见 ``F.cross_entropy``。
 
     参数:
+        weight: 每类的权重，形状 (C,)，或 None（都为 1）。登记为缓冲区 (buffer)：随 ``.to(device)`` 移动、存进 state_dict。
         ignore_index: target 等于它的位置不计入损失（如填充词元）。
-        reduction: 'mean' | 'sum' | 'none'。
+        reduction: 'mean' | 'sum' | 'none'；'mean' 除以没被忽略的样本的权重之和（同 PyTorch）。
         label_smoothing: ε ∈ [0, 1]，目标分布变成 (1 − ε)·onehot + ε / C。
     形状:
-        input ``(N, C)`` 或 ``(N, C, d1, …)``，target ``(N,)`` 或 ``(N, d1, …)`` 的整数类别下标。
+        input ``(N, C)`` 或 ``(N, C, d1, …)``，target ``(N,)`` 或 ``(N, d1, …)`` 的整数类别下标，或与 input 同形的概率。
 
     例::
 
         >>> criterion = nn.CrossEntropyLoss()
         >>> loss = criterion(tg.randn(4, 3), tg.tensor([0, 2, 1, 0]))
+        >>> weighted = nn.CrossEntropyLoss(weight=tg.tensor([1.0, 1.0, 5.0]))   # 第 2 类少见，给大权重
     """
 
-    def __init__(self, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"label_smoothing 必须在 [0, 1] 之间，得到 {label_smoothing}。")
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, ignore_index=self.ignore_index, reduction=self.reduction,
-                               label_smoothing=self.label_smoothing)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_Loss):

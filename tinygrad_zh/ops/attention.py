@@ -22,7 +22,7 @@ class ScaledDotProductAttention(Function):
         ∂L/∂P = (G Vᵀ) ⊙ keep
         ∂L/∂Z = P ⊙ (∂L/∂P − Σⱼ (∂L/∂P ⊙ P))         （softmax 的反向，Z 是加了掩码的分数）
         ∂L/∂Q = s · ∂L/∂Z K，  ∂L/∂K = s · (∂L/∂Z)ᵀ Q，  ∂L/∂M = ∂L/∂Z
-    被掩掉的位置 P = 0，梯度自然为 0。
+    被掩掉的位置 P = 0，梯度自然为 0；整行都被掩掉时这一行的 P 全为 0，输出与梯度都是 0（同 PyTorch）。
     """
     zh = "缩放点积注意力"
     supports_create_graph = False
@@ -32,11 +32,19 @@ class ScaledDotProductAttention(Function):
         xp = ctx.xp
         scores = q @ xp.swapaxes(k, -1, -2)
         scores *= scale
-        if mask is not None:
+        if mask is None:
+            scores -= xp.max(scores, axis=-1, keepdims=True)
+            probs = xp.exp(scores, out=scores)
+            probs /= xp.sum(probs, axis=-1, keepdims=True)
+        else:
             scores = scores + mask  # 不原地加：掩码的前导维度可能比分数多
-        scores -= xp.max(scores, axis=-1, keepdims=True)
-        probs = xp.exp(scores, out=scores)
-        probs /= xp.sum(probs, axis=-1, keepdims=True)
+            # 整行都被掩掉（全是 −∞）：最大值换成 0，exp 全是 0，分母换成 1，这一行的概率就是 0 而不是 0/0 = nan
+            # （同 PyTorch 2.5 起的 _safe_softmax：输出 0，梯度也是 0）
+            row_max = xp.max(scores, axis=-1, keepdims=True)
+            scores -= xp.where(row_max == -math.inf, 0.0, row_max)
+            probs = xp.exp(scores, out=scores)
+            total = xp.sum(probs, axis=-1, keepdims=True)
+            probs /= xp.where(total == 0, 1.0, total)
         ctx.save_for_backward(q, k, v, probs, keep)
         ctx.scale = scale
         return (probs if keep is None else probs * keep) @ v

@@ -72,6 +72,66 @@ class Div(Function):
                 -ga * out if ctx.needs_input_grad[1] else None)
 
 
+def _integral(x):
+    """Python 整数或整数 / 布尔数组。"""
+    if isinstance(x, numbers.Number):
+        return isinstance(x, numbers.Integral)
+    return x.dtype.kind in "iub"
+
+
+def _check_integer_divisor(xp, a, b, name):
+    """整数除以 0：PyTorch 报错 (ZeroDivisionError)，NumPy 只发警告、悄悄给出 0。浮点数除以 0 照 IEEE 给 inf / nan。"""
+    if not (_integral(a) and _integral(b)):
+        return
+    if b == 0 if isinstance(b, numbers.Number) else bool(xp.any(b == 0)):
+        raise RuntimeError(f"整数除以零 (ZeroDivisionError)：{name} 的除数里有 0。整数没有 inf / nan 可以表示这个结果（同 PyTorch）。"
+                           "提示：先转成浮点数 (.float())，或先检查除数。")
+
+
+class FloorDivide(Function):
+    """y = ⌊a / b⌋：向负无穷取整的除法（同 Python 的 ``//`` 与 PyTorch 的 floor_divide），如 −7 // 2 = −4。
+
+    y 是分段常数：几乎处处导数为 0，a/b 为整数处跳变。PyTorch 没有实现它的导数 (not implemented)：
+    输入需要梯度时结果仍连在计算图上，反向传播经过这里就报错；这里也一样，免得悄悄给出一个“看起来对”的 0。
+    """
+    zh = "向下取整除法"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_integer_divisor(ctx.xp, a, b, "floor_divide (//)")
+        return ctx.xp.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(
+            "floor_divide (//) 的导数没有实现 (derivative for floor_divide is not implemented)，同 PyTorch："
+            "⌊a/b⌋ 是分段常数，在 a/b 为整数处不连续。提示：只当作常数用时先 .detach()；要可导的余数用 remainder (%)。")
+
+
+class Remainder(Function):
+    """y = a − b·⌊a/b⌋：余数的符号与除数 b 相同（同 Python 的 ``%`` 与 PyTorch 的 remainder），如 −7 % 3 = 2。
+
+    ∂y/∂a = 1，∂y/∂b = −⌊a/b⌋（在 a/b 为整数处 y 跳变，那里也用这个公式，同 PyTorch）。
+    """
+    zh = "取余"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = ctx.xp
+        _check_integer_divisor(xp, a, b, "remainder (%)")
+        if not isinstance(b, numbers.Number) and b.dtype.kind == "f":  # 除数是浮点张量：存下商给 ∂y/∂b 用（它是常数，二阶导数也对）
+            ctx.save_for_backward(xp.floor_divide(a, b))
+        return xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = None
+        if ctx.needs_input_grad[1]:
+            (quotient,) = ctx.saved_tensors
+            gb = -g * quotient
+        return (g if ctx.needs_input_grad[0] else None), gb
+
+
 class Neg(Function):
     """y = −a；∂y/∂a = −1。"""
     zh = "取负"
@@ -86,7 +146,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = aᵖ（p 是 Python 数）；∂y/∂a = p·aᵖ⁻¹。
+    """y = aᵖ（p 是 Python 数）；∂y/∂a = p·aᵖ⁻¹，p = 0 时 ∂y/∂a = 0（同 PyTorch：0⁰ 处不是 0·0⁻¹ = nan）。
 
     p = 2、3 时用乘法代替幂函数：更快，结果也更准。
     """
@@ -106,6 +166,8 @@ class Pow(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         p = ctx.p
+        if p == 0:  # y ≡ 1：导数处处为 0（张量的 g 乘 0 还能再求导）
+            return (g * 0 if ctx.create_graph else ctx.xp.zeros_like(a)), None
         if p == 2:
             return g * 2 * a, None
         if p == 3:
@@ -113,8 +175,22 @@ class Pow(Function):
         return g * p * a ** (p - 1), None
 
 
+def _scalar_log(a):
+    """Python 数的 ln a：0 → −∞，负数 → nan（math.log 会报 math domain error）。
+
+    结果是 Python float：xp.log(2.0) 会返回 float64 标量，把 float32 的梯度提升成 float64。
+    """
+    if a > 0:
+        return math.log(a)
+    return -math.inf if a == 0 else math.nan
+
+
 class PowTensor(Function):
-    """y = aᵇ（a、b 都是张量）；∂y/∂a = b·aᵇ⁻¹，∂y/∂b = aᵇ·ln a。"""
+    """y = aᵇ（b 是张量，a 是张量或 Python 数）；∂y/∂a = b·aᵇ⁻¹，∂y/∂b = aᵇ·ln a。
+
+    与 PyTorch 相同的约定：b = 0 处 ∂y/∂a = 0（不是 0·0⁻¹ = nan）；a = 0 且 b ≥ 0 处 ∂y/∂b = 0（不是 0·ln 0 = nan）；
+    a < 0 时 ln a = nan，∂y/∂b 为 nan。
+    """
     zh = "幂"
 
     @staticmethod
@@ -126,10 +202,21 @@ class PowTensor(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
-        # 底数是 Python 数时用 math.log：xp.log(2.0) 会返回 float64 标量，把 float32 的梯度提升成 float64
-        log_a = math.log(a) if isinstance(a, numbers.Number) else ctx.xp.log(a)
-        return (g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None,
-                g * out * log_a if ctx.needs_input_grad[1] else None)
+        xp = ctx.xp
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = xp.where(b == 0, 0.0, g * b * a ** (b - 1))
+        if ctx.needs_input_grad[1]:
+            if isinstance(a, numbers.Number):
+                gb = g * out * _scalar_log(a)
+                if a == 0:
+                    gb = xp.where(b >= 0, 0.0, gb)
+            else:
+                zero_base = a == 0
+                log_a = xp.log(xp.where(zero_base, 1.0, a))  # 0 处先不取 log：免得 NumPy 警告，下面再补上 −∞
+                gb = g * out * xp.where(zero_base, -math.inf, log_a)
+                gb = xp.where(zero_base & (b >= 0), 0.0, gb)
+        return ga, gb
 
 
 class Exp(Function):

@@ -62,6 +62,25 @@ class Expand(Function):
         return g, None
 
 
+class Flip(Function):
+    """沿 dims 里的每一维把元素倒过来：y[..., i, ...] = a[..., n−1−i, ...]。反向把梯度沿同样的维再倒一次。
+
+    结果是新的内存（同 PyTorch 的 flip 会复制），不是负步长的视图。
+    """
+    zh = "翻转"
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return ctx.xp.flip(a, axis=dims).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.create_graph:  # g 是张量：可微地倒回去
+            return Flip.apply(g, ctx.dims), None
+        return ctx.xp.flip(g, axis=ctx.dims), None
+
+
 class Getitem(Function):
     """索引与切片 (indexing)：y = a[key]。
 

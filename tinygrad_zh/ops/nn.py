@@ -1,8 +1,9 @@
 """神经网络用的运算：激活函数、全连接层、损失函数。
 
-- 激活函数 (activation function)：``Tanh``、``Sigmoid``、``Relu``、``Gelu``（都是按元素的）；
+- 激活函数 (activation function)：``Tanh``、``Sigmoid``、``Logsigmoid``、``Relu``、``Gelu``（都是按元素的）；
 - 全连接层 (fully connected layer)：``Linear``，y = x Wᵀ + b；
-- 损失函数 (loss function)：``CrossEntropy``（log_softmax + 负对数似然 + 求平均）、``BinaryCrossEntropyWithLogits``。
+- 损失函数 (loss function)：``CrossEntropy``（log_softmax + 负对数似然 + 求平均；类别下标或概率形式的 target，
+  可带每类的权重）、``BinaryCrossEntropy``（输入是概率）、``BinaryCrossEntropyWithLogits``。
 
 GELU、交叉熵、二元交叉熵、全连接各自融合成一个 Function：一次前向、一个解析的反向，
 比穿过十几个小运算更快、更省内存，数值上也更稳（不会算出 log 0）。
@@ -37,16 +38,26 @@ class Tanh(Function):
         return g * (1 - out * out)
 
 
+def _sigmoid(xp, a):
+    """数值稳定的 σ(a)：只对 −|a| 取指数，e = e^{−|a|} ∈ (0, 1]，不会上溢 (overflow)。
+
+    a ≥ 0：σ(a) = 1/(1 + e)；a < 0：σ(a) = e/(1 + e)。两条尾巴都保住相对精度：
+    float32 下 σ(−20) ≈ 2.06e−9、σ(−80) ≈ 1.8e−35 都算得准（用 (1 + tanh(a/2))/2 时 a < −17 就成了 0）。
+    """
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1.0, e) / (1.0 + e)
+
+
 class Sigmoid(Function):
     """y = σ(a) = 1/(1 + e⁻ᵃ)；∂y/∂a = y(1 − y)。
 
-    用恒等式 σ(a) = (1 + tanh(a/2)) / 2 计算：a = ±1000 时也不会上溢 (overflow)。
+    前向按 a 的符号分两支（见 ``_sigmoid``）：a = ±1000 时不上溢、没有警告，a 很负时也保住相对精度。
     """
     zh = "sigmoid"
 
     @staticmethod
     def forward(ctx, a):
-        out = (ctx.xp.tanh(a * 0.5) + 1) * 0.5
+        out = _sigmoid(ctx.xp, a)
         ctx.save_for_backward(out)
         return out
 
@@ -54,6 +65,28 @@ class Sigmoid(Function):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         return g * out * (1 - out)
+
+
+class Logsigmoid(Function):
+    """y = log σ(a) = −softplus(−a) = min(a, 0) − log(1 + e^{−|a|})；∂y/∂a = 1 − σ(a) = σ(−a)。
+
+    不先算 σ 再取 log：a = −1000 时 σ(a) 在浮点里是 0，log 0 = −∞；这样写结果是 −1000，两端都不上溢。
+    """
+    zh = "log-sigmoid"
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        ctx.save_for_backward(a)
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        xp = ctx.xp
+        pos = a >= 0
+        e = xp.exp(xp.where(pos, -a, a))          # e^{−|a|}（只用 where，create_graph 时也能再求导）
+        return g * xp.where(pos, e, 1.0) / (1.0 + e)  # σ(−a)
 
 
 class Relu(Function):
@@ -79,6 +112,8 @@ class Gelu(Function):
 
     融合成一个 Function：一次前向、一个解析的反向，比穿过 erf、乘法、加法一串小运算更快、更省内存；
     代价是反向里的原地运算不能再求导（``supports_create_graph = False``）。
+    float16 的输入在 float32 里计算、结果再转回 float16（同 PyTorch）：x 很负时 1 + erf 是两个相近数相减，
+    直接在 float16 里算相对误差可达 10%。
     """
     zh = "GELU"
     supports_create_graph = False
@@ -86,16 +121,18 @@ class Gelu(Function):
     @staticmethod
     def forward(ctx, x, approximate):
         xp = ctx.xp
-        ctx.approximate = approximate
+        ctx.approximate, ctx.dtype = approximate, x.dtype
+        if x.dtype.itemsize < 4:
+            x = x.astype("float32")
         if approximate == "tanh":
             t = xp.tanh(_GELU_C * (x + 0.044715 * (x * x * x)))
             ctx.save_for_backward(x, t)
-            return 0.5 * x * (1.0 + t)
+            return (0.5 * x * (1.0 + t)).astype(ctx.dtype, copy=False)
         cdf = backend.erf(x * (1.0 / _SQRT_2))
         cdf += 1.0   # 原地运算：GELU 的输入很大（B·T·4C），少分配几个临时数组
         cdf *= 0.5
         ctx.save_for_backward(x, cdf)
-        return x * cdf
+        return (x * cdf).astype(ctx.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -103,7 +140,7 @@ class Gelu(Function):
         xp = ctx.xp
         if ctx.approximate == "tanh":
             du = _GELU_C * (1.0 + 3 * 0.044715 * (x * x))
-            return g * (0.5 * (1.0 + aux) + 0.5 * x * (1.0 - aux * aux) * du), None
+            return (g * (0.5 * (1.0 + aux) + 0.5 * x * (1.0 - aux * aux) * du)).astype(ctx.dtype, copy=False), None
         d = x * x
         d *= -0.5
         d = xp.exp(d, out=d)
@@ -111,7 +148,7 @@ class Gelu(Function):
         d *= _INV_SQRT_2PI     # x·φ(x)
         d += aux               # Φ(x) + x·φ(x)
         d *= g
-        return d, None
+        return d.astype(ctx.dtype, copy=False), None
 
 
 # ============================================================================ 全连接
@@ -152,58 +189,120 @@ class Linear(Function):
 # ============================================================================ 损失
 
 class CrossEntropy(Function):
-    """交叉熵 (cross-entropy)：logits 形状 (M, C)，类别下标 target 形状 (M,)。
+    """交叉熵 (cross-entropy)：logits z 形状 (M, C)；target 是类别下标 (M,)（整数），或每类的概率 (M, C)（浮点，软标签）。
 
-    前向：log p = log_softmax(z)；ℓᵢ = −(1−ε)·log pᵢ[tᵢ] − (ε/C)·Σ_c log pᵢ[c]（ε 为 label_smoothing）；
-    target == ignore_index 的行 ℓᵢ = 0。reduction='none' 返回 ℓ，'sum' 返回 Σℓᵢ，
-    'mean' 返回 Σℓᵢ / n（n 是没被忽略的行数，同 PyTorch）。
-    反向：∂ℓᵢ/∂zᵢ = softmax(zᵢ) − qᵢ，其中 qᵢ = (1−ε)·onehot(tᵢ) + ε/C；被忽略的行梯度为 0；
-    'mean' 时每行再乘 1/n。
+    记 log p = log_softmax(z)，ε 为 label_smoothing，w 为每类的权重 (C,)（weight=None 时全为 1）。
+
+    类别下标：ℓᵢ = (1−ε)·w[tᵢ]·(−log pᵢ[tᵢ]) + (ε/C)·Σ_c w_c·(−log pᵢ[c])；target == ignore_index 的行 ℓᵢ = 0；
+    'mean' 返回 Σℓᵢ / Σᵢ w[tᵢ]（只数没被忽略的行；不给权重时就是这些行的个数，同 PyTorch）。
+
+    概率：qᵢ = (1−ε)·targetᵢ + ε/C，ℓᵢ = −Σ_c w_c·qᵢ[c]·log pᵢ[c]；'mean' 返回 Σℓᵢ / M（除以行数，不是权重之和，同 PyTorch）。
+
+    reduction='none' 返回 ℓ，'sum' 返回 Σℓᵢ。
+    反向（rᵢ 是第 i 行收到的梯度，'mean' 时已除以分母，被忽略的行 rᵢ = 0）：
+        类别下标：∂ℓ/∂zᵢ = rᵢ·[softmax(zᵢ)·((1−ε)·w[tᵢ] + (ε/C)·Σ_c w_c) − (1−ε)·w[tᵢ]·onehot(tᵢ) − (ε/C)·w]
+        概率：    ∂ℓ/∂zᵢ = rᵢ·[softmax(zᵢ)·Σ_c w_c·qᵢ[c] − w ⊙ qᵢ]，  ∂ℓ/∂targetᵢ = −rᵢ·(1−ε)·w ⊙ log pᵢ
+    w = 1 时第一式就是熟悉的 softmax(zᵢ) − qᵢ。
     """
     zh = "交叉熵"
     supports_create_graph = False
 
     @staticmethod
-    def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
+    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
         xp = ctx.xp
+        eps = label_smoothing
+        ctx.eps, ctx.reduction, ctx.soft = eps, reduction, target.dtype.kind == "f"
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
+        if ctx.soft:
+            loss = CrossEntropy._soft_forward(ctx, shifted, target, weight)
+        else:
+            loss = CrossEntropy._index_forward(ctx, shifted, target, weight, ignore_index)
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return xp.sum(loss)
+        return xp.sum(loss) / ctx.count
+
+    @staticmethod
+    def _index_forward(ctx, shifted, target, weight, ignore_index):
+        xp = ctx.xp
+        eps, c = ctx.eps, shifted.shape[1]
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
         picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
-        eps = label_smoothing
-        row_sum = xp.sum(shifted, axis=1) if eps else None
+        # Σ_c w_c·shifted[c]（只在 label_smoothing 时要）：不给权重时就是按行求和
+        row_sum = (xp.sum(shifted, axis=1) if weight is None else shifted @ weight) if eps else None
         # exp 只算一次，且原地写回 shifted（logits 大小的数组只分配这一个）：概率 p 留给反向用
         probs = xp.exp(shifted, out=shifted)
         total = xp.sum(probs, axis=1, keepdims=True)
         probs /= total
         log_total = xp.log(total)[:, 0]
-        loss = -(1.0 - eps) * (picked - log_total)            # −(1−ε)·log p[t]
-        if eps:  # Σ_c log p[c] = Σ_c shifted[c] − C·log Σ e
-            c = logits.shape[1]
-            loss = loss - (eps / c) * (row_sum - c * log_total)
+        w_t = None if weight is None else xp.where(valid, weight[safe], 0)
+        loss = -(1.0 - eps) * (picked - log_total)            # (1−ε)·(−log p[t])
+        if w_t is not None:
+            loss = loss * w_t
+        if eps:  # Σ_c w_c·(−log p[c]) = (Σ_c w_c)·log Σ e − Σ_c w_c·shifted[c]
+            w_sum = c if weight is None else xp.sum(weight)
+            loss = loss - (eps / c) * (row_sum - w_sum * log_total)
         loss = xp.where(valid, loss, 0)
-        ctx.save_for_backward(probs, safe, valid)
-        ctx.eps, ctx.reduction = eps, reduction
-        if reduction == "none":
-            return loss
-        if reduction == "sum":
-            return xp.sum(loss)
-        # 个数留在设备上（不调用 .item()）：GPU 上不必等主机；全被忽略时 0/0 = nan，同 PyTorch
-        ctx.count = xp.sum(valid).astype(loss.dtype)
-        return xp.sum(loss) / ctx.count
+        ctx.save_for_backward(probs, safe, valid, weight)
+        if ctx.reduction == "mean":
+            # 分母留在设备上（不调用 .item()）：GPU 上不必等主机；全被忽略时 0/0 = nan，同 PyTorch
+            ctx.count = xp.sum(valid).astype(loss.dtype) if w_t is None else xp.sum(w_t)
+        return loss
+
+    @staticmethod
+    def _soft_forward(ctx, shifted, target, weight):
+        xp = ctx.xp
+        eps, (m, c) = ctx.eps, shifted.shape
+        log_total = xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        logp = shifted
+        logp -= log_total                                      # 原地：log p 就写在 shifted 里
+        q = target * (1.0 - eps) + eps / c if eps else target
+        wq = q if weight is None else q * weight
+        ctx.save_for_backward(logp, target, weight)
+        ctx.count = float(m) if m else math.nan                # 空批量求平均：nan，同 PyTorch
+        return -xp.sum(wq * logp, axis=1)
 
     @staticmethod
     def backward(ctx, g):
-        probs, safe, valid = ctx.saved_tensors
         xp = ctx.xp
         if ctx.reduction == "mean":
             g = g / ctx.count
-        w = xp.where(valid, g, 0)  # 标量 g 在这里广播成每行一个权重
-        grad = probs * w[:, None]  # 新数组：probs 不能原地改，retain_graph 时还要再用
-        grad[xp.arange(grad.shape[0]), safe] -= (1.0 - ctx.eps) * w
-        if ctx.eps:
-            grad -= (ctx.eps / grad.shape[1]) * w[:, None]
-        return grad, None, None, None, None
+        if ctx.soft:
+            return CrossEntropy._soft_backward(ctx, g)
+        probs, safe, valid, weight = ctx.saved_tensors
+        eps, (m, c) = ctx.eps, probs.shape
+        r = xp.where(valid, g, 0)  # 标量 g 在这里广播成每行一个数
+        rows = xp.arange(m)
+        if weight is None:
+            grad = probs * r[:, None]  # 新数组：probs 不能原地改，retain_graph 时还要再用
+            grad[rows, safe] -= (1.0 - eps) * r
+            if eps:
+                grad -= (eps / c) * r[:, None]
+            return grad, None, None, None, None, None
+        coef = (1.0 - eps) * weight[safe]                     # (1−ε)·w[t]
+        scale = coef + (eps / c) * xp.sum(weight) if eps else coef
+        grad = probs * (r * scale)[:, None]
+        grad[rows, safe] -= coef * r
+        if eps:
+            grad -= (eps / c) * (r[:, None] * weight)
+        return grad, None, None, None, None, None
+
+    @staticmethod
+    def _soft_backward(ctx, g):
+        xp = ctx.xp
+        logp, target, weight = ctx.saved_tensors
+        eps, c = ctx.eps, logp.shape[1]
+        r = g[:, None] if g.ndim == 1 else g                   # reduction='none' 时每行一个数
+        q = target * (1.0 - eps) + eps / c if eps else target
+        wq = q if weight is None else q * weight
+        gz = (xp.exp(logp) * xp.sum(wq, axis=1, keepdims=True) - wq) * r
+        gt = None
+        if ctx.needs_input_grad[1]:
+            wlogp = logp if weight is None else logp * weight
+            gt = wlogp * (-(1.0 - eps) * r)
+        return gz, gt, None, None, None, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -224,6 +323,51 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(ctx, g):
         z, t = ctx.saved_tensors
         xp = ctx.xp
-        sig = (xp.tanh(z * 0.5) + 1) * 0.5
+        sig = _sigmoid(xp, z)
         return (g * (sig - t) if ctx.needs_input_grad[0] else None,
                 -g * z if ctx.needs_input_grad[1] else None)
+
+
+_BCE_EPS = 9.999999960041972e-13  # float32 的 1e−12（PyTorch 用的就是这个 float 常量）：∂ℓ/∂p 的分母 p(1 − p) 至少取它
+
+
+def _log_or_neg_inf(xp, x):
+    """log x，x = 0 处直接给 −∞（不经过 log 0，NumPy 就不会发出除以零的警告）。"""
+    pos = x > 0
+    return xp.where(pos, xp.log(xp.where(pos, x, 1.0)), -math.inf)
+
+
+def _log1m_or_neg_inf(xp, p):
+    """log(1 − p)，用 log1p(−p) 算（p 很小时更准，同 PyTorch）；p = 1 处直接给 −∞。"""
+    below = p < 1
+    return xp.where(below, xp.log1p(-xp.where(below, p, 0.0)), -math.inf)
+
+
+class BinaryCrossEntropy(Function):
+    """逐元素的二元交叉熵 (binary cross-entropy)，p 是概率：ℓ = −[t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)]。
+
+    两个 log 都截断在 −100（同 PyTorch）：p = 0 或 1 时损失有限。反向也照 PyTorch 的公式：
+        ∂ℓ/∂p = (p − t) / max(p(1 − p), 1e−12)      （p = 0、1 处有限，不是 0/0 = nan）
+        ∂ℓ/∂t = −logit p = log(1 − p) − log p        （不截断：p = 0 时为 +∞，p = 1 时为 −∞，同 PyTorch）
+    """
+    zh = "二元交叉熵"
+    supports_create_graph = False
+
+    @staticmethod
+    def forward(ctx, p, t):
+        xp = ctx.xp
+        ctx.save_for_backward(p, t)
+        log_p = xp.maximum(_log_or_neg_inf(xp, p), -100.0)
+        log_q = xp.maximum(_log1m_or_neg_inf(xp, p), -100.0)
+        return -(t * log_p + (1.0 - t) * log_q)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, t = ctx.saved_tensors
+        xp = ctx.xp
+        gp = gt = None
+        if ctx.needs_input_grad[0]:
+            gp = g * (p - t) / xp.maximum((1.0 - p) * p, _BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            gt = g * (_log1m_or_neg_inf(xp, p) - _log_or_neg_inf(xp, p))
+        return gp, gt

@@ -5,6 +5,8 @@ softmax、log_softmax、logsumexp 各是一个融合的 Function：一次前向�
 比拆成 exp / sum / div 一串小运算更快，数值上也更稳。
 """
 
+import math
+
 from ..autograd import Function
 
 
@@ -30,19 +32,35 @@ class Sum(Function):
     @classmethod
     def forward(cls, ctx, a, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        if cls.reduce == "mean" and _count(a.shape, axis) == 0:
+            # 空集合的平均是 0/0 = nan（同 PyTorch）；直接乘 nan，免得 NumPy 警告 "Mean of empty slice"
+            return ctx.xp.sum(a, axis=axis, keepdims=keepdims) * math.nan
         return getattr(ctx.xp, cls.reduce)(a, axis=axis, keepdims=keepdims)
 
     @classmethod
     def backward(cls, ctx, g):
         if cls.reduce == "mean":
-            g = g * (1.0 / _count(ctx.shape, ctx.axis))
+            n = _count(ctx.shape, ctx.axis)
+            # n = 0 时输入是空的，梯度也是空数组，乘什么都一样（同 PyTorch）；只是不能写 1/0
+            g = g * (1.0 / n if n else math.nan)
         return _restore(ctx.xp, g, ctx.axis, ctx.keepdims, ctx.shape), None, None
 
 
 class Mean(Sum):
-    """y = (1/n) Σ a；∂y/∂aᵢ = 1/n。"""
+    """y = (1/n) Σ a；∂y/∂aᵢ = 1/n。n = 0（空张量）时 y = nan，梯度是空数组（同 PyTorch）。"""
     zh = "均值"
     reduce = "mean"
+
+
+def _var_backward(ctx, a, g):
+    """∂var/∂aᵢ = 2 (aᵢ − ā) / (n − correction)，g 先恢复成输入形状。"""
+    xp = ctx.xp
+    n = _count(ctx.shape, ctx.axis)
+    centered = a - xp.mean(a, axis=ctx.axis, keepdims=True)
+    g = _restore(xp, g, ctx.axis, ctx.keepdims, ctx.shape)
+    dof = n - ctx.correction
+    scale = 2.0 / dof if dof > 0 else float("nan")  # 自由度为 0 时方差无定义，与 PyTorch 一样给 nan
+    return g * centered * scale
 
 
 class Var(Function):
@@ -61,17 +79,38 @@ class Var(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
+        return _var_backward(ctx, a, g), None, None, None
+
+
+class Std(Function):
+    """标准差 y = √var(a)；∂y/∂aᵢ = (aᵢ − ā) / ((n − correction)·y)。
+
+    y = 0（这一片的元素全相等）时公式是 0/0：PyTorch 在那里取 0（而不是 √ 在 0 处的 ∞ 乘 0 = nan），这里也一样。
+    """
+    zh = "标准差"
+
+    @staticmethod
+    def forward(ctx, a, axis, correction, keepdims):
+        ctx.shape, ctx.axis, ctx.correction, ctx.keepdims = a.shape, axis, correction, keepdims
+        out = ctx.xp.sqrt(ctx.xp.var(a, axis=axis, ddof=correction, keepdims=keepdims))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
         xp = ctx.xp
-        n = _count(ctx.shape, ctx.axis)
-        centered = a - xp.mean(a, axis=ctx.axis, keepdims=True)
-        g = _restore(xp, g, ctx.axis, ctx.keepdims, ctx.shape)
-        dof = n - ctx.correction
-        scale = 2.0 / dof if dof > 0 else float("nan")  # 自由度为 0 时方差无定义，与 PyTorch 一样给 nan
-        return g * centered * scale, None, None, None
+        zero = out == 0
+        # 先把 0 换成 1 再除：被 where 丢掉的那一支也不出现 0/0，二阶导数才不会带进 nan
+        g_var = xp.where(zero, 0.0, g / (2.0 * xp.where(zero, 1.0, out)))
+        return _var_backward(ctx, a, g_var), None, None, None
 
 
 class _Extremum(Function):
-    """全局最大 / 最小值。多个元素并列时梯度平均分给它们（与 PyTorch 的 max() 相同）。"""
+    """全局最大 / 最小值。多个元素并列时梯度平均分给它们（与 PyTorch 的 max() 相同）。
+
+    结果是 nan 时（输入里有 nan），梯度平分给那些 nan 元素：nan 与 nan 算作“相等”（同 PyTorch）。
+    """
     reduce = "max"
 
     @classmethod
@@ -84,7 +123,8 @@ class _Extremum(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         xp = ctx.xp
-        mask = (a == out).astype(g.dtype)
+        hit = (a == out) | ((a != a) & (out != out))  # x != x 就是 isnan(x)，张量命名空间里也能用
+        mask = hit.astype(g.dtype)
         return g * mask / xp.sum(mask)
 
 
@@ -94,6 +134,38 @@ class Max(_Extremum):
 
 
 class Min(_Extremum):
+    zh = "最小值"
+    reduce = "min"
+
+
+class Amax(Function):
+    """沿 axis 的最大值 y = max a（PyTorch 的 amax）；每一片里并列的元素平分梯度：∂y/∂aᵢ = [aᵢ = y] / #{j : aⱼ = y}。
+
+    与 ``max(dim)`` 不同：后者把整份梯度给 indices 指出的那一个元素。
+    结果是 nan 的那一片，[aᵢ = y] 全为假，梯度是 0/0 = nan（同 PyTorch 的 amax）。
+    """
+    zh = "最大值"
+    reduce = "max"
+
+    @classmethod
+    def forward(cls, ctx, a, axis, keepdims):
+        out = getattr(ctx.xp, cls.reduce)(a, axis=axis, keepdims=keepdims)
+        ctx.save_for_backward(a, out)
+        ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        xp = ctx.xp
+        out = _restore(xp, out, ctx.axis, ctx.keepdims, ctx.shape)
+        mask = (a == out).astype(g.dtype)
+        count = xp.sum(mask, axis=ctx.axis, keepdims=True)
+        return _restore(xp, g, ctx.axis, ctx.keepdims, ctx.shape) / count * mask, None, None
+
+
+class Amin(Amax):
+    """沿 axis 的最小值（PyTorch 的 amin）；并列的元素平分梯度，同 ``Amax``。"""
     zh = "最小值"
     reduce = "min"
 
@@ -141,7 +213,10 @@ class LogSoftmax(Function):
 
 
 class Logsumexp(Function):
-    """y = log Σ e^{aᵢ}（LogSumExp 技巧：先减最大值）；∂y/∂aᵢ = e^{aᵢ − y} = softmax(a)ᵢ。"""
+    """y = log Σ e^{aᵢ}（LogSumExp 技巧：先减最大值）；∂y/∂aᵢ = e^{aᵢ − y} = softmax(a)ᵢ。
+
+    axis 可以是一个轴、几个轴的元组，或 None（全部）。
+    """
     zh = "logsumexp"
 
     @staticmethod
@@ -160,7 +235,7 @@ class Logsumexp(Function):
     def backward(ctx, g):
         a, out = ctx.saved_tensors
         xp = ctx.xp
-        if not ctx.keepdims:
+        if not ctx.keepdims and ctx.axis is not None:  # axis=None：0 维的 out、g 直接广播
             out = xp.expand_dims(out, ctx.axis)
             g = xp.expand_dims(g, ctx.axis)
         return g * xp.exp(a - out), None, None
