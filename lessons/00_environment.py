@@ -29,10 +29,24 @@
 # python lessons/00_environment.py            # 完整模式
 # python lessons/00_environment.py --quick    # 快速模式（测试用）
 # python lessons/00_environment.py --device cuda   # 有 NVIDIA GPU 并装了 CuPy 时
+# jupytext --to notebook lessons/00_environment.py  # 转成笔记本 (notebook)，再用 Jupyter 打开逐个单元运行
 # ```
 #
 # 本文件是 jupytext 的 "percent" 格式：`# %%` 开始一个代码单元，`# %% [markdown]` 开始一个文字单元。
 # 它既能直接用 `python` 运行，也能用 `jupytext --to notebook` 转成 Jupyter 笔记本。
+# 所有课程都按同一个约定来写（`tinygrad_zh/lesson.py` 开头有完整说明）：
+#
+# - 第一个代码单元是**参数单元**：`QUICK`（快速模式）和 `DEVICE`（设备）。在笔记本里直接改它们；
+#   用脚本运行时，命令行的 `--quick`、`--device cuda` 会覆盖它们，环境变量 `TINYGRAD_ZH_QUICK=1`、
+#   `TINYGRAD_ZH_DEVICE=cpu` 也可以（CI 就是这样执行笔记本的）；
+# - 每一步的代码紧跟在它的讲解下面，结果就打印在那里；后面的单元直接用前面单元算出的变量，
+#   所以在笔记本里要**从上往下**依次运行；
+# - 课程正文和测试要用的数都放进字典 `RESULTS`，最后的「参考结果」由它生成。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：少量步数、小数据（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
+
 
 # %%
 import os
@@ -41,8 +55,12 @@ import platform
 import numpy as np
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import doctor, output_dir, run_lesson
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.lesson import doctor, lesson_args, output_dir, show
+from tinygrad_zh.viz import label, matplotlib_available, setup_font, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖上面两个值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
+print(f"第 00 课：环境与约定（Python {platform.python_version()}）")
 
 # %% [markdown]
 # ## 第 1 步：tinygrad_zh 是什么
@@ -61,20 +79,18 @@ from tinygrad_zh.viz import label, setup_font
 # 后面的课程在这三层之上一点点搭出神经网络、优化器，直到一个能写中文的 GPT。
 #
 # 安装只需要一行（在仓库根目录）：`pip install -e ".[lessons]"`。`-e` 表示“可编辑安装”：
-# 你改了 `tinygrad_zh/` 里的代码，不用重新安装就能生效；`[lessons]` 会顺带装上画图用的 matplotlib 和进度条 tqdm。
+# 你改了 `tinygrad_zh/` 里的代码，不用重新安装就能生效；`[lessons]` 会顺带装上画图用的 matplotlib、进度条 tqdm，
+# 以及把课程转成笔记本并执行的 jupytext、ipykernel 等。
 # 有 GPU 的同学再装 `pip install -e ".[gpu]"`（即 CuPy）。
 
-
 # %%
-def step1_what():
-    print("== 第 1 步：tinygrad_zh 是什么 ==")
-    print(f"  tinygrad_zh 版本 {tg.__version__}，安装位置 {os.path.dirname(tg.__file__)}")
-    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    y = (x * x).sum()          # y = x₁² + x₂² + x₃²
-    y.backward()               # 反向传播：dy/dx = 2x
-    print(f"  一个最小的例子：y = sum(x²)，x = {x.tolist()}，y = {y.item()}，dy/dx = {x.grad.tolist()}")
-    return {"version": tg.__version__, "first_grad": x.grad.tolist()}
-
+print(f"tinygrad_zh 版本 {tg.__version__}，安装位置 {os.path.dirname(tg.__file__)}")
+x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = (x * x).sum()          # y = x₁² + x₂² + x₃²
+y.backward()               # 反向传播：dy/dx = 2x
+print(f"一个最小的例子：y = sum(x²)，x = {x.tolist()}，y = {y.item()}，dy/dx = {x.grad.tolist()}")
+RESULTS["version"] = tg.__version__
+RESULTS["first_grad"] = x.grad.tolist()
 
 # %% [markdown]
 # ## 第 2 步：用 doctor() 检查环境
@@ -83,13 +99,8 @@ def step1_what():
 # 以及有没有找到中文字体。遇到问题先运行它，把输出贴在提问里，别人一眼就能看出你的环境。
 # 命令行里也可以用 `python -c "from tinygrad_zh.lesson import doctor; doctor()"`。
 
-
 # %%
-def step2_doctor():
-    print("== 第 2 步：环境检查 doctor() ==")
-    info = doctor()
-    return {"doctor": info}
-
+RESULTS["doctor"] = doctor()
 
 # %% [markdown]
 # ## 第 3 步：随机种子与可复现性
@@ -111,25 +122,23 @@ def step2_doctor():
 # 注意：可复现指的是“同样的代码、同样的库版本、同样的设备”。换了 NumPy 版本或设备，
 # 浮点运算的顺序可能不同，最后几位小数可能变化。
 
-
 # %%
-def step3_seeds(device):
-    print("== 第 3 步：随机种子 ==")
-    tg.manual_seed(0)
-    a = tg.randn(3, device=device)
-    tg.manual_seed(0)
-    b = tg.randn(3, device=device)
-    same = bool((a == b).all())
-    print(f"  manual_seed(0) 后 randn(3)：{[round(v, 4) for v in a.tolist()]}")
-    print(f"  再设一次种子 0：            {[round(v, 4) for v in b.tolist()]}  完全相同：{same}")
-    c = tg.randn(3, device=device)   # 不重设种子：接着往下取，数就不同了
-    print(f"  不重设种子，再取一次：      {[round(v, 4) for v in c.tolist()]}")
+tg.manual_seed(0)
+a = tg.randn(3, device=DEVICE)
+tg.manual_seed(0)
+b = tg.randn(3, device=DEVICE)
+same = bool((a == b).all())
+print(f"manual_seed(0) 后 randn(3)：{[round(v, 4) for v in a.tolist()]}")
+print(f"再设一次种子 0：            {[round(v, 4) for v in b.tolist()]}  完全相同：{same}")
+c = tg.randn(3, device=DEVICE)   # 不重设种子：接着往下取，数就不同了
+print(f"不重设种子，再取一次：      {[round(v, 4) for v in c.tolist()]}")
 
-    g = tg.Generator().manual_seed(123)  # 独立的生成器，不影响全局种子
-    d = tg.randn(2, generator=g, device=device)
-    print(f"  独立生成器 Generator(123)：{[round(v, 4) for v in d.tolist()]}")
-    return {"randn_seed0": [round(v, 4) for v in a.tolist()], "seed_reproducible": same}
-
+g = tg.Generator().manual_seed(123)  # 独立的生成器，不影响全局种子
+d = tg.randn(2, generator=g, device=DEVICE)
+print(f"独立生成器 Generator(123)：{[round(v, 4) for v in d.tolist()]}")
+RESULTS["randn_seed0"] = [round(v, 4) for v in a.tolist()]
+RESULTS["seed_reproducible"] = same
+RESULTS["generator123"] = [round(v, 4) for v in d.tolist()]
 
 # %% [markdown]
 # ## 第 4 步：默认数据类型
@@ -150,27 +159,23 @@ def step3_seeds(device):
 # `float32 张量 * 2.0` 仍是 float32。这一点很重要：不小心混进一个 float64 的 NumPy 数组，
 # 整个模型就会悄悄变成 float64，变慢一倍。
 
-
 # %%
-def step4_dtypes(device):
-    print("== 第 4 步：默认 dtype ==")
-    cases = [
-        ("tg.tensor(1.5)", tg.tensor(1.5, device=device)),
-        ("tg.tensor([1, 2])", tg.tensor([1, 2], device=device)),
-        ("tg.tensor(np.array([1.5]))", tg.tensor(np.array([1.5]), device=device)),
-        ("tg.tensor(np.array([1.5], dtype=np.float32))", tg.tensor(np.array([1.5], dtype=np.float32), device=device)),
-        ("tg.tensor(1.5, dtype=tg.float64)", tg.tensor(1.5, dtype=tg.float64, device=device)),
-    ]
-    for text, t in cases:
-        print(f"  {text:<46} → {t.dtype}")
-    f32 = tg.tensor([1.0], device=device)
-    f64 = tg.tensor(np.array([1.0]), device=device)
-    print(f"  float32 张量 * 2.0          → {(f32 * 2.0).dtype}（Python 数字不改变 dtype）")
-    print(f"  float32 张量 + float64 张量 → {(f32 + f64).dtype}（提升成更宽的类型）")
-    print(f"  默认浮点类型 tg.get_default_dtype() = {tg.get_default_dtype()}")
-    return {"dtype_python_float": str(cases[0][1].dtype), "dtype_numpy_array": str(cases[2][1].dtype),
-            "dtype_int": str(cases[1][1].dtype)}
-
+cases = {
+    "tg.tensor(1.5)": tg.tensor(1.5, device=DEVICE),
+    "tg.tensor([1, 2])": tg.tensor([1, 2], device=DEVICE),
+    "tg.tensor(np.array([1.5]))": tg.tensor(np.array([1.5]), device=DEVICE),
+    "tg.tensor(np.array([1.5], dtype=np.float32))": tg.tensor(np.array([1.5], dtype=np.float32), device=DEVICE),
+    "tg.tensor(1.5, dtype=tg.float64)": tg.tensor(1.5, dtype=tg.float64, device=DEVICE),
+}
+for text, t in cases.items():
+    print(f"{text:<46} → {t.dtype}")
+f32 = tg.tensor([1.0], device=DEVICE)
+f64 = tg.tensor(np.array([1.0]), device=DEVICE)
+print(f"float32 张量 * 2.0          → {(f32 * 2.0).dtype}（Python 数字不改变 dtype）")
+print(f"float32 张量 + float64 张量 → {(f32 + f64).dtype}（提升成更宽的类型）")
+print(f"默认浮点类型 tg.get_default_dtype() = {tg.get_default_dtype()}")
+RESULTS["dtypes"] = {text: str(t.dtype) for text, t in cases.items()}
+RESULTS["dtype_promoted"] = str((f32 + f64).dtype)
 
 # %% [markdown]
 # ## 第 5 步：设备
@@ -182,47 +187,40 @@ def step4_dtypes(device):
 # - 一个运算的输入必须在同一设备上，否则会得到一个说明两边设备的清楚错误；
 # - 想把 GPU 上的结果画图或打印成 NumPy，先 `.detach().cpu().numpy()`。
 #
-# 每节课的 `main(quick=False, device="cpu")` 都接受 `device` 参数，命令行用 `--device cuda` 选择 GPU。
+# 每节课开头的参数单元里都有 `DEVICE`，命令行用 `--device cuda` 选择 GPU。
 # 课程代码只用张量的运算，不直接对张量数据调用 `np.*`，所以同一份代码在 CPU 和 GPU 上都能跑。
 
-
 # %%
-def step5_devices(device):
-    print("== 第 5 步：设备 ==")
-    available = tg.cuda.is_available()
-    print(f"  tg.cuda.is_available() = {available}")
-    x = tg.tensor([1.0, 2.0, 3.0], device=device)
-    print(f"  本课使用的设备 device='{device}'，x.device = '{x.device}'")
-    host = x.cpu().numpy()  # 画图、保存前先搬回主机
-    print(f"  x.cpu().numpy() 得到 {type(host).__module__}.{type(host).__name__}：{host}")
-    if not available:
-        print("  没有可用的 GPU：所有课程都能在 CPU 上完成，只是大模型训练会慢一些。")
-    return {"cuda_available": available, "device": x.device}
-
+available = tg.cuda.is_available()
+print(f"tg.cuda.is_available() = {available}")
+x = tg.tensor([1.0, 2.0, 3.0], device=DEVICE)
+print(f"本课使用的设备 DEVICE = '{DEVICE}'，x.device = '{x.device}'")
+host = x.cpu().numpy()  # 画图、保存前先搬回主机
+print(f"x.cpu().numpy() 得到 {type(host).__module__}.{type(host).__name__}：{host}")
+if not available:
+    print("没有可用的 GPU：所有课程都能在 CPU 上完成，只是大模型训练会慢一些。")
+RESULTS["cuda_available"] = available
 
 # %% [markdown]
 # ## 第 6 步：图片放在哪里
 #
 # 课程生成的图片都存进 `tinygrad_zh.lesson.output_dir()`，默认是仓库里的 `lessons/output/`（已被 git 忽略）。
 # 想存到别处，设环境变量 `TINYGRAD_ZH_OUTPUT`，例如 `TINYGRAD_ZH_OUTPUT=/tmp/figs python lessons/00_environment.py`。
-# 每节课运行结束时会打印它保存的图片路径。
-
+#
+# 课程里画好一张图后调用 `show(fig, "文件名.png")`：它把图存进输出目录并打印路径；
+# 在 Jupyter 里还会把图直接显示在这个单元下面。
 
 # %%
-def step6_output():
-    print("== 第 6 步：输出目录 ==")
-    out = output_dir()
-    print(f"  output_dir() = {out}")
-    print(f"  环境变量 TINYGRAD_ZH_OUTPUT = {os.environ.get('TINYGRAD_ZH_OUTPUT', '（未设置，用默认目录）')}")
-    return {"output_dir": str(out)}
-
+out = output_dir()
+print(f"output_dir() = {out}")
+print(f"环境变量 TINYGRAD_ZH_OUTPUT = {os.environ.get('TINYGRAD_ZH_OUTPUT', '（未设置，用默认目录）')}")
 
 # %% [markdown]
 # ## 第 7 步：中文字体与测试图
 #
 # matplotlib 自带的字体里没有汉字。`tinygrad_zh.viz.setup_font()` 做两件事：
 #
-# 1. 没有显示器时改用不需要窗口的 Agg 后端 (backend)，在服务器上也能存图；
+# 1. 没有显示器、也不在 Jupyter 里时改用不需要窗口的 Agg 后端 (backend)，在服务器上也能存图；
 # 2. 在系统字体里寻找一个中文字体（Noto Sans CJK SC、文泉驿、黑体……），找到就用它。
 #
 # 图里的文字一律写成 `label("中文", "English")`：有中文字体时显示中文，没有时显示英文，
@@ -230,23 +228,15 @@ def step6_output():
 # `sudo apt install fonts-noto-cjk`，然后删除 matplotlib 的字体缓存 `~/.cache/matplotlib`。
 #
 # 下面画一张测试图：用 tinygrad_zh 计算 tanh 和 sigmoid 函数，图的标题、坐标轴、图例都通过 `label` 给出。
+# 画图从 `tinygrad_zh.viz.subplots(...)` 开始（它先调用 `setup_font()`，再调用 `plt.subplots`）。
 
 
 # %%
-def step7_test_plot(device, quick):
-    print("== 第 7 步：中文字体与测试图 ==")
-    has_cjk = setup_font()   # 必须在导入 pyplot 之前调用：它决定后端
-    import matplotlib.pyplot as plt
-    print(f"  找到中文字体：{has_cjk}" + ("" if has_cjk else "（图中标签改用英文）"))
-
-    n = 41 if quick else 201
-    x = tg.tensor(np.linspace(-4.0, 4.0, n), dtype=tg.float32, device=device)
-    curves = {("双曲正切 tanh", "tanh"): x.tanh(), ("sigmoid 函数", "sigmoid"): x.sigmoid()}
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    xs = x.cpu().numpy()
-    for (zh, en), y in curves.items():
-        ax.plot(xs, y.detach().cpu().numpy(), label=label(zh, en))
+def plot_test_curves(xs, curves, has_cjk):
+    """画测试图：每条曲线一个图例，标题与坐标轴用 label(中文, 英文)。"""
+    fig, ax = subplots(figsize=(6, 4))
+    for (zh, en), ys in curves.items():
+        ax.plot(xs, ys, label=label(zh, en))
     ax.axhline(0, color="gray", lw=0.8)
     ax.set_title(label("测试图：中文标签", "Test plot: Chinese labels fall back to English"))
     ax.set_xlabel(label("输入 x", "input x"))
@@ -256,34 +246,20 @@ def step7_test_plot(device, quick):
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    path = output_dir() / "00_test_plot.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return {"cjk_font": has_cjk, "figure": str(path)}
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-#
-# `main` 依次执行上面的各步，返回一个字典（里面是参考结果里的数字，测试会检查它们）。
-
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 00 课：环境与约定（quick={quick}，device='{device}'，Python {platform.python_version()}）")
-    results = {}
-    results.update(step1_what())
-    results.update(step2_doctor())
-    results.update(step3_seeds(device))
-    results.update(step4_dtypes(device))
-    results.update(step5_devices(device))
-    results.update(step6_output())
-    results.update(step7_test_plot(device, quick))
-    print("完成。保存的图片：")
-    print(f"  {results['figure']}")
-    return results
-
+if matplotlib_available():
+    has_cjk = setup_font()
+    print(f"找到中文字体：{has_cjk}" + ("" if has_cjk else "（图中标签改用英文）"))
+    n = 41 if QUICK else 201
+    x = tg.tensor(np.linspace(-4.0, 4.0, n), dtype=tg.float32, device=DEVICE)
+    curves = {("双曲正切 tanh", "tanh"): x.tanh(), ("sigmoid 函数", "sigmoid"): x.sigmoid()}
+    fig = plot_test_curves(x.cpu().numpy(), {k: v.detach().cpu().numpy() for k, v in curves.items()}, has_cjk)
+    RESULTS["figure"] = str(show(fig, "00_test_plot.png"))
+else:
+    print('没有安装 matplotlib，跳过测试图。请在仓库根目录运行：pip install -e ".[lessons]"')
+    RESULTS["figure"] = None
 
 # %% [markdown]
 # ## 小结
@@ -309,16 +285,16 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 完整模式与快速模式打印相同的数（快速模式只是测试图上的点更少）：
-#
-# - `y = sum(x²)` 在 x = [1, 2, 3] 处的梯度：`[2.0, 4.0, 6.0]`；
-# - `tg.manual_seed(0); tg.randn(3)` → `[0.1257, -0.1321, 0.6404]`，重设种子后完全相同：`True`；
-# - `tg.Generator().manual_seed(123)` 的 `randn(2)` → `[-0.9891, -0.3678]`；
-# - dtype：`tg.tensor(1.5)` → float32，`tg.tensor([1, 2])` → int64，`tg.tensor(np.array([1.5]))` → float64，
-#   float32 + float64 → float64；
-# - 没有 GPU 的机器上 `tg.cuda.is_available()` → `False`；
-# - 图片：`lessons/output/00_test_plot.png`（没有中文字体时标签是英文）。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。完整模式与快速模式给出相同的数，
+# 快速模式只是测试图上的点更少。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+dt = RESULTS["dtypes"]
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- y = sum(x²) 在 x = [1, 2, 3] 处的梯度：{RESULTS['first_grad']}；
+- tg.manual_seed(0); tg.randn(3) → {RESULTS['randn_seed0']}，重设种子后完全相同：{RESULTS['seed_reproducible']}；
+- tg.Generator().manual_seed(123) 的 randn(2) → {RESULTS['generator123']}；
+- dtype：tg.tensor(1.5) → {dt['tg.tensor(1.5)']}，tg.tensor([1, 2]) → {dt['tg.tensor([1, 2])']}，\
+tg.tensor(np.array([1.5])) → {dt['tg.tensor(np.array([1.5]))']}，float32 + float64 → {RESULTS['dtype_promoted']}；
+- tg.cuda.is_available() → {RESULTS['cuda_available']}（没有 GPU 的机器上是 False）；
+- 图片：{RESULTS['figure'] or '（没有安装 matplotlib，未生成）'}（没有中文字体时标签是英文）。""")

@@ -28,7 +28,14 @@
 # python lessons/01_scalar_autograd.py            # 完整模式
 # python lessons/01_scalar_autograd.py --quick    # 快速模式：画图用的点更少
 # python lessons/01_scalar_autograd.py --device cuda
+# jupytext --to notebook lessons/01_scalar_autograd.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：画图用的点更少（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
@@ -38,8 +45,11 @@ import numpy as np
 
 import tinygrad_zh as tg
 from tinygrad_zh.autograd import format_graph
-from tinygrad_zh.lesson import output_dir, run_lesson
-from tinygrad_zh.viz import draw_graph, label, setup_font
+from tinygrad_zh.lesson import lesson_args, show
+from tinygrad_zh.viz import graph_figure, label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 
 def f(x):
@@ -60,7 +70,6 @@ def pad(text, width, right=False):
     shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
     fill = " " * max(width - shown, 0)
     return fill + text if right else text + fill
-
 
 # %% [markdown]
 # ## 第 1 步：导数是差商的极限
@@ -99,27 +108,23 @@ def finite_differences(x0, hs, dtype, device):
     return forward.tolist(), central.tolist()
 
 
-def step1_numerical(device, quick):
-    print("== 第 1 步：导数是差商的极限 ==")
-    exact = df_exact(X0)
-    hs = np.array([1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7])
-    fw64, c64 = finite_differences(X0, hs, tg.float64, device)
-    _, c32 = finite_differences(X0, hs, tg.float32, device)
-    print(f"  f(x) = x³ − 2x，在 x = {X0} 处的精确导数 f′(x) = 3x² − 2 = {exact}")
-    print("  " + " | ".join([pad("h", 7, True)] + [pad(t, 16, True) for t in
-                                                     ("前向差分误差 f64", "中心差分误差 f64", "中心差分误差 f32")]))
-    for h, a, b, c in zip(hs, fw64, c64, c32):
-        print(f"  {h:7.0e} | {a - exact:16.2e} | {b - exact:16.2e} | {c - exact:16.2e}")
-    # 画误差-步长曲线用更密的 h
-    n = 16 if quick else 61
-    dense = np.logspace(-12, -0.5, n)
-    d_fw64, d_c64 = finite_differences(X0, dense, tg.float64, device)
-    _, d_c32 = finite_differences(X0, dense, tg.float32, device)
-    curves = {"h": dense, "forward64": d_fw64, "central64": d_c64, "central32": d_c32, "exact": exact}
-    i3 = 2  # h = 1e-3 那一行
-    return {"df_exact": exact, "forward_h1e-3": fw64[i3], "central_h1e-3": c64[i3],
-            "central32_h1e-3": c32[i3]}, curves
+exact = df_exact(X0)
+hs = np.array([1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7])
+fw64, c64 = finite_differences(X0, hs, tg.float64, DEVICE)
+_, c32 = finite_differences(X0, hs, tg.float32, DEVICE)
+print(f"f(x) = x³ − 2x，在 x = {X0} 处的精确导数 f′(x) = 3x² − 2 = {exact}")
+print(" | ".join([pad("h", 7, True)] + [pad(t, 16, True) for t in
+                                        ("前向差分误差 f64", "中心差分误差 f64", "中心差分误差 f32")]))
+for h, a, b, c in zip(hs, fw64, c64, c32):
+    print(f"{h:7.0e} | {a - exact:16.2e} | {b - exact:16.2e} | {c - exact:16.2e}")
+i3, i7 = 2, 6  # h = 1e-3、h = 1e-7 那两行
+RESULTS.update({"df_exact": exact, "forward_h1e-3": fw64[i3], "central_h1e-3": c64[i3],
+                "central32_h1e-3": c32[i3], "central32_h1e-7": c32[i7]})
 
+# 第 9 步要画“误差-步长”曲线，这里顺便用更密的 h 算好
+dense_h = np.logspace(-12, -0.5, 16 if QUICK else 61)
+dense_fw64, dense_c64 = finite_differences(X0, dense_h, tg.float64, DEVICE)
+_, dense_c32 = finite_differences(X0, dense_h, tg.float32, DEVICE)
 
 # %% [markdown]
 # ## 第 2 步：让框架来求导：`backward()`
@@ -167,23 +172,20 @@ def central_difference(fn, x0, h, device):
         return ((fn(xp) - fn(xm)) / (2 * h)).item()
 
 
-def step2_backward(device):
-    print("== 第 2 步：backward() 求导 ==")
-    g32 = backward_derivative(f, X0, tg.float32, device)
-    print(f"  x = {X0}（float32），y = x³ − 2x，y.backward() 后 x.grad = {g32}（精确值 {df_exact(X0)}）")
-    x0 = 0.8
-    print(f"  在 x = {x0} 处比较三种导数（float64）：")
-    print("  " + pad("函数", 14) + "".join(pad(t, 12, True) for t in ("手推公式", "中心差分", "backward"))
-          + pad("|backward − 公式|", 20, True))
-    worst = 0.0
-    for name, fn, dfn in FUNCTIONS:
-        exact = dfn(x0)
-        num = central_difference(fn, x0, 1e-6, device)
-        ana = backward_derivative(fn, x0, tg.float64, device)
-        worst = max(worst, abs(ana - exact))
-        print(f"  {pad(name, 14)}{exact:12.6f}{num:12.6f}{ana:12.6f}{abs(ana - exact):20.1e}")
-    return {"df_backward": g32, "table_max_err": worst}
-
+g32 = backward_derivative(f, X0, tg.float32, DEVICE)
+print(f"x = {X0}（float32），y = x³ − 2x，y.backward() 后 x.grad = {g32}（精确值 {df_exact(X0)}）")
+x0 = 0.8
+print(f"在 x = {x0} 处比较三种导数（float64）：")
+print(pad("函数", 14) + "".join(pad(t, 12, True) for t in ("手推公式", "中心差分", "backward"))
+      + pad("|backward − 公式|", 20, True))
+worst = 0.0
+for name, fn, dfn in FUNCTIONS:
+    formula = dfn(x0)
+    num = central_difference(fn, x0, 1e-6, DEVICE)
+    ana = backward_derivative(fn, x0, tg.float64, DEVICE)
+    worst = max(worst, abs(ana - formula))
+    print(f"{pad(name, 14)}{formula:12.6f}{num:12.6f}{ana:12.6f}{abs(ana - formula):20.1e}")
+RESULTS.update({"df_backward": g32, "table_max_err": worst})
 
 # %% [markdown]
 # ## 第 3 步：手算链式法则，再让 backward 验证
@@ -229,32 +231,31 @@ def make_neuron(device):
     return loss, {"w": w, "b": b, "x": x, "z": z, "y_hat": y_hat}
 
 
-def step3_chain_rule(device):
-    print("== 第 3 步：手算链式法则 ==")
-    w, b, x, t = 0.5, -1.0, 1.5, 1.0
-    z = w * x + b
-    y_hat = 1 / (1 + math.exp(-z))
-    loss = (y_hat - t) ** 2
-    dL_dy = 2 * (y_hat - t)
-    dy_dz = y_hat * (1 - y_hat)
-    dL_dz = dL_dy * dy_dz
-    hand = {"L": loss, "dL/dy_hat": dL_dy, "dL/dz": dL_dz, "dL/dw": dL_dz * x, "dL/db": dL_dz}
-    print(f"  前向：z = {z}，y_hat = {y_hat:.6f}，L = {loss:.6f}")
-    print(f"  手算：dL/dy_hat = {dL_dy:.6f}，dy_hat/dz = {dy_dz:.6f}，dL/dz = {dL_dz:.6f}，"
-          f"dL/dw = {dL_dz * x:.6f}，dL/db = {dL_dz:.6f}")
+# 手算（普通 Python 数）
+w, b, x, t = 0.5, -1.0, 1.5, 1.0
+z = w * x + b
+y_hat = 1 / (1 + math.exp(-z))
+loss = (y_hat - t) ** 2
+dL_dy = 2 * (y_hat - t)
+dy_dz = y_hat * (1 - y_hat)
+dL_dz = dL_dy * dy_dz
+hand = {"L": loss, "dL/dy_hat": dL_dy, "dL/dz": dL_dz, "dL/dw": dL_dz * x, "dL/db": dL_dz}
+print(f"前向：z = {z}，y_hat = {y_hat:.6f}，L = {loss:.6f}")
+print(f"手算：dL/dy_hat = {dL_dy:.6f}，dy_hat/dz = {dy_dz:.6f}，dL/dz = {dL_dz:.6f}，"
+      f"dL/dw = {dL_dz * x:.6f}，dL/db = {dL_dz:.6f}")
 
-    L, n = make_neuron(device)
-    n["z"].retain_grad()
-    n["y_hat"].retain_grad()
-    L.backward()
-    framework = {"L": L.item(), "dL/dy_hat": n["y_hat"].grad.item(), "dL/dz": n["z"].grad.item(),
-                 "dL/dw": n["w"].grad.item(), "dL/db": n["b"].grad.item()}
-    print("  backward()：" + "，".join(f"{k} = {v:.6f}" for k, v in framework.items()))
-    diff = max(abs(hand[k] - framework[k]) for k in hand)
-    print(f"  手算与框架的最大差 {diff:.1e}（float32 的舍入误差量级）")
-    return {"neuron_L": framework["L"], "neuron_dw": framework["dL/dw"], "neuron_db": framework["dL/db"],
-            "neuron_max_diff": diff}
-
+# 框架
+L, neuron = make_neuron(DEVICE)
+neuron["z"].retain_grad()
+neuron["y_hat"].retain_grad()
+L.backward()
+framework = {"L": L.item(), "dL/dy_hat": neuron["y_hat"].grad.item(), "dL/dz": neuron["z"].grad.item(),
+             "dL/dw": neuron["w"].grad.item(), "dL/db": neuron["b"].grad.item()}
+print("backward()：" + "，".join(f"{k} = {v:.6f}" for k, v in framework.items()))
+diff = max(abs(hand[k] - framework[k]) for k in hand)
+print(f"手算与框架的最大差 {diff:.1e}（float32 的舍入误差量级）")
+RESULTS.update({"neuron_L": framework["L"], "neuron_dw": framework["dL/dw"], "neuron_db": framework["dL/db"],
+                "neuron_max_diff": diff})
 
 # %% [markdown]
 # ## 第 4 步：计算图
@@ -264,27 +265,24 @@ def step3_chain_rule(device):
 # 图是在前向计算时**边算边建**的（define-by-run，也叫动态图），所以 Python 的 `if`、`for` 都可以自由使用。
 #
 # - `tinygrad_zh.autograd.format_graph(L)` 把图打印成一棵文字树，从输出往回看；
-# - `tinygrad_zh.viz.draw_graph(L, 路径)` 把图画成 PNG：蓝色框是叶子和常量，橙色框是运算。
-#   蓝色框里写的是张量的值（框架不知道变量名）：0.5 是 $w$，−1 是 $b$，1.5 是常量 $x$。
+# - `tinygrad_zh.viz.graph_figure(L, ...)` 把图画出来：蓝色框是需要梯度的叶子，橙色框是运算。
+#   框架不知道变量名，所以我们用 `names={w: "w = 0.5", b: "b = −1"}` 给叶子标上名字。
+#   默认只画需要梯度的张量；常量 $x$ 不需要梯度，反向传播也不会走到它，要用 `constants={x: "x = 1.5"}`
+#   才会把它画成一个灰色框，这样图就和公式 $z = w x + b$ 一一对应了。
 #   文字树里 `#6`、`#8` 是两个叶子 $w$、$b$，`#7` 是常量 $x$。
 #
 # 注意目标值 $t = 1$ 是 Python 数，它被直接“折叠”进了减法节点，所以图里没有它。
 
-
 # %%
-def step4_graph(device):
-    print("== 第 4 步：计算图 ==")
-    L, _ = make_neuron(device)
-    print(f"  L = {L}")
-    print(f"  L.grad_fn = {L.grad_fn}")
-    print("  format_graph(L)：")
-    for line in format_graph(L).splitlines():
-        print("    " + line)
-    path = draw_graph(L, output_dir() / "01_graph.png",
-                      title=("计算图：L = (sigmoid(w·x + b) − t)²", "graph of L = (sigmoid(w*x + b) - t)^2"))
-    print(f"  计算图已保存：{path}")
-    return {"graph_figure": str(path)}
-
+L, neuron = make_neuron(DEVICE)
+print(f"L = {L}")
+print(f"L.grad_fn = {L.grad_fn}")
+print("format_graph(L)：")
+print(format_graph(L))
+fig = graph_figure(L, names={neuron["w"]: "w = 0.5", neuron["b"]: "b = −1"},
+                   constants={neuron["x"]: "x = 1.5"},
+                   title=("计算图：L = (sigmoid(w·x + b) − t)²", "graph of L = (sigmoid(w*x + b) - t)^2"))
+RESULTS["graph_figure"] = str(show(fig, "01_graph.png"))
 
 # %% [markdown]
 # ## 第 5 步：拓扑序，以及为什么不用递归
@@ -344,30 +342,30 @@ def node_name(t, names):
     return names.get(id(t)) or (t.grad_fn.name if t.grad_fn is not None else "叶子")
 
 
-def step5_topo(device):
-    print("== 第 5 步：拓扑序 ==")
-    L, n = make_neuron(device)
-    names = {id(n["w"]): "w", id(n["b"]): "b"}
-    order = [node_name(t, names) for t in topo_order(L)]
-    print("  拓扑序（叶子 → 输出）：" + " → ".join(order))
-    print("  反向传播按相反的顺序处理：" + " → ".join(reversed(order)))
+L, neuron = make_neuron(DEVICE)
+names = {id(neuron["w"]): "w", id(neuron["b"]): "b"}
+order = [node_name(t, names) for t in topo_order(L)]
+print("拓扑序（叶子 → 输出）：" + " → ".join(order))
+print("反向传播按相反的顺序处理：" + " → ".join(reversed(order)))
 
-    # 一条很长的链：y = x·(1 + 1/n)·(1 + 1/n)·…，dy/dx = (1 + 1/n)ⁿ → e
-    n_ops = 2000
-    x = tg.tensor(1.0, device=device, requires_grad=True)
-    y = x
-    for _ in range(n_ops):
-        y = y * (1 + 1 / n_ops)
-    try:
-        topo_order_recursive(y)
-        print("  递归版在这条链上居然成功了（你的 Python 递归上限被调大过？）")
-    except RecursionError:
-        print(f"  递归版拓扑排序在 {n_ops} 个运算的链上：RecursionError（超过递归深度上限）")
-    print(f"  迭代版得到 {len(topo_order(y))} 个节点；框架的 backward() 也没问题：")
-    y.backward()
-    print(f"    dy/dx = (1 + 1/{n_ops})^{n_ops} = {x.grad.item():.4f}（e ≈ {math.e:.4f}）")
-    return {"topo_order": order, "chain_grad": x.grad.item()}
-
+# 一条很长的链：y = x·(1 + 1/n)·(1 + 1/n)·…，dy/dx = (1 + 1/n)ⁿ → e
+n_ops = 2000
+x = tg.tensor(1.0, device=DEVICE, requires_grad=True)
+y = x
+for _ in range(n_ops):
+    y = y * (1 + 1 / n_ops)
+try:
+    topo_order_recursive(y)
+    recursive_failed = False
+    print("递归版在这条链上居然成功了（你的 Python 递归上限被调大过？）")
+except RecursionError:
+    recursive_failed = True
+    print(f"递归版拓扑排序在 {n_ops} 个运算的链上：RecursionError（超过递归深度上限）")
+print(f"迭代版得到 {len(topo_order(y))} 个节点；框架的 backward() 也没问题：")
+y.backward()
+print(f"  dy/dx = (1 + 1/{n_ops})^{n_ops} = {x.grad.item():.4f}（e ≈ {math.e:.4f}）")
+RESULTS.update({"topo_order": order, "chain_ops": n_ops, "chain_grad": x.grad.item(),
+                "chain_exact": (1 + 1 / n_ops) ** n_ops, "recursive_failed": recursive_failed})
 
 # %% [markdown]
 # ## 第 6 步：复用节点陷阱——梯度要累加，不能覆盖
@@ -414,26 +412,22 @@ def mini_backward(root, accumulate=True):
     return grads
 
 
-def step6_reuse_trap(device):
-    print("== 第 6 步：复用节点陷阱 ==")
-    x = tg.tensor(3.0, device=device, requires_grad=True)
-    y = x * x
-    wrong = mini_backward(y, accumulate=False)[id(x)].item()
-    right = mini_backward(y, accumulate=True)[id(x)].item()
-    y.backward()
-    framework = x.grad.item()
-    print(f"  y = x * x，x = 3：覆盖得到 {wrong}（错），累加得到 {right}，框架 backward() 得到 {framework}（= 2x）")
+x = tg.tensor(3.0, device=DEVICE, requires_grad=True)
+y = x * x
+wrong = mini_backward(y, accumulate=False)[id(x)].item()
+right = mini_backward(y, accumulate=True)[id(x)].item()
+y.backward()
+print(f"y = x * x，x = 3：覆盖得到 {wrong}（错），累加得到 {right}，框架 backward() 得到 {x.grad.item()}（= 2x）")
+RESULTS.update({"trap_overwrite": wrong, "trap_accumulate": right, "trap_framework": x.grad.item()})
 
-    x = tg.tensor(X0, device=device, requires_grad=True)
-    y = f(x)
-    fan_wrong = mini_backward(y, accumulate=False)[id(x)].item()
-    fan_right = mini_backward(y, accumulate=True)[id(x)].item()
-    y.backward()
-    print(f"  y = x³ − 2x，x = {X0}：覆盖得到 {fan_wrong}（只剩一条路径），累加得到 {fan_right}，"
-          f"框架得到 {x.grad.item()}（精确值 {df_exact(X0)}）")
-    return {"trap_overwrite": wrong, "trap_accumulate": right, "trap_framework": framework,
-            "fanout_overwrite": fan_wrong, "fanout_accumulate": fan_right}
-
+x = tg.tensor(X0, device=DEVICE, requires_grad=True)
+y = f(x)
+fan_wrong = mini_backward(y, accumulate=False)[id(x)].item()
+fan_right = mini_backward(y, accumulate=True)[id(x)].item()
+y.backward()
+print(f"y = x³ − 2x，x = {X0}：覆盖得到 {fan_wrong}（只剩一条路径），累加得到 {fan_right}，"
+      f"框架得到 {x.grad.item()}（精确值 {df_exact(X0)}）")
+RESULTS.update({"fanout_overwrite": fan_wrong, "fanout_accumulate": fan_right})
 
 # %% [markdown]
 # ## 第 7 步：`.grad` 在多次 backward 之间也会累加
@@ -447,31 +441,27 @@ def step6_reuse_trap(device):
 # 对**同一个**图再调用一次 `backward()` 会得到一个清楚的错误；确实需要时，第一次调用 `backward(retain_graph=True)`。
 # 所以下面每次都重新计算 `y`（重新建图）。
 
-
 # %%
-def step7_accumulate(device):
-    print("== 第 7 步：多次 backward 的梯度累加与清零 ==")
-    x = tg.tensor(2.0, device=device, requires_grad=True)
-    history = []
-    (x * x).backward()
-    history.append(x.grad.item())
-    print(f"  第 1 次 backward：x.grad = {history[-1]}（dy/dx = 2x = 4）")
-    (x * x).backward()
-    history.append(x.grad.item())
-    print(f"  再算一次 y 并 backward：x.grad = {history[-1]}（4 + 4，累加了！）")
-    x.grad = None
-    (x * x).backward()
-    history.append(x.grad.item())
-    print(f"  x.grad = None 清零后再来一次：x.grad = {history[-1]}")
+x = tg.tensor(2.0, device=DEVICE, requires_grad=True)
+history = []
+(x * x).backward()
+history.append(x.grad.item())
+print(f"第 1 次 backward：x.grad = {history[-1]}（dy/dx = 2x = 4）")
+(x * x).backward()
+history.append(x.grad.item())
+print(f"再算一次 y 并 backward：x.grad = {history[-1]}（4 + 4，累加了！）")
+x.grad = None
+(x * x).backward()
+history.append(x.grad.item())
+print(f"x.grad = None 清零后再来一次：x.grad = {history[-1]}")
 
-    y = x * x
+y = x * x
+y.backward()
+try:
     y.backward()
-    try:
-        y.backward()
-    except RuntimeError as e:
-        print(f"  对同一个图第二次 backward：RuntimeError：{e}")
-    return {"accumulated_grads": history}
-
+except RuntimeError as e:
+    print(f"对同一个图第二次 backward：RuntimeError：{e}")
+RESULTS["accumulated_grads"] = history
 
 # %% [markdown]
 # ## 第 8 步：`no_grad` 与 `detach`
@@ -485,25 +475,21 @@ def step7_accumulate(device):
 # 例：$x = 2$，$y = x^2$，$z = y \cdot x = x^3$，$dz/dx = 3x^2 = 12$。如果写成 $z = \text{detach}(y) \cdot x$，
 # 框架把 $y$ 当作常数 4，于是 $dz/dx = 4$：只剩下直接经过 $x$ 的那条路径。
 
-
 # %%
-def step8_no_grad_detach(device):
-    print("== 第 8 步：no_grad 与 detach ==")
-    x = tg.tensor(2.0, device=device, requires_grad=True)
-    with tg.no_grad():
-        z = x * x
-    print(f"  no_grad 里的 z = x * x：z.requires_grad = {z.requires_grad}，z.grad_fn = {z.grad_fn}")
+x = tg.tensor(2.0, device=DEVICE, requires_grad=True)
+with tg.no_grad():
+    z = x * x
+print(f"no_grad 里的 z = x * x：z.requires_grad = {z.requires_grad}，z.grad_fn = {z.grad_fn}")
 
-    y = x * x
-    (y * x).backward()
-    full = x.grad.item()
-    x.grad = None
-    y = x * x
-    (y.detach() * x).backward()
-    detached = x.grad.item()
-    print(f"  z = y * x：dz/dx = {full}（= 3x²）；z = y.detach() * x：dz/dx = {detached}（= y 的值，y 被当作常数）")
-    return {"full_grad": full, "detach_grad": detached}
-
+y = x * x
+(y * x).backward()
+full = x.grad.item()
+x.grad = None
+y = x * x
+(y.detach() * x).backward()
+detached = x.grad.item()
+print(f"z = y * x：dz/dx = {full}（= 3x²）；z = y.detach() * x：dz/dx = {detached}（= y 的值，y 被当作常数）")
+RESULTS.update({"full_grad": full, "detach_grad": detached})
 
 # %% [markdown]
 # ## 第 9 步：一次算出整条曲线上的导数
@@ -521,37 +507,22 @@ def step8_no_grad_detach(device):
 
 
 # %%
-def step9_plot(device, quick, curves):
-    print("== 第 9 步：画出 f 与 f′ ==")
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    n = 21 if quick else 81
-    x = tg.tensor(np.linspace(-2.0, 2.0, n), dtype=tg.float32, device=device, requires_grad=True)
-    y = f(x)
-    y.sum().backward()
-    dy = x.grad
-    err = (dy - df_exact(x.detach())).abs().max().item()
-    print(f"  在 {n} 个点上，框架的 f′ 与 3x² − 2 的最大差 {err:.1e}")
-
-    xs = x.detach().cpu().numpy()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+def plot_f_and_errors(xs, dy, h, errors):
+    """左图：f、手推的 f′ 与框架算出的 f′；右图：各种差分的误差随步长 h 的变化（对数坐标）。"""
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.2))
     fine = np.linspace(-2.0, 2.0, 201)
     ax1.plot(fine, f(fine), color="C0", label=label("f(x) = x³ − 2x", "f(x) = x^3 - 2x"))
     ax1.plot(fine, df_exact(fine), color="C1", label=label("手推 f′(x) = 3x² − 2", "analytic f'(x) = 3x^2 - 2"))
-    ax1.plot(xs, dy.detach().cpu().numpy(), "o", ms=4, color="C3", mfc="none",
-             label=label("框架 backward() 的 f′", "f' from backward()"))
+    ax1.plot(xs, dy, "o", ms=4, color="C3", mfc="none", label=label("框架 backward() 的 f′", "f' from backward()"))
     ax1.axhline(0, color="gray", lw=0.8)
     ax1.set_xlabel("x")
     ax1.set_title(label("函数与导数", "function and derivative"))
     ax1.grid(alpha=0.3)
     ax1.legend()
 
-    h = curves["h"]
-    for key, style, name in [("forward64", "C0-", ("前向差分 float64", "forward diff, float64")),
-                             ("central64", "C1-", ("中心差分 float64", "central diff, float64")),
-                             ("central32", "C3-", ("中心差分 float32", "central diff, float32"))]:
-        e = np.abs(np.array(curves[key]) - curves["exact"])
+    for (name, style), e in zip([(("前向差分 float64", "forward diff, float64"), "C0-"),
+                                 (("中心差分 float64", "central diff, float64"), "C1-"),
+                                 (("中心差分 float32", "central diff, float32"), "C3-")], errors):
         ax2.loglog(h, np.maximum(e, 1e-17), style, marker=".", label=label(*name))
     ax2.loglog(h, 4.5 * h, "C0:", lw=1, label=label("4.5h（截断误差）", "4.5h (truncation)"))
     ax2.loglog(h, h ** 2, "C1:", lw=1, label=label("h²（截断误差）", "h^2 (truncation)"))
@@ -562,36 +533,21 @@ def step9_plot(device, quick, curves):
     ax2.grid(alpha=0.3, which="both")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "01_f_and_df.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return {"curve_max_err": err, "curve_figure": str(path)}
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
+n = 21 if QUICK else 81
+x = tg.tensor(np.linspace(-2.0, 2.0, n), dtype=tg.float32, device=DEVICE, requires_grad=True)
+y = f(x)
+y.sum().backward()
+dy = x.grad
+err = (dy - df_exact(x.detach())).abs().max().item()
+print(f"在 {n} 个点上，框架的 f′ 与 3x² − 2 的最大差 {err:.1e}")
+RESULTS["curve_max_err"] = err
 
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 01 课：标量自动微分与计算图（quick={quick}，device='{device}'）")
-    results = {}
-    r1, curves = step1_numerical(device, quick)
-    results.update(r1)
-    results.update(step2_backward(device))
-    results.update(step3_chain_rule(device))
-    results.update(step4_graph(device))
-    results.update(step5_topo(device))
-    results.update(step6_reuse_trap(device))
-    results.update(step7_accumulate(device))
-    results.update(step8_no_grad_detach(device))
-    results.update(step9_plot(device, quick, curves))
-    print("完成。保存的图片：")
-    for key in ("graph_figure", "curve_figure"):
-        print(f"  {results[key]}")
-    return results
-
+errors = [np.abs(np.array(v) - exact) for v in (dense_fw64, dense_c64, dense_c32)]
+fig = plot_f_and_errors(x.detach().cpu().numpy(), dy.detach().cpu().numpy(), dense_h, errors)
+RESULTS["curve_figure"] = str(show(fig, "01_f_and_df.png"))
 
 # %% [markdown]
 # ## 小结
@@ -622,21 +578,27 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 下面的数在完整模式和快速模式下相同（快速模式只是画图的点更少；框架 f′ 曲线的最大差两种模式都是 0.0）：
-#
-# - f′(1.5) = 4.75；`backward()`（float32）给出 `4.75`；
-# - h = 1e-3 时：前向差分（float64）≈ 4.754501，误差 4.5e-03；中心差分（float64）≈ 4.750001，误差 1.0e-06（= h²）；
-#   中心差分（float32）误差 2.5e-04，h = 1e-7 时 float32 的误差高达 1.2；
-# - 五个函数在 x = 0.8 处，`backward()`（float64）与手推公式的最大差 2.2e-16（float64 的机器精度量级）；
-# - 神经元：L = 0.316042，dL/dw = −0.415112，dL/db = −0.276742，手算与框架最大差 7.0e-08（float32 舍入）；
-# - 拓扑序：b → w → MulBackward → AddBackward → SigmoidBackward → SubBackward → PowBackward；
-# - 2000 个运算的链：递归版 RecursionError，框架给出 dy/dx = 2.7174（(1 + 1/2000)^2000 的精确值是 2.7176，
-#   差别来自 2000 次 float32 乘法的舍入；e ≈ 2.7183）；
-# - 复用节点：`x * x` 在 x = 3 处，覆盖 3.0（错），累加 6.0，框架 6.0；x³ − 2x 在 x = 1.5 处，覆盖 −2.0，累加 4.75；
-# - 多次 backward：x.grad 依次为 4.0、8.0、（清零后）4.0；
-# - detach：dz/dx = 12.0（完整）与 4.0（detach 后）；
-# - 图片：`lessons/output/01_graph.png`、`lessons/output/01_f_and_df.png`。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。完整模式和快速模式给出相同的数，
+# 快速模式只是画图的点更少。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- f′(1.5) = {R['df_exact']}；backward()（float32）给出 {R['df_backward']}；
+- h = 1e-3 时：前向差分（float64）≈ {R['forward_h1e-3']:.6f}，误差 {R['forward_h1e-3'] - R['df_exact']:.1e}；\
+中心差分（float64）≈ {R['central_h1e-3']:.6f}，误差 {R['central_h1e-3'] - R['df_exact']:.1e}（= h²）；
+  中心差分（float32）误差 {abs(R['central32_h1e-3'] - R['df_exact']):.1e}，\
+h = 1e-7 时 float32 的误差高达 {abs(R['central32_h1e-7'] - R['df_exact']):.2g}；
+- 五个函数在 x = 0.8 处，backward()（float64）与手推公式的最大差 {R['table_max_err']:.1e}（float64 的机器精度量级）；
+- 神经元：L = {R['neuron_L']:.6f}，dL/dw = {R['neuron_dw']:.6f}，dL/db = {R['neuron_db']:.6f}，\
+手算与框架最大差 {R['neuron_max_diff']:.1e}（float32 舍入）；
+- 拓扑序：{' → '.join(R['topo_order'])}；
+- {R['chain_ops']} 个运算的链：递归版{'出现 RecursionError' if R['recursive_failed'] else '没有出错'}，\
+框架给出 dy/dx = {R['chain_grad']:.4f}（(1 + 1/{R['chain_ops']})^{R['chain_ops']} 的精确值是 {R['chain_exact']:.4f}，
+  差别来自 {R['chain_ops']} 次 float32 乘法的舍入；e ≈ {math.e:.4f}）；
+- 复用节点：x * x 在 x = 3 处，覆盖 {R['trap_overwrite']}（错），累加 {R['trap_accumulate']}，\
+框架 {R['trap_framework']}；x³ − 2x 在 x = 1.5 处，覆盖 {R['fanout_overwrite']}，累加 {R['fanout_accumulate']}；
+- 多次 backward：x.grad 依次为 {'、'.join(str(v) for v in R['accumulated_grads'])}（第三个在清零之后）；
+- detach：dz/dx = {R['full_grad']}（完整）与 {R['detach_grad']}（detach 后）；
+- 框架算出的 f′ 曲线与 3x² − 2 的最大差 {R['curve_max_err']}；
+- 图片：{R['graph_figure']}、{R['curve_figure']}。""")

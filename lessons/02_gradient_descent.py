@@ -27,7 +27,14 @@
 # python lessons/02_gradient_descent.py            # 完整模式（几秒钟）
 # python lessons/02_gradient_descent.py --quick    # 快速模式：迭代步数少得多
 # python lessons/02_gradient_descent.py --device cuda
+# jupytext --to notebook lessons/02_gradient_descent.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：迭代步数少得多（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
@@ -35,8 +42,11 @@ import math
 import numpy as np
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import output_dir, run_lesson
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.lesson import lesson_args, progress, show
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 # %% [markdown]
 # ## 第 1 步：更新规则
@@ -83,6 +93,13 @@ def gd_step(param, lr):
     param.grad = None
 
 
+# 试一步：f(x) = (x − 2)²，x = −1，f′(−1) = −6，学习率 0.1 → x = −1 − 0.1·(−6) = −0.4
+x = tg.tensor(-1.0, device=DEVICE, requires_grad=True)
+((x - 2) ** 2).backward()
+print(f"x = -1.0，梯度 {x.grad.item()}；", end="")
+gd_step(x, 0.1)
+print(f"走一步（α = 0.1）后 x = {x.item():.4f}，x.grad = {x.grad}（已清零）")
+
 # %% [markdown]
 # ## 第 2 步：一维二次函数——学习率决定收敛、振荡还是发散
 #
@@ -104,26 +121,21 @@ def gd_step(param, lr):
 # 所以 `f(x).sum().backward()` 一次得到四个互不相干的导数（第 01 课第 9 步的技巧）。
 # 从 $x_0 = -1$ 出发走 20 步，再与公式 $(1 - 2\alpha)^{20} \cdot (-3)$ 对比。
 
-
 # %%
-def step2_quadratic(device):
-    print("== 第 2 步：一维二次函数 f(x) = (x − 2)² ==")
-    lrs = [0.1, 0.5, 0.9, 1.1]
-    n_steps, x0 = 20, -1.0
-    x = tg.full((len(lrs),), x0, device=device, requires_grad=True)
-    lr = tg.tensor(lrs, device=device)
-    path = [x.detach().tolist()]
-    for _ in range(n_steps):
-        ((x - 2) ** 2).sum().backward()
-        gd_step(x, lr)
-        path.append(x.detach().tolist())
-    final = path[-1]
-    print(f"  从 x0 = {x0} 出发走 {n_steps} 步：")
-    for i, a in enumerate(lrs):
-        formula = 2 + (1 - 2 * a) ** n_steps * (x0 - 2)
-        print(f"    α = {a}：r = 1 − 2α = {1 - 2 * a:+.1f}，x_20 = {final[i]:.6f}，公式给出 {formula:.6f}")
-    return {"quad_lrs": lrs, "quad_final": final, "quad_path": path}
-
+quad_lrs = [0.1, 0.5, 0.9, 1.1]
+n_steps, x0 = 20, -1.0
+x = tg.full((len(quad_lrs),), x0, device=DEVICE, requires_grad=True)
+lr = tg.tensor(quad_lrs, device=DEVICE)
+quad_path = [x.detach().tolist()]
+for _ in range(n_steps):
+    ((x - 2) ** 2).sum().backward()
+    gd_step(x, lr)
+    quad_path.append(x.detach().tolist())
+print(f"从 x0 = {x0} 出发走 {n_steps} 步：")
+quad_formula = [2 + (1 - 2 * a) ** n_steps * (x0 - 2) for a in quad_lrs]
+for a, xe, xf in zip(quad_lrs, quad_path[-1], quad_formula):
+    print(f"  α = {a}：r = 1 − 2α = {1 - 2 * a:+.1f}，x_20 = {xe:.6f}，公式给出 {xf:.6f}")
+RESULTS.update({"quad_lrs": quad_lrs, "quad_final": quad_path[-1], "quad_formula": quad_formula})
 
 # %% [markdown]
 # ## 第 3 步：非凸函数——起点决定终点
@@ -140,30 +152,30 @@ def quartic(x):
     return x ** 4 - 3 * x ** 2 + x
 
 
-def step3_nonconvex(device, quick):
-    print("== 第 3 步：非凸函数 f(x) = x⁴ − 3x² + x ==")
-    starts, lr = [-0.5, 0.5], 0.02
-    n_steps = 40 if quick else 100
-    x = tg.tensor(starts, device=device, requires_grad=True)
-    path = [x.detach().tolist()]
-    for _ in range(n_steps):
-        quartic(x).sum().backward()
-        gd_step(x, lr)
-        path.append(x.detach().tolist())
-    with tg.no_grad():
-        fx = quartic(x).tolist()
-    for s, xe, fe in zip(starts, path[-1], fx):
-        print(f"  从 x0 = {s:+.1f} 出发，学习率 {lr}，{n_steps} 步后 x = {xe:.4f}，f(x) = {fe:.4f}")
-    return {"quartic_final": path[-1], "quartic_f": fx, "quartic_path": path}
+starts, lr = [-0.5, 0.5], 0.02
+n_steps = 40 if QUICK else 100
+x = tg.tensor(starts, device=DEVICE, requires_grad=True)
+quartic_path = [x.detach().tolist()]
+for _ in range(n_steps):
+    quartic(x).sum().backward()
+    gd_step(x, lr)
+    quartic_path.append(x.detach().tolist())
+with tg.no_grad():
+    fx = quartic(x).tolist()
+for s, xe, fe in zip(starts, quartic_path[-1], fx):
+    print(f"从 x0 = {s:+.1f} 出发，学习率 {lr}，{n_steps} 步后 x = {xe:.4f}，f(x) = {fe:.4f}")
+RESULTS.update({"quartic_steps": n_steps, "quartic_final": quartic_path[-1], "quartic_f": fx})
+
+# %% [markdown]
+# 把第 2、3 步画出来：左图是四个学习率下 $x_t$ 的轨迹，右图是两个起点在 $f(x) = x^4 - 3x^2 + x$ 上滑下去的路径
+# （星号是终点）。
 
 
-def plot_1d(quad, quartic_result):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    path = np.array(quad["quad_path"])
-    for i, a in enumerate(quad["quad_lrs"]):
+# %%
+def plot_1d(quad_lrs, quad_path, quartic_path):
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.2))
+    path = np.array(quad_path)
+    for i, a in enumerate(quad_lrs):
         ax1.plot(path[:, i], marker="o", ms=3, label=f"α = {a}")
     ax1.axhline(2, color="gray", ls="--", lw=0.8)
     ax1.set_ylim(-4, 8)
@@ -175,7 +187,7 @@ def plot_1d(quad, quartic_result):
 
     grid = np.linspace(-2.0, 2.0, 300)
     ax2.plot(grid, quartic(grid), color="black", lw=1.2)
-    qpath = np.array(quartic_result["quartic_path"])
+    qpath = np.array(quartic_path)
     for i, color in enumerate(["C0", "C3"]):
         xs = qpath[:, i]
         ax2.plot(xs, quartic(xs), "o-", ms=3, lw=0.8, color=color,
@@ -186,12 +198,10 @@ def plot_1d(quad, quartic_result):
     ax2.grid(alpha=0.3)
     ax2.legend()
     fig.tight_layout()
-    path_png = output_dir() / "02_gd_1d.png"
-    fig.savefig(path_png, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path_png}")
-    return str(path_png)
+    return fig
 
+
+RESULTS["figure_1d"] = str(show(plot_1d(quad_lrs, quad_path, quartic_path), "02_gd_1d.png"))
 
 # %% [markdown]
 # ## 第 4 步：Rosenbrock 函数与三个学习率
@@ -220,12 +230,12 @@ def rosenbrock(theta):
     return (1 - x) ** 2 + 100 * (y - x * x) ** 2
 
 
-def run_gd_2d(fn, start, lr, n_steps, device):
+def run_gd_2d(fn, start, lr, n_steps, device, desc=None):
     """从 start 出发做 n_steps 步梯度下降；坐标离开 ±1000 或变成 inf/nan 时停止（发散）。"""
     theta = tg.tensor(start, device=device, requires_grad=True)
     path, losses = [list(start)], []
     diverged_at = None
-    for t in range(n_steps):
+    for t in progress(range(n_steps), desc=desc or f"lr = {lr}", leave=False):
         loss = fn(theta)
         losses.append(loss.item())
         loss.backward()
@@ -238,31 +248,36 @@ def run_gd_2d(fn, start, lr, n_steps, device):
     return {"path": path, "losses": losses, "diverged_at": diverged_at}
 
 
-def step4_rosenbrock(device, quick):
-    print("== 第 4 步：Rosenbrock 函数与三个学习率 ==")
-    start = (-1.2, 1.0)
-    n_steps = 300 if quick else 5000
-    runs = {}
-    for name, lr in [("too_small", 0.0002), ("good", 0.002), ("too_large", 0.004)]:
-        r = run_gd_2d(rosenbrock, start, lr, n_steps, device)
-        with tg.no_grad():
-            final_loss = rosenbrock(tg.tensor(r["path"][-1], device=device)).item()
-        r.update(lr=lr, final=r["path"][-1], final_loss=final_loss)
-        runs[name] = r
-        x, y = r["final"]
-        print(f"  α = {lr:<7}{n_steps} 步后 θ = ({x:.4f}, {y:.4f})，J = {final_loss:.3e}")
-    last = runs["too_large"]["path"]
-    print(f"  α = 0.004 的最后两个点：({last[-2][0]:.3f}, {last[-2][1]:.3f}) 与 ({last[-1][0]:.3f}, {last[-1][1]:.3f})")
-    blow = run_gd_2d(rosenbrock, start, 0.01, n_steps, device)
-    print(f"  α = 0.01：第 {blow['diverged_at']} 步就发散了，θ = ({blow['path'][-1][0]:.3g}, {blow['path'][-1][1]:.3g})")
-    return {"rosen_runs": runs, "rosen_diverged_at": blow["diverged_at"], "rosen_steps": n_steps}
+start = (-1.2, 1.0)
+rosen_steps = 300 if QUICK else 5000
+rosen_runs = {}
+for name, lr in [("too_small", 0.0002), ("good", 0.002), ("too_large", 0.004)]:
+    r = run_gd_2d(rosenbrock, start, lr, rosen_steps, DEVICE, desc=f"α = {lr}")
+    with tg.no_grad():
+        r["final_loss"] = rosenbrock(tg.tensor(r["path"][-1], device=DEVICE)).item()
+    r.update(lr=lr, final=r["path"][-1])
+    rosen_runs[name] = r
+    print(f"α = {lr:<7}{rosen_steps} 步后 θ = ({r['final'][0]:.4f}, {r['final'][1]:.4f})，J = {r['final_loss']:.3e}")
+last = rosen_runs["too_large"]["path"]
+print(f"α = 0.004 的最后两个点：({last[-2][0]:.3f}, {last[-2][1]:.3f}) 与 ({last[-1][0]:.3f}, {last[-1][1]:.3f})")
+blow = run_gd_2d(rosenbrock, start, 0.01, rosen_steps, DEVICE)
+print(f"α = 0.01：第 {blow['diverged_at']} 步就发散了，θ = ({blow['path'][-1][0]:.3g}, {blow['path'][-1][1]:.3g})")
+RESULTS.update({
+    "rosen_steps": rosen_steps,
+    "rosen_lr": {k: r["lr"] for k, r in rosen_runs.items()},
+    "rosen_final": {k: r["final"] for k, r in rosen_runs.items()},
+    "rosen_final_loss": {k: r["final_loss"] for k, r in rosen_runs.items()},
+    "rosen_too_large_last2": last[-2:],
+    "rosen_diverged_at": blow["diverged_at"],
+})
+
+# %% [markdown]
+# 左图是三条轨迹（等高线取了对数），右图是三条损失曲线（对数坐标）。
 
 
-def plot_rosenbrock(result):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+# %%
+def plot_rosenbrock(rosen_runs):
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(12, 4.8))
     gx, gy = np.meshgrid(np.linspace(-2.0, 2.0, 300), np.linspace(-1.0, 3.0, 300))
     gz = (1 - gx) ** 2 + 100 * (gy - gx ** 2) ** 2
     # 等高线取对数：山谷底部的 J 很小、两壁很大，线性刻度会把山谷挤成一条线
@@ -270,7 +285,7 @@ def plot_rosenbrock(result):
     names = {"too_small": ("太小", "too small"), "good": ("合适", "good"), "too_large": ("太大", "too large")}
     colors = {"too_small": "C0", "good": "C2", "too_large": "C3"}
     zorder = {"too_small": 4, "good": 2, "too_large": 3}   # “太小”的路径与“合适”的重合，画在最上面
-    for key, r in result["rosen_runs"].items():
+    for key, r in rosen_runs.items():
         p = np.array(r["path"])
         zh, en = names[key]
         ax1.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1.0, color=colors[key], zorder=zorder[key],
@@ -291,12 +306,10 @@ def plot_rosenbrock(result):
     ax2.grid(alpha=0.3, which="both")
     ax2.legend()
     fig.tight_layout()
-    path = output_dir() / "02_rosenbrock.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_rosenbrock"] = str(show(plot_rosenbrock(rosen_runs), "02_rosenbrock.png"))
 
 # %% [markdown]
 # ## 第 5 步：用梯度下降训练逻辑回归
@@ -353,55 +366,53 @@ def bce_loss(X, y, w, b):
     return -(y * p.log() + (1 - y) * (1 - p).log()).mean(), p
 
 
-def step5_logistic(device, quick):
-    print("== 第 5 步：逻辑回归 ==")
-    X_np, y_np = make_moons(200, noise=0.15, seed=0)
-    mean, std = X_np.mean(axis=0), X_np.std(axis=0)   # 在主机上算好标准化参数，画图时还要用
-    X = tg.tensor((X_np - mean) / std, device=device)
-    y = tg.tensor(y_np, device=device).reshape(-1, 1)
-    n = X.shape[0]
-    print(f"  数据：{n} 个点，特征形状 {X.shape}，类别 1 占 {y.mean().item():.2f}")
+X_np, y_np = make_moons(200, noise=0.15, seed=0)
+mean, std = X_np.mean(axis=0), X_np.std(axis=0)   # 在主机上算好标准化参数，画图时还要用
+X = tg.tensor((X_np - mean) / std, device=DEVICE)
+y = tg.tensor(y_np, device=DEVICE).reshape(-1, 1)
+n = X.shape[0]
+print(f"数据：{n} 个点，特征形状 {X.shape}，类别 1 占 {y.mean().item():.2f}")
 
-    w = tg.zeros(2, 1, device=device, requires_grad=True)
-    b = tg.zeros(1, device=device, requires_grad=True)
+w = tg.zeros(2, 1, device=DEVICE, requires_grad=True)
+b = tg.zeros(1, device=DEVICE, requires_grad=True)
 
-    # 核对：框架的梯度 vs 手推公式 ∇w = Xᵀ(p − y)/N，∂b = mean(p − y)
-    loss, p = bce_loss(X, y, w, b)
+# 核对：框架的梯度 vs 手推公式 ∇w = Xᵀ(p − y)/N，∂b = mean(p − y)
+loss, p = bce_loss(X, y, w, b)
+loss.backward()
+with tg.no_grad():
+    gw = X.T @ (p - y) / n
+    gb = (p - y).mean()
+grad_diff = max((w.grad - gw).abs().max().item(), abs(b.grad.item() - gb.item()))
+print(f"初始损失 {loss.item():.6f}（ln 2 = {math.log(2):.6f}）；backward 与公式 Xᵀ(p − y)/N 的最大差 {grad_diff:.1e}")
+w.grad, b.grad = None, None
+
+lr = 0.5
+n_steps = 30 if QUICK else 300
+losses = []
+for t in range(n_steps):
+    loss, _ = bce_loss(X, y, w, b)
+    losses.append(loss.item())
     loss.backward()
-    with tg.no_grad():
-        gw = X.T @ (p - y) / n
-        gb = (p - y).mean()
-    diff = max((w.grad - gw).abs().max().item(), abs(b.grad.item() - gb.item()))
-    print(f"  初始损失 {loss.item():.6f}（ln 2 = {math.log(2):.6f}）；backward 与公式 Xᵀ(p − y)/N 的最大差 {diff:.1e}")
-    w.grad, b.grad = None, None
+    gd_step(w, lr)
+    gd_step(b, lr)
+    if (t + 1) % (n_steps // 5) == 0:
+        print(f"  第 {t + 1:4d} 步：损失 {losses[-1]:.4f}")
+with tg.no_grad():
+    final_loss, p = bce_loss(X, y, w, b)
+    acc = ((p > 0.5).float() == y).float().mean().item()
+print(f"学习率 {lr}，{n_steps} 步后：损失 {final_loss.item():.4f}，训练集准确率 {acc:.3f}")
+print(f"w = {[round(v, 4) for v in w.detach().reshape(-1).tolist()]}，b = {b.item():.4f}")
+RESULTS.update({"logreg_steps": n_steps, "logreg_initial_loss": losses[0], "logreg_grad_diff": grad_diff,
+                "logreg_final_loss": final_loss.item(), "logreg_accuracy": acc,
+                "logreg_w": w.detach().reshape(-1).tolist(), "logreg_b": b.item()})
 
-    lr = 0.5
-    n_steps = 30 if quick else 300
-    losses = []
-    for t in range(n_steps):
-        loss, _ = bce_loss(X, y, w, b)
-        losses.append(loss.item())
-        loss.backward()
-        gd_step(w, lr)
-        gd_step(b, lr)
-        if (t + 1) % (n_steps // 5) == 0:
-            print(f"    第 {t + 1:4d} 步：损失 {losses[-1]:.4f}")
-    with tg.no_grad():
-        final_loss, p = bce_loss(X, y, w, b)
-        acc = ((p > 0.5).float() == y).float().mean().item()
-    print(f"  学习率 {lr}，{n_steps} 步后：损失 {final_loss.item():.4f}，训练集准确率 {acc:.3f}")
-    print(f"  w = {[round(v, 4) for v in w.detach().reshape(-1).tolist()]}，b = {b.item():.4f}")
-    return {"logreg_initial_loss": losses[0], "logreg_grad_diff": diff, "logreg_final_loss": final_loss.item(),
-            "logreg_accuracy": acc, "logreg_losses": losses,
-            "_plot": (X_np, y_np, mean, std, w.detach().cpu().numpy().reshape(-1), b.item())}
+# %% [markdown]
+# 左图是学到的概率 $p(\text{类别 } 1)$ 与决策边界 $p = 0.5$（黑线），右图是训练损失，从 $\ln 2$ 开始下降。
 
 
-def plot_logistic(result):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    X_np, y_np, mean, std, w, b = result["_plot"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+# %%
+def plot_logistic(X_np, y_np, mean, std, w, b, losses, acc):
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.4))
     gx, gy = np.meshgrid(np.linspace(-1.7, 2.7, 200), np.linspace(-1.2, 1.7, 200))
     # 网格点先按训练时同样的方式标准化，再代入 p = σ(wᵀx + b)
     z = ((gx - mean[0]) / std[0]) * w[0] + ((gy - mean[1]) / std[1]) * w[1] + b
@@ -413,13 +424,13 @@ def plot_logistic(result):
         ax1.scatter(X_np[m, 0], X_np[m, 1], s=12, color=color, edgecolors="white", linewidths=0.3,
                     label=label(*name))
     fig.colorbar(cf, ax=ax1, label=label("p(类别 1)", "p(class 1)"))
-    ax1.set_title(label(f"逻辑回归：决策边界（准确率 {result['logreg_accuracy']:.3f}）",
-                        f"logistic regression: decision boundary (accuracy {result['logreg_accuracy']:.3f})"))
+    ax1.set_title(label(f"逻辑回归：决策边界（准确率 {acc:.3f}）",
+                        f"logistic regression: decision boundary (accuracy {acc:.3f})"))
     ax1.set_xlabel("x₁")
     ax1.set_ylabel("x₂")
     ax1.legend(loc="lower left", fontsize=8)
 
-    ax2.plot(result["logreg_losses"], color="C2")
+    ax2.plot(losses, color="C2")
     ax2.axhline(math.log(2), color="gray", ls="--", lw=0.8)
     ax2.text(0, math.log(2), " ln 2", va="bottom", color="gray")
     ax2.set_xlabel(label("迭代步", "step"))
@@ -427,48 +438,11 @@ def plot_logistic(result):
     ax2.set_title(label("训练损失", "training loss"))
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    path = output_dir() / "02_logreg.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 02 课：梯度下降（quick={quick}，device='{device}'）")
-    print("== 第 1 步：更新规则 θ ← θ − α∇J(θ)（见上文）==")
-    quad = step2_quadratic(device)
-    quart = step3_nonconvex(device, quick)
-    fig1 = plot_1d(quad, quart)
-    rosen = step4_rosenbrock(device, quick)
-    fig2 = plot_rosenbrock(rosen)
-    logreg = step5_logistic(device, quick)
-    fig3 = plot_logistic(logreg)
-    runs = rosen["rosen_runs"]
-    results = {
-        "quad_final": quad["quad_final"],
-        "quartic_final": quart["quartic_final"],
-        "quartic_f": quart["quartic_f"],
-        "rosen_steps": rosen["rosen_steps"],
-        "rosen_final": {k: r["final"] for k, r in runs.items()},
-        "rosen_final_loss": {k: r["final_loss"] for k, r in runs.items()},
-        "rosen_diverged_at": rosen["rosen_diverged_at"],
-        "logreg_initial_loss": logreg["logreg_initial_loss"],
-        "logreg_grad_diff": logreg["logreg_grad_diff"],
-        "logreg_final_loss": logreg["logreg_final_loss"],
-        "logreg_accuracy": logreg["logreg_accuracy"],
-        "figures": [fig1, fig2, fig3],
-    }
-    print("完成。保存的图片：")
-    for p in results["figures"]:
-        print(f"  {p}")
-    return results
-
+fig = plot_logistic(X_np, y_np, mean, std, w.detach().cpu().numpy().reshape(-1), b.item(), losses, acc)
+RESULTS["figure_logreg"] = str(show(fig, "02_logreg.png"))
 
 # %% [markdown]
 # ## 小结
@@ -496,21 +470,31 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 步数相同的部分两种模式给出相同的数；步数不同的部分分别列出（完整模式 / 快速模式）。
-#
-# - 二次函数 20 步（两种模式相同）：α = 0.1 → x_20 = 1.965412，α = 0.5 → 2.000000，α = 0.9 → 1.965412（振荡着接近），
-#   α = 1.1 → −113.012947（发散；公式给出 −113.012800，差别是 float32 的舍入），其余与公式 $2 + (1 - 2\alpha)^{20}(x_0 - 2)$ 一致；
-# - 非凸函数（完整 100 步）：从 −0.5 出发到 x = −1.3008，f = −3.5139；从 0.5 出发到 x = 1.1309，f = −1.0702；
-#   （快速 40 步）x = −1.3008 与 1.1298；
-# - Rosenbrock（完整 5000 步）：α = 0.0002 → (0.3228, 0.1011)，J = 4.595e-01；α = 0.002 → (0.9926, 0.9852)，
-#   J = 5.483e-05；α = 0.004 → 在 (0.642, 0.349) 与 (0.580, 0.400) 之间振荡，J = 5.723e-01；α = 0.01 在第 4 步发散；
-# - Rosenbrock（快速 300 步）：α = 0.0002 → J = 3.947e+00，α = 0.002 → J = 1.429e+00，α = 0.004 → J = 1.738e-01
-#   （步数太少时“太大”的学习率暂时领先，它的问题要走得够久才看得出来）；
-# - 逻辑回归：初始损失 0.693147 = ln 2，backward 与手推梯度公式的最大差 3.0e-08；
-#   完整 300 步后损失 0.2873、训练集准确率 0.890，w = [1.4208, −2.2071]，b = −0.0444；
-#   快速 30 步后损失 0.2995、准确率 0.880；
-# - 图片：`lessons/output/02_gd_1d.png`、`lessons/output/02_rosenbrock.png`、`lessons/output/02_logreg.png`。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。二次函数的 20 步两种模式相同；
+# 其余部分快速模式的步数少得多，数也不同——以 `QUICK` 对应的那一份为准。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+quad = "，".join(f"α = {a} → x_20 = {xe:.6f}（公式 {xf:.6f}）"
+                 for a, xe, xf in zip(R["quad_lrs"], R["quad_final"], R["quad_formula"]))
+rosen = "；".join(f"α = {R['rosen_lr'][k]} → ({R['rosen_final'][k][0]:.4f}, {R['rosen_final'][k][1]:.4f})，"
+                 f"J = {R['rosen_final_loss'][k]:.3e}" for k in ("too_small", "good", "too_large"))
+leader = min(R["rosen_final_loss"], key=R["rosen_final_loss"].get)
+if leader == "too_large":
+    verdict = (f"步数只有 {R['rosen_steps']} 时，“太大”的 α = {R['rosen_lr']['too_large']} 暂时领先，"
+               "它的问题要走得够久才看得出来")
+else:
+    verdict = f"损失最低的是 α = {R['rosen_lr'][leader]}"
+(a1, b1), (a2, b2) = R["rosen_too_large_last2"]
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 二次函数 20 步：{quad}；
+- 非凸函数（{R['quartic_steps']} 步）：从 −0.5 出发到 x = {R['quartic_final'][0]:.4f}，f = {R['quartic_f'][0]:.4f}；\
+从 0.5 出发到 x = {R['quartic_final'][1]:.4f}，f = {R['quartic_f'][1]:.4f}；
+- Rosenbrock（{R['rosen_steps']} 步）：{rosen}；
+  {verdict}；α = {R['rosen_lr']['too_large']} 的最后两个点 ({a1:.3f}, {b1:.3f}) 与 ({a2:.3f}, {b2:.3f})；\
+α = 0.01 在第 {R['rosen_diverged_at']} 步发散；
+- 逻辑回归：初始损失 {R['logreg_initial_loss']:.6f}（ln 2 = {math.log(2):.6f}），\
+backward 与手推梯度公式的最大差 {R['logreg_grad_diff']:.1e}；
+  {R['logreg_steps']} 步后损失 {R['logreg_final_loss']:.4f}、训练集准确率 {R['logreg_accuracy']:.3f}，\
+w = {[round(v, 4) for v in R['logreg_w']]}，b = {R['logreg_b']:.4f}；
+- 图片：{R['figure_1d']}、{R['figure_rosenbrock']}、{R['figure_logreg']}。""")

@@ -1,27 +1,72 @@
-"""课程测试的公共部分：按编号加载课程脚本、把输出放进临时目录、列出生成的图片。"""
+"""课程测试的公共部分：运行课程、把输出放进临时目录、列出生成的图片。
+
+- 已按“笔记本原生”约定改写的课程（见 ``tinygrad_zh/lesson.py`` 的说明）：``run_lesson_script("02")``
+  在本进程里把它当脚本跑一遍（``--quick --device cpu``），返回它的 ``RESULTS`` 字典；
+- 还没改写的课程：``load("04").main(quick=True)``。
+"""
 
 import importlib.util
 import pathlib
+import re
+import runpy
+import sys
 
 import pytest
 
 LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
 
 
+def lesson_path(name):
+    """按编号（如 "04"）找到 ``lessons/04_*.py``。"""
+    return next(LESSONS.glob(f"{name}_*.py"))
+
+
+def is_notebook_lesson(path):
+    """有 ``parameters`` 标签的单元 = 已按笔记本约定改写的课程。"""
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    return re.search(r'^# %% tags=\[.*"parameters".*\]', text, flags=re.M) is not None
+
+
+NOTEBOOK_LESSONS = [p.name[:2] for p in sorted(LESSONS.glob("[0-9][0-9]_*.py")) if is_notebook_lesson(p)]
+
+
 def load(name):
-    """按编号（如 "04"）加载 ``lessons/04_*.py``，不运行它的 ``__main__`` 部分。"""
-    path = next(LESSONS.glob(f"{name}_*.py"))
+    """按编号（如 "04"）加载 ``lessons/04_*.py``，不运行它的 ``__main__`` 部分（旧写法的课程用）。"""
+    path = lesson_path(name)
     spec = importlib.util.spec_from_file_location(f"lesson_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def run_lesson_script(name, *args, quick=True, device="cpu"):
+    """在本进程里把课程当脚本运行（``sys.argv`` = 课程路径 --quick --device cpu），返回它的 ``RESULTS``。
+
+    图片写到哪里、matplotlib 用什么后端由自动使用的 fixture ``quiet_output`` 决定（临时目录、Agg）。
+    """
+    path = lesson_path(name)
+    argv = [str(path), *(["--quick"] if quick else []), "--device", device, *args]
+    old_argv = sys.argv
+    sys.argv = argv
+    try:
+        namespace = runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = old_argv
+        try:
+            import matplotlib.pyplot as plt
+            plt.close("all")
+        except ImportError:
+            pass
+    return namespace["RESULTS"]
+
+
 @pytest.fixture(autouse=True)
 def quiet_output(tmp_path, monkeypatch):
-    """图片写进每个测试自己的临时目录；matplotlib 用不需要显示器的后端。"""
+    """图片写进每个测试自己的临时目录；matplotlib 用不需要显示器的后端；不受外面的课程环境变量影响。"""
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("TINYGRAD_ZH_OUTPUT", str(tmp_path))
+    monkeypatch.delenv("TINYGRAD_ZH_QUICK", raising=False)
+    monkeypatch.delenv("TINYGRAD_ZH_DEVICE", raising=False)
 
 
 def pngs(tmp_path):

@@ -1,11 +1,17 @@
 """画图工具：中文字体、计算图、损失曲线。matplotlib 只在调用这些函数时才导入。
 
+课程里画图的写法：``fig, ax = subplots(...)`` 画好，再交给 ``tinygrad_zh.lesson.show(fig, "名字.png")``
+保存并（在 Jupyter 里）内嵌显示。``*_figure`` 函数只返回图，不保存；``plot_history``、``draw_graph`` 是旧接口，
+直接保存成 PNG。
+
 没有中文字体 (CJK font) 的机器上，``label("损失", "loss")`` 会退回英文标签，图里不会出现方块。
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
 from .autograd import is_tensor, toposort
 
@@ -18,7 +24,8 @@ def setup_font() -> bool:
     """使用非交互后端 (无显示器时)，并尽量找到一个中文字体。找到返回 True。"""
     global _has_cjk
     import matplotlib
-    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+    in_kernel = "ipykernel" in sys.modules   # Jupyter 内核自己选后端（内嵌显示），不要改
+    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND") and not in_kernel:
         matplotlib.use("Agg")
     if _has_cjk is None:
         from matplotlib import font_manager
@@ -29,6 +36,20 @@ def setup_font() -> bool:
             matplotlib.rcParams["axes.unicode_minus"] = False
         _has_cjk = bool(found)
     return _has_cjk
+
+
+def matplotlib_available() -> bool:
+    """装了 matplotlib 吗（``pip install -e ".[lessons]"`` 会装上）。不导入它。"""
+    if "matplotlib" in sys.modules:
+        return sys.modules["matplotlib"] is not None
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def subplots(*args, **kwargs):
+    """先 ``setup_font()`` 再 ``plt.subplots(...)``：课程里画图从这里开始，不必自己导入 pyplot。"""
+    setup_font()   # 必须在导入 pyplot 之前：它决定后端
+    import matplotlib.pyplot as plt
+    return plt.subplots(*args, **kwargs)
 
 
 def label(zh: str, en: str) -> str:
@@ -54,23 +75,35 @@ def plot_history(history: dict, path, title=("训练曲线", "training curves"),
 
 
 def draw_graph(tensor, path, names=None, title=("计算图", "computational graph")):
-    """用 matplotlib 画出 ``tensor`` 的计算图，返回保存路径。
+    """用 matplotlib 画出 ``tensor`` 的计算图，保存为 PNG，返回保存路径（见 ``graph_figure``）。"""
+    import matplotlib.pyplot as plt
+    fig = graph_figure(tensor, names=names, title=title)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def graph_figure(tensor, names=None, title=("计算图", "computational graph"), constants=None):
+    """画出 ``tensor`` 的计算图，返回 matplotlib 的 Figure（不保存）。
 
     节点按“到输出的最长路径”分层，所以每个节点都画在用到它的运算左边。
     ``names`` 是 ``{张量: "名字"}``（如 ``{w: "w", b: "b"}``），给叶子标上名字；否则显示数值或形状。
+    默认只画需要梯度的张量；``constants`` 是 ``{张量: "名字"}``，把这些不需要梯度的输入（如常量 x）
+    也画出来（灰色框），让图与公式一一对应。
     """
-    import matplotlib.pyplot as plt
-    setup_font()
     names = {id(t): n for t, n in (names or {}).items()}
+    const_names = {id(t): n for t, n in (constants or {}).items()}
     order = toposort(tensor) if tensor.requires_grad else [tensor]
     depth, edges = {id(tensor): 0}, []
     for t in reversed(order):  # 从输出往输入走：子节点的深度在处理它之前已经确定
         if t.grad_fn is None:
             continue
         for a in t.grad_fn.inputs:
-            if is_tensor(a) and a.requires_grad:
+            if is_tensor(a) and (a.requires_grad or id(a) in const_names):
                 edges.append((id(a), id(t)))
                 depth[id(a)] = max(depth.get(id(a), 0), depth[id(t)] + 1)
+                if not a.requires_grad and all(c is not a for c in order):
+                    order = [a] + order
     layers = {}
     for t in order:
         layers.setdefault(depth[id(t)], []).append(t)
@@ -79,7 +112,7 @@ def draw_graph(tensor, path, names=None, title=("计算图", "computational grap
     for d, ts in layers.items():
         for k, t in enumerate(ts):
             pos[id(t)] = (max_d - d, k - (len(ts) - 1) / 2)
-    fig, ax = plt.subplots(figsize=(1.8 * (max_d + 1) + 1, 1.2 * max(len(v) for v in layers.values()) + 1))
+    fig, ax = subplots(figsize=(1.8 * (max_d + 1) + 1, 1.2 * max(len(v) for v in layers.values()) + 1))
     seen_edges = {}
     for src, dst in edges:
         (x0, y0), (x1, y1) = pos[src], pos[dst]
@@ -91,7 +124,9 @@ def draw_graph(tensor, path, names=None, title=("计算图", "computational grap
                                     connectionstyle=f"arc3,rad={rad}"))
     for t in order:
         x, y = pos[id(t)]
-        if t.grad_fn is None:
+        if id(t) in const_names:
+            text, color = const_names[id(t)], "#e6e6e6"
+        elif t.grad_fn is None:
             text = names.get(id(t)) or (f"{t.item():.3g}" if t.numel() == 1 else f"{t.shape}")
             color = "#cde4ff"
         else:
@@ -105,6 +140,4 @@ def draw_graph(tensor, path, names=None, title=("计算图", "computational grap
     ax.axis("off")
     ax.set_title(label(*title))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig

@@ -4,21 +4,16 @@
 # 运行方式：`python lessons/answers/01_scalar_autograd_answers.py [--device cuda]`
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 01 课（文件名以数字开头，不能直接 import），复用它的 mini_backward。"""
-    path = Path(__file__).resolve().parent.parent / "01_scalar_autograd.py"
-    spec = importlib.util.spec_from_file_location("lesson01_scalar_autograd", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 01 课里定义的函数（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "01_scalar_autograd.py")
 
 
 # %% [markdown]

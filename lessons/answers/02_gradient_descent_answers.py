@@ -4,20 +4,15 @@
 # 运行方式：`python lessons/answers/02_gradient_descent_answers.py [--quick] [--device cuda]`
 
 # %%
-import importlib.util
 from pathlib import Path
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 02 课（文件名以数字开头，不能直接 import），复用它的函数。"""
-    path = Path(__file__).resolve().parent.parent / "02_gradient_descent.py"
-    spec = importlib.util.spec_from_file_location("lesson02_gradient_descent", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 02 课里定义的函数（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "02_gradient_descent.py")
 
 
 # %% [markdown]

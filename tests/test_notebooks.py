@@ -1,0 +1,59 @@
+"""把按笔记本约定改写的课程转成笔记本并执行（jupytext + nbclient），检查它像一本笔记本那样工作：
+
+- 没有单元出错；
+- 输出分散在各步：至少 MIN_CELLS_WITH_OUTPUT 个代码单元有输出，第一步的输出不在最后一个单元里；
+- 有图的课程，图以 ``image/png`` 内嵌在笔记本里。
+
+要执行的课程由参数单元（``# %% tags=["parameters"]``）自动识别；``pytest -m lesson02`` 会同时跑脚本与笔记本测试。
+需要 ``pip install -e ".[test,lessons]"``（jupytext、nbclient、ipykernel）；没装时跳过。
+"""
+
+import os
+
+import pytest
+
+from lesson_utils import NOTEBOOK_LESSONS, lesson_path, quiet_output  # noqa: F401  (自动使用的 fixture)
+
+jupytext = pytest.importorskip("jupytext")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+MIN_CELLS_WITH_OUTPUT = 5
+HAS_FIGURES = {"00", "01", "02"}
+
+
+def _text(output):
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    return "".join(output.get("data", {}).get("text/plain", ""))
+
+
+@pytest.mark.lessons
+@pytest.mark.parametrize("name", [pytest.param(n, marks=getattr(pytest.mark, f"lesson{n}"))
+                                  for n in NOTEBOOK_LESSONS])
+def test_lesson_runs_as_a_notebook(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_ZH_QUICK", "1")
+    monkeypatch.setenv("TINYGRAD_ZH_DEVICE", "cpu")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    path = lesson_path(name)
+    nb = jupytext.read(path)
+    assert "parameters" in nb.cells[[c.cell_type for c in nb.cells].index("code")].metadata.get("tags", [])
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute()   # 单元出错时抛出 CellExecutionError
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    with_output = [i for i, c in enumerate(code) if c.get("outputs")]
+    assert len(with_output) >= MIN_CELLS_WITH_OUTPUT, f"只有 {len(with_output)} 个代码单元有输出"
+    # 第一步（参数单元、导入单元之后的第一个有输出的单元）的输出就在它自己下面，而不是最后一个单元
+    first_step = next(i for i in with_output if i >= 2)
+    assert first_step != len(code) - 1
+    last_text = "".join(_text(o) for o in code[-1].get("outputs", []))
+    first_text = "".join(_text(o) for o in code[first_step].get("outputs", []))
+    assert first_text.strip() and first_text.strip() not in last_text
+    assert "QUICK = True" in "".join(_text(o) for c in code for o in c.get("outputs", []))
+    images = [o for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    if name in HAS_FIGURES:
+        assert images, "图没有内嵌在笔记本里"
+    assert os.listdir(tmp_path), "图片没有保存到输出目录"
