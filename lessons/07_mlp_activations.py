@@ -14,7 +14,7 @@
 # 第 06 课的线性分类器在螺旋上只有约 0.54 的准确率：它的决策区域只能是凸的。
 # 这一课在输入和输出之间加上**隐藏层** (hidden layer) 和**激活函数** (activation function)，
 # 得到多层感知机 (multilayer perceptron, MLP)，它能画出任意弯曲的边界。我们会：
-# 比较四个常用激活函数和它们的导数（导数用 `backward()` 算出）、纠正原文关于 tanh 的一句错话、
+# 比较四个常用激活函数和它们的导数（导数用 `backward()` 算出）、纠正原文（«AI大模型创业：如何利用国际优势？»）关于 tanh 的一句错话、
 # 看清“为什么一定要有非线性”、在螺旋和 8×8 手写数字上训练 MLP，最后把模型存盘再读回来。
 #
 # **学习目标**
@@ -309,7 +309,7 @@ def step4_mlp_init(data, device, quick):
 # %% [markdown]
 # ## 第 5 步：在螺旋上训练 MLP，比较四个激活函数
 #
-# 训练循环与第 05、06 课相同：SGD，学习率 0.5，批量大小 32，完整模式 200 轮（快速模式 10 轮）。
+# 训练循环与第 05、06 课相同：SGD，学习率 0.5，批量大小 32，完整模式 200 轮（快速模式 60 轮：10 轮时 tanh 与 sigmoid 还不如线性模型，看不出隐藏层的作用）。
 # 同一个种子、同样的初始权重，只换隐藏层的激活函数；作为对照，再训练一次第 06 课的线性模型（softmax 回归）。
 # 测试集是用另一个种子生成的同分布螺旋。
 
@@ -340,9 +340,12 @@ def spiral_data(device):
             "X_test": tg.tensor(Xte_np, device=device), "y_test": tg.tensor(yte_np, device=device)}
 
 
+SPIRAL_QUICK_EPOCHS = 60   # 快速模式：60 轮已足够让每个 MLP 都胜过线性模型（10 轮时 tanh、sigmoid 还不如线性）
+
+
 def step5_spiral(data, device, quick):
     section("第 5 步：螺旋上的 MLP")
-    epochs, lr = (10, 0.5) if quick else (200, 0.5)
+    epochs, lr = (SPIRAL_QUICK_EPOCHS, 0.5) if quick else (200, 0.5)
     loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
     runs = {}
     builders = {"linear": lambda: nn.Linear(2, 3), **{k: (lambda a=a: make_mlp(a)) for k, a in ACTIVATIONS.items()}}
@@ -620,7 +623,7 @@ def main(quick=False, device="cpu"):
 #   | MLP + ReLU | 0.0298 | 0.9900 | 0.9867 |
 #   | MLP + GELU | 0.0269 | 0.9900 | 0.9867 |
 #
-# - 第 5 步（快速模式，10 轮）：训练集准确率 线性 0.5567，sigmoid 0.3333（还什么都没学会），tanh 0.5200，ReLU 0.6333，GELU 0.6300；
+# - 第 5 步（快速模式，60 轮）：训练集准确率 线性 0.5300，sigmoid 0.6500，tanh 0.9767，ReLU 0.9500，GELU 0.9600——每个 MLP 都胜过线性模型；
 # - 第 7 步（完整模式，30 轮）：初始损失 2.3087（ln 10 = 2.3026），训练损失 0.0420，训练集准确率 0.9937，
 #   测试集准确率 0.9750（351/360）；快速模式（3 轮）：训练损失 0.3035，测试集准确率 0.9528（343/360）；
 # - 第 8 步：检查点 39.1 KiB，4 个数组；新模型加载前测试集准确率 0.1194，加载后与训练好的模型相同（完整 0.9750 / 快速 0.9528），

@@ -11,7 +11,7 @@
 # %% [markdown]
 # # 第 08 课：优化器：原文公式勘误
 #
-# 原文 §4.1.2 和 §4.2.1 给出了动量法、AdaGrad、RMSprop 和 Adam 的公式，可惜几乎都写错了：
+# 原文（«AI大模型创业：如何利用国际优势？»）§4.1.2 和 §4.2.1 给出了动量法、AdaGrad、RMSprop 和 Adam 的公式，可惜几乎都写错了：
 # 动量法的“动量项”用的是上一步的**参数**而不是上一步的**步子**；AdaGrad 和 RMSprop 两行根本不是完整的更新规则；
 # 两处 Adam 公式都没有用到它自己定义的二阶矩 $v$，“偏差修正”也写错了。
 #
@@ -33,7 +33,7 @@
 #
 # ```bash
 # python lessons/08_optimizers_errata.py            # 完整模式（每个优化器 2000 步，十几秒）
-# python lessons/08_optimizers_errata.py --quick    # 快速模式：每个优化器 200 步，几秒
+# python lessons/08_optimizers_errata.py --quick    # 快速模式：每个优化器 1000 步（QUICK_STEPS），几秒
 # python lessons/08_optimizers_errata.py --device cuda
 # ```
 #
@@ -52,6 +52,8 @@ from tinygrad_zh.lesson import output_dir, run_lesson
 from tinygrad_zh.viz import label, setup_font
 
 START = (-1.2, 1.0)          # Rosenbrock 的经典起点（与第 02 课相同）
+FULL_STEPS = 2000            # 完整模式每个优化器的步数
+QUICK_STEPS = 1000           # 快速模式：步数少一半，自适应方法也已明显接近最小值
 OPTIMUM = (1.0, 1.0)         # 最小值所在的点，J = 0
 BLOW_UP = 1e6                # 坐标的绝对值超过它（或变成 inf / nan）就算发散，停止这次运行
 
@@ -470,10 +472,16 @@ def step6_rmsprop(n_steps, device, quick):
 #
 # - 两处原文公式都**没有用到 $v$**。Adam 的“自适应”全在 $\sqrt{\hat v}$ 里：用梯度的大小去除梯度，步子才与尺度无关。
 #   没有它，原文的 Adam 就是“带指数平均的动量法 + 一个奇怪的分母”，步子与梯度成正比；
-# - 两个分母 $1 + \beta_1^t + \beta_2^t \in (1, 3)$ 与 $1 - \beta_1^t + \beta_2^t \in (1, 1.1)$ 都不是偏差修正。
+# - 两个分母 $1 + \beta_1^t + \beta_2^t \in (1, 3)$ 与 $1 - \beta_1^t + \beta_2^t$ 都不是偏差修正。后一个并不“约等于 1”：
+#   取 $\beta_1 = 0.9$、$\beta_2 = 0.999$，它在 $t = 1$ 时是 1.099，第 45 步升到最大值 1.947，第 1000 步仍有 1.368，
+#   要几千步后才回落到 1 附近（下面的代码逐步算出这几个数）。
 #   正确的修正分别除以 $1-\beta_1^t$ 和 $1-\beta_2^t$：$m$、$v$ 从 0 出发，前几步偏小，要放大回来；
 # - 照字面，我们把 §4.1.2 的 $m$ 取成 §4.2.1 定义的同一个 $m_t$，把 $T$ 读作步数 $t$
 #   （若 $T$ 是总步数，分母就是常数，结论不变）。
+#
+# 原文对 Adam 的来历也前后矛盾。§4.1.2 写“Adam优化器结合了动量和RMSprop的优点，具有较好的收敛性”；
+# §4.2.1 却写“Adam方法结合了AdaGrad和RMSprop的优点，通过一阶矩估计和二阶矩估计调整学习率”。前一句是对的：
+# $m_t$ 就是动量（梯度的指数平均），$v_t$ 就是 RMSprop 的梯度平方指数平均；Adam 里没有 AdaGrad 那种“从头累加”的 $\sum g^2$。
 #
 # 取 Adam 在这个曲面上常用的 $\alpha = 0.1$，三者同起点、同学习率。
 
@@ -525,7 +533,15 @@ def step7_adam(n_steps, device, quick):
     print(f"  手写 Adam 与 optim.Adam 整条路径的最大差：{diff:.1e}")
     print(f"  原文 §4.1.2：{describe(s412)}")
     print(f"  原文 §4.2.1：{describe(s421)}")
-    return {"adam": lib, "hand_adam": hand, "seed_adam_412": s412, "seed_adam_421": s421, "adam_hand_diff": diff}
+    # 原文 §4.2.1 的分母 1 − β1^t + β2^t 逐步算出来：它离 1 有多远？
+    t = np.arange(1, 20001)
+    denom = 1 - betas[0] ** t + betas[1] ** t
+    peak = int(np.argmax(denom))
+    seed_denom = {"t1": float(denom[0]), "max": float(denom[peak]), "argmax": int(t[peak]), "t1000": float(denom[999])}
+    print(f"  原文 §4.2.1 的分母 1 − β1^t + β2^t：t = 1 时 {seed_denom['t1']:.3f}，第 {seed_denom['argmax']} 步最大 "
+          f"{seed_denom['max']:.3f}，第 1000 步 {seed_denom['t1000']:.3f}")
+    return {"adam": lib, "hand_adam": hand, "seed_adam_412": s412, "seed_adam_421": s421, "adam_hand_diff": diff,
+            "seed_adam_denominator": seed_denom}
 
 
 # %% [markdown]
@@ -589,8 +605,10 @@ def step7b_adam_first_step(device):
 #
 # 再把正确的 Adam 和原文 §4.2.1 的 Adam 都取 $\alpha = 0.01$，分别在 $J/100$、$J$、$100J$ 上跑完整的步数，看谁对尺度敏感。
 # 你会看到一个乍看意外的结果：在原始的 $J$ 上，原文的 Adam 反而比正确的 Adam 收敛得**更快**。原因是它本质上就是
-# 一个动量法（$m$ 是梯度的指数平均，分母约等于 1），而 $\alpha = 0.01$ 对 Rosenbrock 的梯度尺度来说恰好合适
-# （相当于第 4 步里 $\alpha = 0.001$、$\beta = 0.9$ 的动量法）。可一旦损失换个单位，它要么慢得几乎不动，要么几步之内发散；
+# 一个动量法（$m$ 是梯度的指数平均），而 $\alpha = 0.01$ 对 Rosenbrock 的梯度尺度来说恰好合适：
+# $\alpha m_t = \alpha(1-\beta_1)\,u_t$（$u_t = \beta_1 u_{t-1} + g_t$ 是第 4 步动量法的“速度”），再除以第 7 步算出的分母
+# 1.099 ~ 1.947，所以它相当于 $\beta = 0.9$、学习率在 $0.001/1.947 \approx 0.00051$ 与 $0.001/1.099 \approx 0.00091$
+# 之间变化的动量法——比第 4 步的 $\alpha = 0.001$ 小，最多小将近一半，并不“就是”那个动量法。可一旦损失换个单位，它要么慢得几乎不动，要么几步之内发散；
 # 正确的 Adam 在三种尺度上走出的是**同一条**路径。一个公式在某个例子上碰巧管用，不等于它是对的。
 
 
@@ -939,7 +957,7 @@ def plot_schedules(lrs):
 # %%
 def main(quick=False, device="cpu"):
     print(f"第 08 课：优化器：原文公式勘误（quick={quick}，device='{device}'）")
-    n_steps = 100 if quick else 2000
+    n_steps = QUICK_STEPS if quick else FULL_STEPS
     results = {}
     results.update(step3_sgd(n_steps, device, quick))
     results.update(step4_momentum(n_steps, device, quick))
@@ -971,7 +989,7 @@ def main(quick=False, device="cpu"):
                 "adam_no_correction_ratio",
                 "first_step_sizes", "scale_adam_loss", "scale_seed_adam_loss", "scale_seed_adam_diverged_at",
                 "sgd_decay_final", "sgd_decay_formula", "lambda_vs_warmup_cosine", "rmsprop_const_loss",
-                "rmsprop_cosine_loss"):
+                "rmsprop_cosine_loss", "seed_adam_denominator"):
         out[key] = results[key]
     out["adamw_final"] = {k: v[-1] for k, v in results["adamw_curves"].items()}
     print("\n完成。保存的图片：")
@@ -1012,7 +1030,7 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 完整模式每个优化器 2000 步，快速模式 100 步（其余设置相同）。数字来自 `python lessons/08_optimizers_errata.py`。
+# 完整模式每个优化器 2000 步，快速模式 1000 步（其余设置相同）。数字来自 `python lessons/08_optimizers_errata.py`。
 #
 # 与步数无关、两种模式相同的数：
 #
@@ -1020,7 +1038,8 @@ def main(quick=False, device="cpu"):
 #   梯度恒为 0 时理论增长率 $r = 1.5720$，实测 $w_{20}/w_{19} = 1.5720$（$w_{20} \approx 9784$）；
 # - 原文 Adam §4.1.2 在第 15 步、§4.2.1 在第 4 步发散（$\alpha = 0.1$）；
 # - 手写的正确公式与 `optim` 整条路径的最大差：动量法、AdaGrad 为 0，Adam $\le 5.6\times10^{-16}$；
-#   RMSprop 快速模式为 0，完整模式 $5.7\times10^{-3}$（从第 499 步起因舍入顺序分开，最终损失 0.02384 与 0.02381）；
+#   RMSprop $5.7\times10^{-3}$（从第 499 步起因舍入顺序分开；最终损失完整模式 0.02384 与 0.02381，快速模式 0.04699 与 0.04260）；
+# - 原文 §4.2.1 的分母 $1 - \beta_1^t + \beta_2^t$：$t = 1$ 时 1.099，第 45 步最大 1.947，第 1000 步 1.368；
 # - 原文 AdaGrad 的第一步 $-1/g_1 = (0.00464, 0.01136)$；x 坐标上正确 RMSprop 的 $E$ 在第 1、10、100 步为 464.8、454.2、185.2，
 #   原文的 $R$ 为 $4.602\times10^6$、$4.833\times10^6$、$7.0\times10^6$（完整模式第 2000 步：$E = 30.09$，$R = 6.864\times10^7$）；
 # - Adam 第一步：$g_1 = (-215.6, -88)$，$m_1 = (-21.56, -8.8)$，$v_1 = (46.48336, 7.744)$，$\theta_1 = (-1.1, 1.1)$，
@@ -1036,23 +1055,22 @@ def main(quick=False, device="cpu"):
 #
 # 汇总表（$J(\theta_N)$；发散的写步数）：
 #
-# | 规则 | 完整模式 N = 2000 | 快速模式 N = 100 |
+# | 规则 | 完整模式 N = 2000 | 快速模式 N = 1000 |
 # |---|---|---|
-# | SGD（α = 0.001） | 7.821e-02 | 3.802e+00 |
-# | 动量法 正确 | 6.027e-09 | 1.431e-01 |
+# | SGD（α = 0.001） | 7.821e-02 | 4.535e-01 |
+# | 动量法 正确 | 6.027e-09 | 2.505e-05 |
 # | 动量法 原文（照字面） | 第 6 步发散 | 第 6 步发散 |
-# | 动量法 原文（宽容读法） | 7.150e-09 | 1.480e-01 |
-# | AdaGrad 正确（α = 0.5） | 1.459e-02 | 3.520e+00 |
-# | AdaGrad 原文 | 9.909e+00 | 1.479e+01 |
-# | RMSprop 正确（α = 0.01） | 2.384e-02 | 3.920e+00 |
-# | RMSprop 原文 | 1.756e+01 | 2.264e+01 |
-# | Adam 正确（α = 0.1） | 6.658e-17（离 (1, 1) 1.826e-08） | 2.986e+00 |
+# | 动量法 原文（宽容读法） | 7.150e-09 | 2.744e-05 |
+# | AdaGrad 正确（α = 0.5） | 1.459e-02 | 1.261e-01（离 (1, 1) 0.684，起点离 2.2） |
+# | AdaGrad 原文 | 9.909e+00 | 1.099e+01 |
+# | RMSprop 正确（α = 0.01） | 2.384e-02 | 4.699e-02（离 (1, 1) 0.349） |
+# | RMSprop 原文 | 1.756e+01 | 1.879e+01 |
+# | Adam 正确（α = 0.1） | 6.658e-17（离 (1, 1) 1.826e-08） | 1.243e-05（离 (1, 1) 7.9e-03） |
 # | Adam 原文 §4.1.2 / §4.2.1 | 第 15 / 4 步发散 | 第 15 / 4 步发散 |
 #
-# 尺度测试（α = 0.01，最终 $J$）：正确的 Adam 完整模式 4.628e-02（三种尺度相同），快速模式 4.179e+00；
-# 原文 §4.2.1 在 $0.01J$ / $J$ 上完整模式 3.669e+00 / 9.802e-07，快速模式 4.119e+00 / 1.189e+00。
-# RMSprop α₀ = 0.03：完整模式恒定学习率 $J$ = 1.911e-01、余弦退火 2.577e-03；快速模式 3.456e+00 与 3.879e+00
-# （100 步还没走到最小值附近，退火反而让它走得更慢——调度的好处要到后期才显现）。
+# 尺度测试（α = 0.01，最终 $J$）：正确的 Adam 完整模式 4.628e-02（三种尺度相同），快速模式 1.255e+00；
+# 原文 §4.2.1 在 $0.01J$ / $J$ 上完整模式 3.669e+00 / 9.802e-07，快速模式 3.938e+00 / 8.896e-04。
+# RMSprop α₀ = 0.03：完整模式恒定学习率 $J$ = 1.911e-01、余弦退火 2.577e-03；快速模式 1.823e-01 与 2.593e-02。
 #
 # 图片：`08_optimizer_paths.png`（四个面板的轨迹）、`08_optimizer_losses.png`、`08_adam_vs_adamw.png`、`08_lr_schedules.png`。
 # 运行时间（2 核 CPU）：完整模式约 12 秒，快速模式约 3 秒。

@@ -17,11 +17,16 @@
 # 我们先逐块手写一个，与 `tinygrad_zh.models.gpt.GPT` 逐位对照，再用 AdamW + 预热 (warmup) + 余弦衰减 + 梯度裁剪
 # 在人民日报语料上训练它，最后存成检查点 (checkpoint) 再读回来。第 16 课从这个检查点采样。
 #
-# **原文勘误（§7.1、§10 的参考文献）**：原文说《A Neural Conversation Model》（“K.angular 等，2017”）“提出了 GPT 模型”。
+# **原文（«AI大模型创业：如何利用国际优势？»）勘误（§7.1、§10 的参考文献）**：原文说《A Neural Conversation Model》（“K.angular 等，2017”）“提出了 GPT 模型”。
 # 这篇论文的作者是 Oriol Vinyals 与 Quoc V. Le（2015 年），讲的是用序列到序列 (seq2seq) 的循环网络做聊天机器人，
 # 与 GPT 无关。GPT 出自 Alec Radford 等人 2018 年的《Improving Language Understanding by Generative Pre-Training》：
 # 先在大量无标注文本上做下一个词元预测的生成式预训练 (generative pre-training)，再针对具体任务微调——
 # 我们这一课搭的正是它的结构（仅解码器的 Transformer），参数名与初始化则照 GPT-2 / nanoGPT。
+#
+# 同一份参考书目里还有两处作者写错了。§7.1 与 §10 都写“《自然语言处理入门》（Daniel Jurafsky和James H. Martin著）”：
+# 《自然语言处理入门》的作者是何晗；Jurafsky 与 Martin 写的是《Speech and Language Processing》（中译名《自然语言处理综论》）。
+# §10 又写“《计算机视觉：算法与应用》（Gary Bradski和Adrian Kaehler著）”：这本书的作者是 Richard Szeliski
+# （《Computer Vision: Algorithms and Applications》）；Bradski 与 Kaehler 写的是《Learning OpenCV》。
 #
 # **学习目标**
 #
@@ -646,10 +651,14 @@ def step9_checkpoint(model, data, cfg, result, val_batches, device, quick):
 # 它的默认配置（`TrainConfig()`）就是本课的完整模式。命令行里一行就够：
 #
 # ```bash
-# tinygrad-zh train                                  # 默认配置，检查点写到 checkpoints/gpt/ckpt.npz
-# tinygrad-zh train --max-steps 2000 --resume        # 接着训练到第 2000 步
+# tinygrad-zh train --max-steps 2000                 # 默认配置训练 2000 步，检查点写到 checkpoints/gpt/ckpt.npz
+# tinygrad-zh train --resume                         # 中断（Ctrl-C）后接着训练，直到检查点里记的 max_steps
 # tinygrad-zh sample --prompt "新年" --temperature 0.8 --top-k 50 --top-p 0.95 --max-new-tokens 100 --seed 0
 # ```
+#
+# `--resume` 逐位一致地接着训练，所以检查点里的配置（包括 `max_steps`）不能改：续训时只能改 `--eval-interval`、
+# `--eval-batches`、`--device` 和 `--out-dir`，写 `--max-steps 2000 --resume` 会被拒绝。想训练更多步，
+# 就在一开始写好 `--max-steps`，或者用 `--overwrite` 从头重训。
 #
 # 下面用它训练一个很小的模型（2 层、C = 32）几十步，读回检查点、接着提示写几个字——只为演示用法。
 # 第 16 课讲 `generate` 的各个参数，第 18 课在 GPU 上用它训练更大的模型。
