@@ -1,3 +1,13 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 第 03 课：张量与广播
 #
@@ -23,23 +33,30 @@
 # python lessons/03_tensors_broadcasting.py            # 完整运行
 # python lessons/03_tensors_broadcasting.py --quick    # 快速模式（几秒）
 # python lessons/03_tensors_broadcasting.py --device cuda   # 有 NVIDIA GPU 和 CuPy 时
+# jupytext --to notebook lessons/03_tensors_broadcasting.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：差分误差表少两行，埋错实验用 20 个种子而不是 100 个（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
+import re
+
 import numpy as np
 
 import tinygrad_zh as tg
 from tinygrad_zh.autograd import Function, sum_to_shape
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, show
 from tinygrad_zh.testing import GradcheckError, assert_close, gradcheck
 from tinygrad_zh.testing.checks import group_plan
+from tinygrad_zh.viz import label, subplots
 
-
-def section(title):
-    print(f"\n===== {title} =====")
-
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 # %% [markdown]
 # ## 第 1 步：创建张量与 dtype 规则
@@ -59,41 +76,38 @@ def section(title):
 # 每个张量都有 `shape`（形状）、`ndim`（维数，即轴 (axis) 的个数）、`dtype` 和 `device`（设备：`"cpu"` 或 `"cuda"`）。
 
 # %%
-def step1_creation(device):
-    section("第 1 步：创建张量与 dtype 规则")
-    samples = {
-        "tg.tensor(1.5)": tg.tensor(1.5, device=device),
-        "tg.tensor([1, 2, 3])": tg.tensor([1, 2, 3], device=device),
-        "tg.tensor(True)": tg.tensor(True, device=device),
-        "tg.tensor(np.array([1.0, 2.0]))": tg.tensor(np.array([1.0, 2.0]), device=device),
-        "tg.tensor(np.array([1, 2], dtype=np.int32))": tg.tensor(np.array([1, 2], dtype=np.int32), device=device),
-        "tg.tensor([1.0, 2.0], dtype=tg.float64)": tg.tensor([1.0, 2.0], dtype=tg.float64, device=device),
-    }
-    dtypes = {}
-    for expr, t in samples.items():
-        dtypes[expr] = str(t.dtype)
-        print(f"  {expr:<45} → dtype={t.dtype}")
+samples = {
+    "tg.tensor(1.5)": tg.tensor(1.5, device=DEVICE),
+    "tg.tensor([1, 2, 3])": tg.tensor([1, 2, 3], device=DEVICE),
+    "tg.tensor(True)": tg.tensor(True, device=DEVICE),
+    "tg.tensor(np.array([1.0, 2.0]))": tg.tensor(np.array([1.0, 2.0]), device=DEVICE),
+    "tg.tensor(np.array([1, 2], dtype=np.int32))": tg.tensor(np.array([1, 2], dtype=np.int32), device=DEVICE),
+    "tg.tensor([1.0, 2.0], dtype=tg.float64)": tg.tensor([1.0, 2.0], dtype=tg.float64, device=DEVICE),
+}
+dtypes = {}
+for expr, t in samples.items():
+    dtypes[expr] = str(t.dtype)
+    print(f"{expr:<45} → dtype={t.dtype}")
 
-    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
-    print(f"  x = {x.tolist()}")
-    print(f"  x.shape={x.shape}  x.ndim={x.ndim}  x.dtype={x.dtype}  x.device={x.device}")
+x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=DEVICE)
+print(f"x = {x.tolist()}")
+print(f"x.shape={x.shape}  x.ndim={x.ndim}  x.dtype={x.dtype}  x.device={x.device}")
 
-    # 其他创建函数：形状写成多个整数或一个元组都可以
-    tg.manual_seed(0)
-    print(f"  tg.zeros(2, 3).shape={tg.zeros(2, 3, device=device).shape}，"
-          f"tg.arange(5)={tg.arange(5, device=device).tolist()}，"
-          f"tg.randn(2, 2).dtype={tg.randn(2, 2, device=device).dtype}")
+# 其他创建函数：形状写成多个整数或一个元组都可以
+tg.manual_seed(0)
+print(f"tg.zeros(2, 3).shape={tg.zeros(2, 3, device=DEVICE).shape}，"
+      f"tg.arange(5)={tg.arange(5, device=DEVICE).tolist()}，"
+      f"tg.randn(2, 2).dtype={tg.randn(2, 2, device=DEVICE).dtype}")
 
-    mixed = tg.tensor([1.0], device=device) + tg.tensor([1.0], dtype=tg.float64, device=device)
-    print(f"  float32 + float64 → {mixed.dtype}（取更宽的类型）")
+mixed = tg.tensor([1.0], device=DEVICE) + tg.tensor([1.0], dtype=tg.float64, device=DEVICE)
+print(f"float32 + float64 → {mixed.dtype}（取更宽的类型）")
 
-    # 只有浮点张量才能求梯度：整数没有“微小变化”可言
-    try:
-        tg.tensor([1, 2, 3], device=device, requires_grad=True)
-    except RuntimeError as e:
-        print(f"  整数张量 requires_grad=True 报错：{e}")
-    return {"dtypes": dtypes, "x_shape": x.shape}
-
+# 只有浮点张量才能求梯度：整数没有“微小变化”可言
+try:
+    tg.tensor([1, 2, 3], device=DEVICE, requires_grad=True)
+except RuntimeError as e:
+    print(f"整数张量 requires_grad=True 报错：{e}")
+RESULTS.update({"dtypes": dtypes, "mixed_dtype": str(mixed.dtype), "x_shape": x.shape})
 
 # %% [markdown]
 # ## 第 2 步：按元素运算与归约
@@ -110,23 +124,21 @@ def step1_creation(device):
 # `x - x.mean(dim=1, keepdim=True)` 的形状是 `(2, 3) - (2, 1)`，正好逐行对齐。
 
 # %%
-def step2_elementwise_reduce(device):
-    section("第 2 步：按元素运算与归约")
-    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
-    print(f"  x * 2 + 1 = {(x * 2 + 1).tolist()}")
-    print(f"  x.sum() = {x.sum().item()}")
-    col = x.sum(dim=0)
-    row = x.sum(dim=1)
-    row_keep = x.sum(dim=1, keepdim=True)
-    print(f"  x.sum(dim=0) = {col.tolist()}  shape={col.shape}")
-    print(f"  x.sum(dim=1) = {row.tolist()}  shape={row.shape}")
-    print(f"  x.sum(dim=1, keepdim=True) = {row_keep.tolist()}  shape={row_keep.shape}")
-    centered = x - x.mean(dim=1, keepdim=True)
-    print(f"  x - x.mean(dim=1, keepdim=True) = {centered.tolist()}")
-    values, indices = x.max(dim=1)
-    print(f"  x.max(dim=1) → values={values.tolist()}, indices={indices.tolist()}")
-    return {"sum_dim0": col.tolist(), "sum_dim1": row.tolist(), "centered": centered.tolist()}
-
+x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=DEVICE)
+print(f"x * 2 + 1 = {(x * 2 + 1).tolist()}")
+print(f"x.sum() = {x.sum().item()}")
+col = x.sum(dim=0)
+row = x.sum(dim=1)
+row_keep = x.sum(dim=1, keepdim=True)
+print(f"x.sum(dim=0) = {col.tolist()}  shape={col.shape}")
+print(f"x.sum(dim=1) = {row.tolist()}  shape={row.shape}")
+print(f"x.sum(dim=1, keepdim=True) = {row_keep.tolist()}  shape={row_keep.shape}")
+centered = x - x.mean(dim=1, keepdim=True)
+print(f"x - x.mean(dim=1, keepdim=True) = {centered.tolist()}")
+values, indices = x.max(dim=1)
+print(f"x.max(dim=1) → values={values.tolist()}, indices={indices.tolist()}")
+RESULTS.update({"sum_dim0": col.tolist(), "sum_dim1": row.tolist(), "sum_dim1_keepdim_shape": row_keep.shape,
+                "centered": centered.tolist()})
 
 # %% [markdown]
 # ## 第 3 步：矩阵乘法的形状
@@ -139,24 +151,21 @@ def step2_elementwise_reduce(device):
 # 输入是 `(B, in)`（每行一个样本），计算 `x @ W.T + b`，得到 `(B, out)`。第 04 课就用这个约定。
 
 # %%
-def step3_matmul(device):
-    section("第 3 步：矩阵乘法的形状")
-    tg.manual_seed(0)
-    cases = [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,)), ((4, 3), (3,))]
-    shapes = {}
-    for sa, sb in cases:
-        out = tg.randn(*sa, device=device) @ tg.randn(*sb, device=device)
-        shapes[f"{sa} @ {sb}"] = out.shape
-        print(f"  {str(sa):>10} @ {str(sb):<7} → {out.shape}")
-    x = tg.randn(8, 3, device=device)        # 8 个样本，每个 3 个特征
-    W = tg.randn(2, 3, device=device)        # 线性层权重 (out=2, in=3)
-    print(f"  线性层：x {x.shape} @ W.T {W.T.shape} → {(x @ W.T).shape}")
-    try:
-        x @ W                                # 忘了转置
-    except RuntimeError as e:  # 与 PyTorch 一样，形状错误是 RuntimeError
-        print(f"  忘了转置时的报错：{e}")
-    return {"matmul_shapes": shapes}
-
+tg.manual_seed(0)
+cases = [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,)), ((4, 3), (3,))]
+matmul_shapes = {}
+for sa, sb in cases:
+    out = tg.randn(*sa, device=DEVICE) @ tg.randn(*sb, device=DEVICE)
+    matmul_shapes[f"{sa} @ {sb}"] = out.shape
+    print(f"{str(sa):>10} @ {str(sb):<7} → {out.shape}")
+x = tg.randn(8, 3, device=DEVICE)        # 8 个样本，每个 3 个特征
+W = tg.randn(2, 3, device=DEVICE)        # 线性层权重 (out=2, in=3)
+print(f"线性层：x {x.shape} @ W.T {W.T.shape} → {(x @ W.T).shape}")
+try:
+    x @ W                                # 忘了转置
+except RuntimeError as e:  # 与 PyTorch 一样，形状错误是 RuntimeError
+    print(f"忘了转置时的报错：{e}")
+RESULTS["matmul_shapes"] = matmul_shapes
 
 # %% [markdown]
 # ## 第 4 步：变形、转置与索引
@@ -168,23 +177,20 @@ def step3_matmul(device):
 # - 索引 (indexing)：`x[0]`、`x[:, 1]`、`x[[0, 0, 1]]`（整数列表可以重复，反向时重复位置的梯度要累加）。
 
 # %%
-def step4_movement(device):
-    section("第 4 步：变形、转置与索引")
-    x = tg.arange(6.0, device=device).reshape(2, 3)
-    print(f"  x = tg.arange(6.0).reshape(2, 3) = {x.tolist()}")
-    print(f"  x.reshape(3, 2) = {x.reshape(3, 2).tolist()}")
-    print(f"  x.reshape(-1) = {x.reshape(-1).tolist()}")
-    print(f"  x.T = {x.T.tolist()}  shape={x.T.shape}")
-    y = tg.zeros(4, 5, 6, device=device)
-    print(f"  zeros(4, 5, 6).permute(2, 0, 1).shape = {y.permute(2, 0, 1).shape}")
-    print(f"  x[0] = {x[0].tolist()}，x[:, 1] = {x[:, 1].tolist()}，x[1, -1] = {x[1, -1].item()}")
+x = tg.arange(6.0, device=DEVICE).reshape(2, 3)
+print(f"x = tg.arange(6.0).reshape(2, 3) = {x.tolist()}")
+print(f"x.reshape(3, 2) = {x.reshape(3, 2).tolist()}")
+print(f"x.reshape(-1) = {x.reshape(-1).tolist()}")
+print(f"x.T = {x.T.tolist()}  shape={x.T.shape}")
+y = tg.zeros(4, 5, 6, device=DEVICE)
+print(f"zeros(4, 5, 6).permute(2, 0, 1).shape = {y.permute(2, 0, 1).shape}")
+print(f"x[0] = {x[0].tolist()}，x[:, 1] = {x[:, 1].tolist()}，x[1, -1] = {x[1, -1].item()}")
 
-    # 重复下标：第 0 行被取了两次，所以它的梯度是 2
-    x.requires_grad_(True)
-    x[[0, 0, 1]].sum().backward()
-    print(f"  x[[0, 0, 1]].sum() 对 x 的梯度 = {x.grad.tolist()}（第 0 行用了两次，梯度累加为 2）")
-    return {"repeat_index_grad": x.grad.tolist()}
-
+# 重复下标：第 0 行被取了两次，所以它的梯度是 2
+x.requires_grad_(True)
+x[[0, 0, 1]].sum().backward()
+print(f"x[[0, 0, 1]].sum() 对 x 的梯度 = {x.grad.tolist()}（第 0 行用了两次，梯度累加为 2）")
+RESULTS["repeat_index_grad"] = x.grad.tolist()
 
 # %% [markdown]
 # ## 第 5 步：广播规则
@@ -206,7 +212,7 @@ def step4_movement(device):
 # 再如 `(2, 3) + (2,)`：右对齐后是 `3` 对 `2`，既不相等也不是 1，**失败**。
 # 想“每行加一个数”，要把 `(2,)` 变成 `(2, 1)`：`v.unsqueeze(-1)` 或 `v.reshape(2, 1)`。
 #
-# 先用十几行 Python 把规则写出来，再和框架的结果对照。
+# 下面这一格先用十几行 Python 把规则写出来，再和框架的结果对照。
 
 # %%
 def broadcast_shape(s1, s2):
@@ -225,33 +231,30 @@ def broadcast_shape(s1, s2):
     return tuple(out)
 
 
-def step5_broadcasting(device):
-    section("第 5 步：广播规则")
-    cases = [((3, 1), (1, 4)), ((2, 3), (3,)), ((4, 1, 3), (5, 1)), ((), (2, 2)), ((8, 1, 6, 1), (7, 1, 5))]
-    shapes = {}
-    for sa, sb in cases:
-        ours = broadcast_shape(sa, sb)
-        theirs = (tg.ones(*sa, device=device) + tg.ones(*sb, device=device)).shape
-        assert ours == theirs, (ours, theirs)
-        shapes[f"{sa} + {sb}"] = theirs
-        print(f"  {str(sa):>14} + {str(sb):<10} → {theirs}（手写规则：{ours}）")
+cases = [((3, 1), (1, 4)), ((2, 3), (3,)), ((4, 1, 3), (5, 1)), ((), (2, 2)), ((8, 1, 6, 1), (7, 1, 5))]
+broadcast_shapes = {}
+for sa, sb in cases:
+    ours = broadcast_shape(sa, sb)
+    theirs = (tg.ones(*sa, device=DEVICE) + tg.ones(*sb, device=DEVICE)).shape
+    assert ours == theirs, (ours, theirs)
+    broadcast_shapes[f"{sa} + {sb}"] = theirs
+    print(f"{str(sa):>14} + {str(sb):<10} → {theirs}（手写规则：{ours}）")
 
-    x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=device)
-    v = tg.tensor([10.0, 20.0], device=device)
-    error = None
-    try:
-        x + v
-    except RuntimeError as e:
-        error = str(e)
-        print(f"  (2, 3) + (2,) 失败，框架的报错：\n    {error}")
-    try:
-        broadcast_shape((2, 3), (2,))
-    except ValueError as e:
-        print(f"  手写规则也拒绝：{e}")
-    fixed = x + v.unsqueeze(-1)
-    print(f"  改成 (2, 3) + (2, 1)：{fixed.tolist()}")
-    return {"broadcast_shapes": shapes, "broadcast_error": error, "fixed": fixed.tolist()}
-
+x = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device=DEVICE)
+v = tg.tensor([10.0, 20.0], device=DEVICE)
+broadcast_error = None
+try:
+    x + v
+except RuntimeError as e:
+    broadcast_error = str(e)
+    print(f"(2, 3) + (2,) 失败，框架的报错：\n  {broadcast_error}")
+try:
+    broadcast_shape((2, 3), (2,))
+except ValueError as e:
+    print(f"手写规则也拒绝：{e}")
+fixed = x + v.unsqueeze(-1)
+print(f"改成 (2, 3) + (2, 1)：{fixed.tolist()}")
+RESULTS.update({"broadcast_shapes": broadcast_shapes, "broadcast_error": broadcast_error, "fixed": fixed.tolist()})
 
 # %% [markdown]
 # ## 第 6 步：为什么反向传播要“反广播”
@@ -296,40 +299,40 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def step6_unbroadcast(device):
-    section("第 6 步：为什么反向传播要“反广播”")
-    a = tg.tensor([[1.0], [2.0], [3.0]], device=device, requires_grad=True)
-    b = tg.tensor([[10.0, 20.0, 30.0, 40.0]], device=device, requires_grad=True)
-    W = tg.arange(12.0, device=device).reshape(3, 4)   # arange(12.0)：浮点数参数，得到 float32
-    c = a + b
-    print(f"  c = a + b = {c.tolist()}  shape={c.shape}")
-    loss = (c * W).sum()
-    loss.backward()
+a = tg.tensor([[1.0], [2.0], [3.0]], device=DEVICE, requires_grad=True)
+b = tg.tensor([[10.0, 20.0, 30.0, 40.0]], device=DEVICE, requires_grad=True)
+W = tg.arange(12.0, device=DEVICE).reshape(3, 4)   # arange(12.0)：浮点数参数，得到 float32
+c = a + b
+print(f"c = a + b = {c.tolist()}  shape={c.shape}")
+loss = (c * W).sum()
+loss.backward()
 
-    G = W.detach().cpu().numpy()
-    hand_a = unbroadcast(G, (3, 1))
-    hand_b = unbroadcast(G, (1, 4))
-    print(f"  手算 ∂L/∂a = {hand_a.tolist()}（每行求和）")
-    print(f"  手算 ∂L/∂b = {hand_b.tolist()}（每列求和）")
-    print(f"  框架 a.grad = {a.grad.tolist()}  shape={a.grad.shape}")
-    print(f"  框架 b.grad = {b.grad.tolist()}  shape={b.grad.shape}")
-    assert a.grad.shape == a.shape and b.grad.shape == b.shape
-    assert_close(a.grad, hand_a)
-    assert_close(b.grad, hand_b)
-    assert_close(sum_to_shape(np, G, (3, 1)), hand_a)   # 框架引擎用的函数，结果相同
+G = W.detach().cpu().numpy()
+hand_a = unbroadcast(G, (3, 1))
+hand_b = unbroadcast(G, (1, 4))
+print(f"手算 ∂L/∂a = {hand_a.tolist()}（每行求和）")
+print(f"手算 ∂L/∂b = {hand_b.tolist()}（每列求和）")
+print(f"框架 a.grad = {a.grad.tolist()}  shape={a.grad.shape}")
+print(f"框架 b.grad = {b.grad.tolist()}  shape={b.grad.shape}")
+assert a.grad.shape == a.shape and b.grad.shape == b.shape
+assert_close(a.grad, hand_a)
+assert_close(b.grad, hand_b)
+assert_close(sum_to_shape(np, G, (3, 1)), hand_a)   # 框架引擎用的函数，结果相同
+RESULTS.update({"a_grad": a.grad.tolist(), "b_grad": b.grad.tolist(),
+                "a_grad_shape": a.grad.shape, "b_grad_shape": b.grad.shape})
 
-    # 伴随关系 ⟨B(a), G⟩ = ⟨a, Bᵀ(G)⟩：用随机数验证“复制”的转置确实是“求和”
-    rng = np.random.default_rng(0)
-    for shape, big in [((3, 1), (3, 4)), ((4,), (2, 3, 4)), ((2, 1, 5), (2, 3, 5))]:
-        x = rng.standard_normal(shape)
-        g = rng.standard_normal(big)
-        lhs = float(np.sum(np.broadcast_to(x, big) * g))
-        rhs = float(np.sum(x * unbroadcast(g, shape)))
-        print(f"  伴随检验 {shape}→{big}：⟨B(x), G⟩ = {lhs:+.6f}，⟨x, Bᵀ(G)⟩ = {rhs:+.6f}")
-        assert abs(lhs - rhs) < 1e-9
-    return {"a_grad": a.grad.tolist(), "b_grad": b.grad.tolist(),
-            "a_grad_shape": a.grad.shape, "b_grad_shape": b.grad.shape}
+# %% [markdown]
+# 再用随机数验证伴随关系 `⟨B(a), G⟩ = ⟨a, Bᵀ(G)⟩`：“复制”的转置确实是“求和”，对哪种广播都成立。
 
+# %%
+rng = np.random.default_rng(0)
+for shape, big in [((3, 1), (3, 4)), ((4,), (2, 3, 4)), ((2, 1, 5), (2, 3, 5))]:
+    xr = rng.standard_normal(shape)
+    g = rng.standard_normal(big)
+    lhs = float(np.sum(np.broadcast_to(xr, big) * g))
+    rhs = float(np.sum(xr * unbroadcast(g, shape)))
+    print(f"伴随检验 {shape}→{big}：⟨B(x), G⟩ = {lhs:+.6f}，⟨x, Bᵀ(G)⟩ = {rhs:+.6f}")
+    assert abs(lhs - rhs) < 1e-9
 
 # %% [markdown]
 # ### 广播示意图
@@ -352,14 +355,12 @@ def _draw_grid(ax, x0, y0, values, original, color, fmt="{:g}"):
                     fontsize=10, color="black", fontweight="bold" if solid else "normal")
 
 
-def draw_broadcast_figure(path, a, b, W, a_grad, b_grad):
+def plot_broadcast(a, b, W, a_grad, b_grad):
+    """广播示意图：上半部分前向（复制），下半部分反向（求和）。返回 Figure。"""
     import matplotlib.patches as patches
-    import matplotlib.pyplot as plt
 
-    from tinygrad_zh.viz import label, setup_font
-    setup_font()
     # 两个子图的高度按各自的 y 范围分配，配合 set_aspect("equal")，上下格子一样大
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8.5), gridspec_kw={"height_ratios": [5.1, 6.4]})
+    fig, (top, bottom) = subplots(2, 1, figsize=(11, 8.5), gridspec_kw={"height_ratios": [5.1, 6.4]})
     blue, orange, green = "#9ecae1", "#fdae6b", "#a1d99b"
 
     # 前向：a 复制成 4 列，b 复制成 3 行
@@ -405,10 +406,12 @@ def draw_broadcast_figure(path, a, b, W, a_grad, b_grad):
         ax.set_aspect("equal")
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
+
+fig = plot_broadcast(a=a.detach().tolist(), b=b.detach().tolist(), W=W.tolist(),
+                     a_grad=RESULTS["a_grad"], b_grad=RESULTS["b_grad"])
+RESULTS["figure"] = str(show(fig, "03_broadcasting.png", dpi=110))
 
 # %% [markdown]
 # ## 第 7 步：`Function`——自己写一个可微运算
@@ -422,6 +425,7 @@ def draw_broadcast_figure(path, a, b, W, a_grad, b_grad):
 # - 用 `Cube.apply(x)` 调用（不要直接调 `forward`）：`apply` 负责拆包、包装结果、在计算图里记下这个节点。
 #
 # 下面写 `y = x³`，局部导数 `dy/dx = 3x²`，所以 `backward` 返回 `grad · 3x²`。
+
 
 # %%
 class Cube(Function):
@@ -449,19 +453,16 @@ class SpyCube(Cube):
         return Cube.forward(ctx, x)
 
 
-def step7_function(device):
-    section("第 7 步：自己写一个 Function")
-    x = tg.tensor([-1.0, 0.5, 2.0], device=device, requires_grad=True)
-    SpyCube.seen.clear()
-    SpyCube.apply(x)
-    print(f"  forward 收到的参数类型：{SpyCube.seen[0]}（原始数组，不是 Tensor）")
-    y = Cube.apply(x)
-    print(f"  y = Cube.apply(x) = {y.tolist()}，y.grad_fn = {y.grad_fn}")
-    y.sum().backward()
-    print(f"  x.grad = {x.grad.tolist()}，3x² = {(3 * x.detach() ** 2).tolist()}")
-    assert_close(x.grad, 3 * x.detach() ** 2)
-    return {"cube_grad": x.grad.tolist()}
-
+x = tg.tensor([-1.0, 0.5, 2.0], device=DEVICE, requires_grad=True)
+SpyCube.seen.clear()
+SpyCube.apply(x)
+print(f"forward 收到的参数类型：{SpyCube.seen[0]}（原始数组，不是 Tensor）")
+y = Cube.apply(x)
+print(f"y = Cube.apply(x) = {y.tolist()}，y.grad_fn = {y.grad_fn}")
+y.sum().backward()
+print(f"x.grad = {x.grad.tolist()}，3x² = {(3 * x.detach() ** 2).tolist()}")
+assert_close(x.grad, 3 * x.detach() ** 2)
+RESULTS["cube_grad"] = x.grad.tolist()
 
 # %% [markdown]
 # ## 第 8 步：梯度检验 (gradcheck)
@@ -488,6 +489,9 @@ def step7_function(device):
 #    报告会说哪个元素出了问题，以及 `f(x±ε)` 本身是否非有限——通常是检验点离定义域的边界或极点 (pole) 太近，换个点即可。
 #
 # 最后故意写一个错的 `backward`（忘了系数 3），看 gradcheck 怎样指出问题。
+#
+# 下面这一格先实际算出第 1 点的表格。
+
 
 # %%
 def central_difference_table(eps_list):
@@ -503,20 +507,39 @@ def central_difference_table(eps_list):
     return rows
 
 
-class BadCube(Function):
-    """故意写错：backward 忘了系数 3。"""
+eps_list = [1e-2, 1e-4, 1e-6] if QUICK else [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
+table = central_difference_table(eps_list)
+print("中心差分 (x³)' 在 x=1.1 处的误差（真值 3.63）：")
+print(f"{'eps':>8}  {'float32 误差':>14}  {'float64 误差':>14}")
+for row in table:
+    print(f"{row['eps']:>8.0e}  {row['float32']:>14.3e}  {row['float64']:>14.3e}")
+RESULTS.update({"central_diff_table": table,
+                "central_diff_err_float32_1e-6": table[-1]["float32"],
+                "central_diff_err_float64_1e-6": table[-1]["float64"]})
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x * x
+# %% [markdown]
+# 所以 `gradcheck` 只收 `float64`：第 7 步的 `Cube` 用 `float64` 输入能通过，`float32` 输入直接被拒绝。
 
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x * x
+# %%
+tg.manual_seed(0)
+x64 = tg.randn(3, 4, dtype=tg.float64, device=DEVICE, requires_grad=True)
+ok = gradcheck(Cube.apply, x64)
+print(f"gradcheck(Cube.apply, float64 的 (3, 4) 输入) → {ok}")
+
+refused = None
+try:
+    gradcheck(Cube.apply, tg.randn(3, device=DEVICE, requires_grad=True))
+except TypeError as e:
+    refused = str(e)
+    print(f"float32 输入被拒绝：{refused}")
+RESULTS.update({"gradcheck_cube": ok, "float32_refused": refused is not None})
+
+# %% [markdown]
+# 第 3 点：400 个元素里埋一个 1% 的错误（`PlantedCube`），比较“16 个随机方向”和逐元素检验各漏掉几次；
+# 再看第 4 点里大输入的分组方案。
 
 
+# %%
 class PlantedCube(Function):
     """x³，但 backward 只在一个元素 PLANTED 上多算了 1%，其余元素都对。"""
     PLANTED = (0, 1)  # 在下面的 x400 里这个元素约为 0.82，是个普通的元素
@@ -552,96 +575,73 @@ def random_directions_pass(fn, x, seed, n_directions=16, eps=1e-6, atol=1e-5, rt
     return True
 
 
-def step8_gradcheck(device, quick):
-    section("第 8 步：梯度检验 (gradcheck)")
-    eps_list = [1e-2, 1e-4, 1e-6] if quick else [1e-2, 1e-3, 1e-4, 1e-5, 1e-6]
-    table = central_difference_table(eps_list)
-    print("  中心差分 (x³)' 在 x=1.1 处的误差（真值 3.63）：")
-    print(f"  {'eps':>8}  {'float32 误差':>14}  {'float64 误差':>14}")
-    for row in table:
-        print(f"  {row['eps']:>8.0e}  {row['float32']:>14.3e}  {row['float64']:>14.3e}")
-
-    tg.manual_seed(0)
-    x64 = tg.randn(3, 4, dtype=tg.float64, device=device, requires_grad=True)
-    ok = gradcheck(Cube.apply, x64)
-    print(f"  gradcheck(Cube.apply, float64 的 (3, 4) 输入) → {ok}")
-
-    refused = None
+n_seeds = 20 if QUICK else 100
+tg.manual_seed(1)
+x400 = tg.randn(20, 20, dtype=tg.float64, device=DEVICE, requires_grad=True)
+miss_random = sum(random_directions_pass(PlantedCube.apply, x400, seed) for seed in range(n_seeds))
+miss_full = 0
+for seed in range(n_seeds):
     try:
-        gradcheck(Cube.apply, tg.randn(3, device=device, requires_grad=True))
-    except TypeError as e:
-        refused = str(e)
-        print(f"  float32 输入被拒绝：{refused}")
-
-    # 400 个元素里埋一个 1% 的错误：16 个随机方向 vs. 逐元素检验
-    n_seeds = 20 if quick else 100
-    tg.manual_seed(1)
-    x400 = tg.randn(20, 20, dtype=tg.float64, device=device, requires_grad=True)
-    miss_random = sum(random_directions_pass(PlantedCube.apply, x400, seed) for seed in range(n_seeds))
-    miss_full = 0
-    for seed in range(n_seeds):
-        try:
-            gradcheck(PlantedCube.apply, x400, seed=seed)
-            miss_full += 1
-        except GradcheckError:
-            pass
-    print(f"  (20, 20) 输入的元素 {PlantedCube.PLANTED} 的梯度多算 1%：{n_seeds} 个种子里，"
-          f"16 个随机方向漏掉 {miss_random} 次，逐元素检验漏掉 {miss_full} 次")
-    G, rounds, per_round = group_plan(1e-3)
-    print(f"  超过 4096 个元素时（rtol=1e-3）：每组至多 {G} 个元素，每轮漏掉的概率 ≤ {per_round:.3f}，"
-          f"{rounds} 轮后 ≤ {per_round ** rounds:.1e}")
-
-    # 非有限值：sqrt 在 x = 1e-7 处，x − ε 已经出了定义域
-    nonfinite_message = None
-    near_edge = tg.tensor([1.0, 4.0, 1e-7], dtype=tg.float64, device=device, requires_grad=True)
-    try:
-        with np.errstate(invalid="ignore"):
-            gradcheck(lambda t: t.sqrt(), near_edge)
-    except GradcheckError as e:
-        nonfinite_message = str(e)
-        print(f"  离定义域边界太近的点没能通过检验：\n    {nonfinite_message}")
-    assert nonfinite_message is not None, "NaN 竟然通过了梯度检验"
-
-    bad_message = None
-    try:
-        gradcheck(BadCube.apply, x64)
-    except GradcheckError as e:
-        bad_message = str(e)
-        print(f"  错误的 backward 没能通过检验：\n    {bad_message}")
-    assert bad_message is not None, "错误的 backward 竟然通过了梯度检验"
-    return {"gradcheck_cube": ok, "float32_refused": refused is not None, "bad_backward_caught": True,
-            "central_diff_err_float32_1e-6": table[-1]["float32"],
-            "central_diff_err_float64_1e-6": table[-1]["float64"],
-            "planted_seeds": n_seeds, "planted_missed_random16": miss_random, "planted_missed_full": miss_full,
-            "group_size": G, "group_rounds": rounds, "nonfinite_caught": True}
-
+        gradcheck(PlantedCube.apply, x400, seed=seed)
+        miss_full += 1
+    except GradcheckError:
+        pass
+print(f"(20, 20) 输入的元素 {PlantedCube.PLANTED} 的梯度多算 1%：{n_seeds} 个种子里，"
+      f"16 个随机方向漏掉 {miss_random} 次，逐元素检验漏掉 {miss_full} 次")
+G, rounds, per_round = group_plan(1e-3)
+print(f"超过 4096 个元素时（rtol=1e-3）：每组至多 {G} 个元素，每轮漏掉的概率 ≤ {per_round:.3f}，"
+      f"{rounds} 轮后 ≤ {per_round ** rounds:.1e}")
+RESULTS.update({"planted_seeds": n_seeds, "planted_missed_random16": miss_random, "planted_missed_full": miss_full,
+                "group_size": G, "group_rounds": rounds, "group_miss_prob": per_round ** rounds})
 
 # %% [markdown]
-# ## 把所有步骤串起来
+# 第 5 点：非有限值。`sqrt` 在 `x = 1e-7` 处，`x − ε` 已经出了定义域。
 
 # %%
-def main(quick=False, device="cpu"):
-    print(f"第 03 课：张量与广播（device={device}，quick={quick}）")
-    results = {}
-    results.update(step1_creation(device))
-    results.update(step2_elementwise_reduce(device))
-    results.update(step3_matmul(device))
-    results.update(step4_movement(device))
-    results.update(step5_broadcasting(device))
-    results.update(step6_unbroadcast(device))
-    results.update(step7_function(device))
-    results.update(step8_gradcheck(device, quick))
+nonfinite_message = None
+near_edge = tg.tensor([1.0, 4.0, 1e-7], dtype=tg.float64, device=DEVICE, requires_grad=True)
+try:
+    with np.errstate(invalid="ignore"):
+        gradcheck(lambda t: t.sqrt(), near_edge)
+except GradcheckError as e:
+    nonfinite_message = str(e)
+    print(f"离定义域边界太近的点没能通过检验：\n  {nonfinite_message}")
+assert nonfinite_message is not None, "NaN 竟然通过了梯度检验"
+RESULTS.update({"nonfinite_caught": True, "nonfinite_message": nonfinite_message})
 
-    section("画广播示意图")
-    path = output_dir() / "03_broadcasting.png"
-    draw_broadcast_figure(path, a=[[1], [2], [3]], b=[[10, 20, 30, 40]],
-                          W=[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]],
-                          a_grad=results["a_grad"], b_grad=results["b_grad"])
-    print(f"  图已保存：{path}")
-    results["figure"] = str(path)
-    print("\n第 03 课完成。")
-    return results
+# %% [markdown]
+# 最后，故意写错的 `backward`（忘了系数 3）：
 
+
+# %%
+class BadCube(Function):
+    """故意写错：backward 忘了系数 3。"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x * x
+
+
+bad_message = None
+try:
+    gradcheck(BadCube.apply, x64)
+except GradcheckError as e:
+    bad_message = str(e)
+    print(f"错误的 backward 没能通过检验：\n  {bad_message}")
+assert bad_message is not None, "错误的 backward 竟然通过了梯度检验"
+
+# 同一个点上，正确的梯度是错误梯度的几倍？
+x64.grad = None
+BadCube.apply(x64).sum().backward()
+bad_ratio = float(((3 * x64.detach() ** 2) / x64.grad).mean().item())
+print(f"正确梯度 3x² 与 BadCube 的梯度之比：{bad_ratio:g}")
+RESULTS.update({"bad_backward_caught": True, "bad_backward_ratio": bad_ratio})
 
 # %% [markdown]
 # ## 小结
@@ -668,24 +668,33 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 运行后应看到（`--quick` 与完整模式相同，只是完整模式的差分误差表多两行、埋错实验用 100 个种子而不是 20 个）：
-#
-# - dtype：`tg.tensor(1.5)` → `float32`，`tg.tensor([1, 2, 3])` → `int64`，`tg.tensor(np.array([1.0, 2.0]))` → `float64`，
-#   `np.int32` 数组 → `int32`；`float32 + float64` → `float64`。
-# - `x.sum(dim=0) = [5.0, 7.0, 9.0]`，`x.sum(dim=1) = [6.0, 15.0]`，`x.sum(dim=1, keepdim=True)` 的形状 `(2, 1)`。
-# - 广播形状：`(3, 1) + (1, 4) → (3, 4)`，`(4, 1, 3) + (5, 1) → (4, 5, 3)`，`(8, 1, 6, 1) + (7, 1, 5) → (8, 7, 6, 5)`；
-#   `(2, 3) + (2,)` 报错“广播失败 (broadcasting)：Add 的两个操作数形状为 (2, 3) 和 (2,)……”。
-# - 反广播：`a.grad = [[6.0], [22.0], [38.0]]`（形状 `(3, 1)`），`b.grad = [[12.0, 15.0, 18.0, 21.0]]`（形状 `(1, 4)`），
-#   与手算一致。
-# - `Cube` 在 `x = [-1, 0.5, 2]` 处的梯度 `[3.0, 0.75, 12.0]`；`gradcheck(Cube.apply, ...)` → `True`。
-# - 中心差分在 `ε = 1e-6` 时的误差：`float32` 约 `1.729e-01`，`float64` 约 `1.898e-10`。
-# - `BadCube` 的梯度检验失败，报告“解析梯度 (analytic) … 数值梯度 (numerical) …”，二者相差 3 倍。
-# - `(20, 20)` 输入的元素 `(0, 1)` 的梯度多算 1%：16 个随机方向在 `--quick` 的 20 个种子里漏掉 5 次，
-#   完整模式的 100 个种子里漏掉 39 次；逐元素检验一次也没漏。超过 4096 个元素时每组至多 23 个元素、做 7 轮，
-#   漏掉的概率 ≤ `7.6e-04`。
-# - `sqrt` 在 `x = 1e-7` 处的梯度检验失败：`index=(2,)`，数值梯度 `nan`，因为输出在 `x−ε` 处就是非有限值。
-# - 图：`lessons/output/03_broadcasting.png`。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。`--quick` 与完整模式只有两处不同：
+# 完整模式的差分误差表多两行，埋错实验用 100 个种子而不是 20 个（漏掉的次数随之不同）。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+dt = R["dtypes"]
+shapes = R["broadcast_shapes"]
+error_head = R["broadcast_error"].split("，无法")[0]
+index = re.search(r"index=(\([^)]*\))", R["nonfinite_message"])
+numeric = re.search(r"数值梯度 \(numerical\) = ([^，]+)", R["nonfinite_message"])
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- dtype：tg.tensor(1.5) → {dt['tg.tensor(1.5)']}，tg.tensor([1, 2, 3]) → {dt['tg.tensor([1, 2, 3])']}，\
+tg.tensor(np.array([1.0, 2.0])) → {dt['tg.tensor(np.array([1.0, 2.0]))']}，\
+np.int32 数组 → {dt['tg.tensor(np.array([1, 2], dtype=np.int32))']}；float32 + float64 → {R['mixed_dtype']}；
+- x.sum(dim=0) = {R['sum_dim0']}，x.sum(dim=1) = {R['sum_dim1']}，\
+x.sum(dim=1, keepdim=True) 的形状 {R['sum_dim1_keepdim_shape']}；
+- 广播形状：(3, 1) + (1, 4) → {shapes['(3, 1) + (1, 4)']}，(4, 1, 3) + (5, 1) → {shapes['(4, 1, 3) + (5, 1)']}，\
+(8, 1, 6, 1) + (7, 1, 5) → {shapes['(8, 1, 6, 1) + (7, 1, 5)']}；(2, 3) + (2,) 报错“{error_head}……”；
+- 反广播：a.grad = {R['a_grad']}（形状 {R['a_grad_shape']}），b.grad = {R['b_grad']}（形状 {R['b_grad_shape']}），\
+与手算一致；
+- Cube 在 x = [-1, 0.5, 2] 处的梯度 {R['cube_grad']}；gradcheck(Cube.apply, ...) → {R['gradcheck_cube']}；
+- 中心差分在 ε = 1e-6 时的误差：float32 约 {R['central_diff_err_float32_1e-6']:.3e}，\
+float64 约 {R['central_diff_err_float64_1e-6']:.3e}；
+- BadCube 的梯度检验失败，报告“解析梯度 (analytic) … 数值梯度 (numerical) …”，二者相差 {R['bad_backward_ratio']:g} 倍；
+- (20, 20) 输入的元素 (0, 1) 的梯度多算 1%：{R['planted_seeds']} 个种子里，16 个随机方向漏掉 \
+{R['planted_missed_random16']} 次，逐元素检验漏掉 {R['planted_missed_full']} 次；超过 4096 个元素时每组至多 \
+{R['group_size']} 个元素、做 {R['group_rounds']} 轮，漏掉的概率 ≤ {R['group_miss_prob']:.1e}；
+- sqrt 在 x = 1e-7 处的梯度检验失败：index={index.group(1) if index else '?'}，\
+数值梯度 {numeric.group(1) if numeric else '?'}，因为输出在 x−ε 处就是非有限值；
+- 图：{R['figure']}。""")

@@ -1,3 +1,13 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 第 04 课：原文的 3-2-1 网络
 #
@@ -24,40 +34,26 @@
 # python lessons/04_seed_321_network.py            # 完整运行
 # python lessons/04_seed_321_network.py --quick    # 快速模式（几秒）
 # python lessons/04_seed_321_network.py --device cuda   # 有 NVIDIA GPU 和 CuPy 时
+# jupytext --to notebook lessons/04_seed_321_network.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：第 8 步只继续训练 10 步而不是 100 步（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import numpy as np
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, show
 from tinygrad_zh.testing import assert_close, gradcheck
+from tinygrad_zh.viz import label, subplots
 
-LR = 0.01                      # 原文的学习率
-X = [1.0, 0.0, 1.0]            # 原文的输入
-Y = 1.0                        # 我们选的目标值（原文没给）
-PARAMS = {                     # 我们选的权重（原文没给）：两个隐藏单元都处于激活状态
-    "W_ih": [[0.2, -0.1, 0.4],
-             [-0.3, 0.5, 0.6]],   # (2, 3) = (out, in)，与原文的 W_ih 和 nn.Linear(3, 2).weight 同形
-    "b_h": [0.1, -0.2],           # (2,)
-    "W_ho": [[0.5, -0.4]],        # (1, 2) = (out, in)
-    "b_o": [0.3],                 # (1,)
-}
-PARAM_NAMES = ["W_ih", "b_h", "W_ho", "b_o"]
-
-
-def section(title):
-    print(f"\n===== {title} =====")
-
-
-def fmt(v, nd=6):
-    """把嵌套列表里的数格式化成短字符串，便于并排打印。"""
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(fmt(u, nd) for u in v) + "]"
-    return f"{v:.{nd}g}" if abs(v) >= 1e-12 else "0"
-
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 # %% [markdown]
 # ## 第 1 步：网络与记号
@@ -79,15 +75,33 @@ def fmt(v, nd=6):
 #
 # 权重 (weight) 的形状按 PyTorch `nn.Linear` 的约定：`(输出个数, 输入个数)`。原文的 `W_ih` 是 2×3，恰好就是这个约定。
 # `b_h`、`b_o` 是偏置 (bias)。这组数让两个隐藏单元的 **预激活值 (pre-activation)** `z_h` 都大于 0（都“激活”），输出 `z_o` 也大于 0，所以每条路径都有梯度。
+#
+# 下面这一格把这些数写成常量，后面每一步都用它们。
 
 # %%
-def step1_setup(device):
-    section("第 1 步：网络与记号")
-    for name in PARAM_NAMES:
-        print(f"  {name:<5} = {PARAMS[name]}")
-    print(f"  x = {X}，y = {Y}，学习率 α = {LR}")
-    return {}
+LR = 0.01                      # 原文的学习率
+X = [1.0, 0.0, 1.0]            # 原文的输入
+Y = 1.0                        # 我们选的目标值（原文没给）
+PARAMS = {                     # 我们选的权重（原文没给）：两个隐藏单元都处于激活状态
+    "W_ih": [[0.2, -0.1, 0.4],
+             [-0.3, 0.5, 0.6]],   # (2, 3) = (out, in)，与原文的 W_ih 和 nn.Linear(3, 2).weight 同形
+    "b_h": [0.1, -0.2],           # (2,)
+    "W_ho": [[0.5, -0.4]],        # (1, 2) = (out, in)
+    "b_o": [0.3],                 # (1,)
+}
+PARAM_NAMES = ["W_ih", "b_h", "W_ho", "b_o"]
 
+
+def fmt(v, nd=6):
+    """把嵌套列表里的数格式化成短字符串，便于并排打印。"""
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(fmt(u, nd) for u in v) + "]"
+    return f"{v:.{nd}g}" if abs(v) >= 1e-12 else "0"
+
+
+for name in PARAM_NAMES:
+    print(f"{name:<5} = {PARAMS[name]}")
+print(f"x = {X}，y = {Y}，学习率 α = {LR}")
 
 # %% [markdown]
 # ## 第 2 步：手算前向传播与损失
@@ -107,7 +121,7 @@ def step1_setup(device):
 #
 # - `J = ½ (y − ŷ)² = ½ · (1 − 0.61)² = ½ · 0.1521 = 0.07605`
 #
-# 下面的函数用纯 Python（不用任何框架）按同样的顺序计算，相当于“草稿纸”。
+# 下面这一格用纯 Python（不用任何框架）按同样的顺序计算，相当于“草稿纸”。
 
 # %%
 def relu(v):
@@ -128,14 +142,11 @@ def forward_by_hand(p, x=X, y=Y):
     return {"z_h": z_h, "a_h": a_h, "z_o": z_o, "y_hat": y_hat, "loss": loss}
 
 
-def step2_forward_by_hand():
-    section("第 2 步：手算前向传播与损失")
-    f = forward_by_hand(PARAMS)
-    print(f"  z_h = {fmt(f['z_h'])}，a_h = {fmt(f['a_h'])}")
-    print(f"  z_o = {fmt(f['z_o'])}，ŷ = {fmt(f['y_hat'])}")
-    print(f"  J = ½(y − ŷ)² = {fmt(f['loss'])}")
-    return {"hand_forward": f}
-
+hand_forward = forward_by_hand(PARAMS)
+print(f"z_h = {fmt(hand_forward['z_h'])}，a_h = {fmt(hand_forward['a_h'])}")
+print(f"z_o = {fmt(hand_forward['z_o'])}，ŷ = {fmt(hand_forward['y_hat'])}")
+print(f"J = ½(y − ŷ)² = {fmt(hand_forward['loss'])}")
+RESULTS.update({"hand_forward": hand_forward, "loss": hand_forward["loss"]})
 
 # %% [markdown]
 # ## 第 3 步：手算反向传播
@@ -183,13 +194,10 @@ def backward_by_hand(p, f, x=X, y=Y):
             "dJ/da_h": d_a_h, "dJ/dz_h": d_z_h, "dJ/dW_ih": d_W_ih, "dJ/db_h": d_b_h}
 
 
-def step3_backward_by_hand(hand_forward):
-    section("第 3 步：手算反向传播")
-    g = backward_by_hand(PARAMS, hand_forward)
-    for k, v in g.items():
-        print(f"  {k.replace('dJ/d', '∂J/∂').replace('y_hat', 'ŷ'):<9} = {fmt(v)}")
-    return {"hand_grads": g}
-
+hand_grads = backward_by_hand(PARAMS, hand_forward)
+for k, v in hand_grads.items():
+    print(f"{k.replace('dJ/d', '∂J/∂').replace('y_hat', 'ŷ'):<9} = {fmt(v)}")
+RESULTS["hand_grads"] = hand_grads
 
 # %% [markdown]
 # ## 第 4 步：用框架算同一个网络，逐个对照
@@ -217,39 +225,36 @@ def net_forward(params, x, y):
     return loss, {"z_h": z_h, "a_h": a_h, "z_o": z_o, "y_hat": y_hat}
 
 
-def step4_framework(device, hand_forward, hand_grads):
-    section("第 4 步：用框架计算，与手算逐个对照")
-    params = make_params(PARAMS, device)
-    x = tg.tensor([X], device=device)                  # (1, 3)
-    y = tg.tensor([[Y]], device=device)                # (1, 1)
-    loss, inter = net_forward(params, x, y)
-    for name in ("z_h", "a_h", "z_o", "y_hat"):
-        inter[name].retain_grad()
-    loss.backward()
+params = make_params(PARAMS, DEVICE)
+x = tg.tensor([X], device=DEVICE)                  # (1, 3)
+y = tg.tensor([[Y]], device=DEVICE)                # (1, 1)
+loss, inter = net_forward(params, x, y)
+for name in ("z_h", "a_h", "z_o", "y_hat"):
+    inter[name].retain_grad()
+loss.backward()
 
-    # (名字, 手算值, 框架值)；框架里的中间量带着批量维 (1, ·)，取第 0 行
-    rows = [
-        ("z_h", hand_forward["z_h"], inter["z_h"][0]),
-        ("a_h", hand_forward["a_h"], inter["a_h"][0]),
-        ("ŷ", hand_forward["y_hat"], inter["y_hat"][0, 0]),
-        ("J", hand_forward["loss"], loss),
-        ("∂J/∂ŷ", hand_grads["dJ/dy_hat"], inter["y_hat"].grad[0, 0]),
-        ("∂J/∂W_ho", hand_grads["dJ/dW_ho"], params["W_ho"].grad),
-        ("∂J/∂b_o", hand_grads["dJ/db_o"], params["b_o"].grad),
-        ("∂J/∂a_h", hand_grads["dJ/da_h"], inter["a_h"].grad[0]),
-        ("∂J/∂z_h", hand_grads["dJ/dz_h"], inter["z_h"].grad[0]),
-        ("∂J/∂W_ih", hand_grads["dJ/dW_ih"], params["W_ih"].grad),
-        ("∂J/∂b_h", hand_grads["dJ/db_h"], params["b_h"].grad),
-    ]
-    print(f"  {'量':<9} {'手算':<38} {'框架':<38} 一致")
-    for name, hand, fw in rows:
-        fw_val = fw.detach().cpu().numpy()
-        assert_close(fw_val, np.asarray(hand, dtype=np.float32), msg=name)
-        print(f"  {name:<9} {fmt(hand):<38} {fmt(fw_val.tolist()):<38} ✓")
-    print("  全部一致 (assert_close 通过)。")
-    grads = {k: params[k].grad.tolist() for k in PARAM_NAMES}
-    return {"framework_loss": loss.item(), "framework_grads": grads}
-
+# (名字, 手算值, 框架值)；框架里的中间量带着批量维 (1, ·)，取第 0 行
+rows = [
+    ("z_h", hand_forward["z_h"], inter["z_h"][0]),
+    ("a_h", hand_forward["a_h"], inter["a_h"][0]),
+    ("ŷ", hand_forward["y_hat"], inter["y_hat"][0, 0]),
+    ("J", hand_forward["loss"], loss),
+    ("∂J/∂ŷ", hand_grads["dJ/dy_hat"], inter["y_hat"].grad[0, 0]),
+    ("∂J/∂W_ho", hand_grads["dJ/dW_ho"], params["W_ho"].grad),
+    ("∂J/∂b_o", hand_grads["dJ/db_o"], params["b_o"].grad),
+    ("∂J/∂a_h", hand_grads["dJ/da_h"], inter["a_h"].grad[0]),
+    ("∂J/∂z_h", hand_grads["dJ/dz_h"], inter["z_h"].grad[0]),
+    ("∂J/∂W_ih", hand_grads["dJ/dW_ih"], params["W_ih"].grad),
+    ("∂J/∂b_h", hand_grads["dJ/db_h"], params["b_h"].grad),
+]
+print(f"{'量':<9} {'手算':<38} {'框架':<38} 一致")
+for name, hand, fw in rows:
+    fw_val = fw.detach().cpu().numpy()
+    assert_close(fw_val, np.asarray(hand, dtype=np.float32), msg=name)
+    print(f"{name:<9} {fmt(hand):<38} {fmt(fw_val.tolist()):<38} ✓")
+print("全部一致 (assert_close 通过)。")
+RESULTS.update({"framework_loss": loss.item(),
+                "framework_grads": {k: params[k].grad.tolist() for k in PARAM_NAMES}})
 
 # %% [markdown]
 # ## 第 5 步：一步梯度下降
@@ -285,35 +290,31 @@ def sgd_step_by_hand(p, g):
     return new
 
 
-def step5_sgd_step(device, hand_grads, old_loss):
-    section("第 5 步：一步梯度下降 θ ← θ − 0.01·∇J")
-    new_hand = sgd_step_by_hand(PARAMS, hand_grads)
-    new_loss_hand = forward_by_hand(new_hand)["loss"]
-    grad_sq = sum(float(np.sum(np.square(hand_grads["dJ/d" + k]))) for k in PARAM_NAMES)
+old_loss = hand_forward["loss"]
+new_hand = sgd_step_by_hand(PARAMS, hand_grads)
+new_loss_hand = forward_by_hand(new_hand)["loss"]
+grad_sq = sum(float(np.sum(np.square(hand_grads["dJ/d" + k]))) for k in PARAM_NAMES)
 
-    # 框架：重新前向、反向，再更新
-    params = make_params(PARAMS, device)
-    x = tg.tensor([X], device=device)
-    y = tg.tensor([[Y]], device=device)
-    loss, _ = net_forward(params, x, y)
-    loss.backward()
-    with tg.no_grad():
-        for p in params.values():
-            p.data = p.data - LR * p.grad.data
-            p.grad = None
-    new_loss_fw, _ = net_forward(params, x, y)
+# 框架：重新前向、反向，再更新
+params = make_params(PARAMS, DEVICE)
+loss, _ = net_forward(params, x, y)
+loss.backward()
+with tg.no_grad():
+    for p in params.values():
+        p.data = p.data - LR * p.grad.data
+        p.grad = None
+new_loss_fw, _ = net_forward(params, x, y)
 
-    for name in PARAM_NAMES:
-        fw_val = params[name].detach().cpu().numpy()
-        assert_close(fw_val, np.asarray(new_hand[name], dtype=np.float32), msg=name)
-        print(f"  新 {name:<5} 手算 {fmt(new_hand[name]):<44} 框架 {fmt(fw_val.tolist())}")
-    assert_close(new_loss_fw.detach().cpu().numpy(), np.float32(new_loss_hand))
-    assert new_loss_hand < old_loss
-    print(f"  损失：{old_loss:.6g} → 手算 {new_loss_hand:.10g}，框架 {new_loss_fw.item():.6g}（变小了）")
-    print(f"  实际下降 {old_loss - new_loss_hand:.6g}；一阶预测 α‖∇J‖² = {LR} × {grad_sq:.6g} = {LR * grad_sq:.6g}")
-    return {"new_params": new_hand, "new_loss": new_loss_hand, "new_loss_framework": new_loss_fw.item(),
-            "loss_decrease": old_loss - new_loss_hand, "grad_norm_sq": grad_sq}
-
+for name in PARAM_NAMES:
+    fw_val = params[name].detach().cpu().numpy()
+    assert_close(fw_val, np.asarray(new_hand[name], dtype=np.float32), msg=name)
+    print(f"新 {name:<5} 手算 {fmt(new_hand[name]):<44} 框架 {fmt(fw_val.tolist())}")
+assert_close(new_loss_fw.detach().cpu().numpy(), np.float32(new_loss_hand))
+assert new_loss_hand < old_loss
+print(f"损失：{old_loss:.6g} → 手算 {new_loss_hand:.10g}，框架 {new_loss_fw.item():.6g}（变小了）")
+print(f"实际下降 {old_loss - new_loss_hand:.6g}；一阶预测 α‖∇J‖² = {LR} × {grad_sq:.6g} = {LR * grad_sq:.6g}")
+RESULTS.update({"new_params": new_hand, "new_loss": new_loss_hand, "new_loss_framework": new_loss_fw.item(),
+                "loss_decrease": old_loss - new_loss_hand, "grad_norm_sq": grad_sq})
 
 # %% [markdown]
 # ## 第 6 步：ReLU 不激活时，梯度为 0
@@ -328,24 +329,19 @@ def step5_sgd_step(device, hand_grads, old_loss):
 # 如果一个单元对所有样本都不激活，它就永远得不到梯度，成了“死 ReLU (dying ReLU)”。
 
 # %%
-def step6_dead_unit(device):
-    section("第 6 步：ReLU 不激活时，梯度为 0")
-    p = {k: [row[:] if isinstance(row, list) else row for row in v] for k, v in PARAMS.items()}
-    p["b_h"][1] = -0.5
-    params = make_params(p, device)
-    x = tg.tensor([X], device=device)
-    y = tg.tensor([[Y]], device=device)
-    loss, inter = net_forward(params, x, y)
-    loss.backward()
-    z_h = inter["z_h"][0].tolist()
-    grads = {k: params[k].grad.tolist() for k in PARAM_NAMES}
-    print(f"  b_h = {p['b_h']} → z_h = {fmt(z_h)}，a_h = {fmt(inter['a_h'][0].tolist())}")
-    for k in PARAM_NAMES:
-        print(f"  ∂J/∂{k:<5} = {fmt(grads[k])}")
-    assert grads["W_ih"][1] == [0.0, 0.0, 0.0] and grads["b_h"][1] == 0.0 and grads["W_ho"][0][1] == 0.0
-    print("  第 2 个隐藏单元不激活：它的输入权重、偏置以及它到输出的权重，梯度都是 0。")
-    return {"dead_unit_grads": grads}
-
+p = {k: [row[:] if isinstance(row, list) else row for row in v] for k, v in PARAMS.items()}
+p["b_h"][1] = -0.5
+params = make_params(p, DEVICE)
+loss, inter = net_forward(params, x, y)
+loss.backward()
+z_h = inter["z_h"][0].tolist()
+dead_grads = {k: params[k].grad.tolist() for k in PARAM_NAMES}
+print(f"b_h = {p['b_h']} → z_h = {fmt(z_h)}，a_h = {fmt(inter['a_h'][0].tolist())}")
+for k in PARAM_NAMES:
+    print(f"∂J/∂{k:<5} = {fmt(dead_grads[k])}")
+assert dead_grads["W_ih"][1] == [0.0, 0.0, 0.0] and dead_grads["b_h"][1] == 0.0 and dead_grads["W_ho"][0][1] == 0.0
+print("第 2 个隐藏单元不激活：它的输入权重、偏置以及它到输出的权重，梯度都是 0。")
+RESULTS["dead_unit_grads"] = dead_grads
 
 # %% [markdown]
 # ## 第 7 步：`½` 与 PyTorch 的 `MSELoss`
@@ -361,34 +357,30 @@ def step6_dead_unit(device):
 # 所以照着原文的公式用 PyTorch 复现时，学习率要相应调整，否则结果对不上。
 
 # %%
-def step7_mse_convention(device, hand_grads):
-    section("第 7 步：½ 与 PyTorch 的 MSELoss")
-    params = make_params(PARAMS, device)
-    x = tg.tensor([X], device=device)
-    y = tg.tensor([[Y]], device=device)
-    _, inter = net_forward(params, x, y)
-    loss_pt = ((inter["y_hat"] - y) ** 2).mean()        # = nn.MSELoss()(ŷ, y)
-    loss_pt.backward()
-    ratios = {}
-    for k in PARAM_NAMES:
-        hand = np.asarray(hand_grads["dJ/d" + k], dtype=np.float32)
-        fw = params[k].grad.detach().cpu().numpy()
-        assert_close(fw, 2 * hand, msg=k)
-        nz = hand != 0
-        ratios[k] = float(np.mean(fw[nz] / hand[nz]))
-    print(f"  MSELoss 式的损失 mean((ŷ − y)²) = {loss_pt.item():.6g}（½ 版本的 2 倍）")
-    print(f"  梯度之比（MSELoss / ½ 版本）：{ {k: round(v, 6) for k, v in ratios.items()} }")
+params = make_params(PARAMS, DEVICE)
+_, inter = net_forward(params, x, y)
+loss_pt = ((inter["y_hat"] - y) ** 2).mean()        # = nn.MSELoss()(ŷ, y)
+loss_pt.backward()
+ratios = {}
+for k in PARAM_NAMES:
+    hand = np.asarray(hand_grads["dJ/d" + k], dtype=np.float32)
+    fw = params[k].grad.detach().cpu().numpy()
+    assert_close(fw, 2 * hand, msg=k)
+    nz = hand != 0
+    ratios[k] = float(np.mean(fw[nz] / hand[nz]))
+print(f"MSELoss 式的损失 mean((ŷ − y)²) = {loss_pt.item():.6g}（½ 版本的 {loss_pt.item() / old_loss:.6g} 倍）")
+print(f"梯度之比（MSELoss / ½ 版本）：{ {k: round(v, 6) for k, v in ratios.items()} }")
 
-    # 同一个学习率 0.01 在 MSELoss 上走一步，相当于在 ½ 版本上用 0.02
-    with tg.no_grad():
-        for p in params.values():
-            p.data = p.data - LR * p.grad.data
-    new_half_loss, _ = net_forward(params, x, y)
-    print(f"  用 MSELoss 的梯度、学习率 0.01 走一步后，J = ½(y − ŷ)² = {new_half_loss.item():.6g}"
-          f"（步长翻倍，比第 5 步下降得更多）")
-    return {"mse_loss_pytorch": loss_pt.item(), "mse_grad_ratio": ratios,
-            "loss_after_mse_step": new_half_loss.item()}
-
+# 同一个学习率 0.01 在 MSELoss 上走一步，相当于在 ½ 版本上用 0.02
+with tg.no_grad():
+    for p in params.values():
+        p.data = p.data - LR * p.grad.data
+new_half_loss, _ = net_forward(params, x, y)
+more = "比第 5 步下降得更多" if new_half_loss.item() < new_loss_hand else "并没有比第 5 步下降得更多"
+print(f"用 MSELoss 的梯度、学习率 {LR} 走一步后，J = ½(y − ŷ)² = {new_half_loss.item():.6g}"
+      f"（步长翻倍，{more}：第 5 步后是 {new_loss_hand:.6g}）")
+RESULTS.update({"mse_loss_pytorch": loss_pt.item(), "mse_grad_ratio": ratios,
+                "loss_after_mse_step": new_half_loss.item()})
 
 # %% [markdown]
 # ## 第 8 步：第三个见证——梯度检验，以及继续训练
@@ -397,37 +389,41 @@ def step7_mse_convention(device, hand_grads):
 # 然后用同样的更新规则多走几步，看 `ŷ` 逐渐靠近 `y = 1`。
 
 # %%
-def step8_gradcheck_and_train(device, quick):
-    section("第 8 步：梯度检验，以及继续训练")
-    p64 = make_params(PARAMS, device, dtype=tg.float64)
-    x64 = tg.tensor([X], dtype=tg.float64, device=device)
-    y64 = tg.tensor([[Y]], dtype=tg.float64, device=device)
+p64 = make_params(PARAMS, DEVICE, dtype=tg.float64)
+x64 = tg.tensor([X], dtype=tg.float64, device=DEVICE)
+y64 = tg.tensor([[Y]], dtype=tg.float64, device=DEVICE)
 
-    def loss_fn(W_ih, b_h, W_ho, b_o):
-        return net_forward({"W_ih": W_ih, "b_h": b_h, "W_ho": W_ho, "b_o": b_o}, x64, y64)[0]
 
-    ok = gradcheck(loss_fn, *[p64[k] for k in PARAM_NAMES])
-    print(f"  gradcheck(整个 3-2-1 网络, float64) → {ok}")
+def loss_fn(W_ih, b_h, W_ho, b_o):
+    return net_forward({"W_ih": W_ih, "b_h": b_h, "W_ho": W_ho, "b_o": b_o}, x64, y64)[0]
 
-    steps = 10 if quick else 100
-    params = make_params(PARAMS, device)
-    x = tg.tensor([X], device=device)
-    y = tg.tensor([[Y]], device=device)
-    losses = []
-    for step in range(steps + 1):
-        loss, inter = net_forward(params, x, y)
-        losses.append(loss.item())
-        if step % (steps // 5) == 0:
-            print(f"  第 {step:>3} 步：J = {loss.item():.6f}，ŷ = {inter['y_hat'].item():.6f}")
-        if step == steps:
-            break
-        loss.backward()
-        with tg.no_grad():
-            for p in params.values():
-                p.data = p.data - LR * p.grad.data
-                p.grad = None
-    return {"gradcheck_network": ok, "train_losses": losses, "final_loss": losses[-1]}
 
+ok = gradcheck(loss_fn, *[p64[k] for k in PARAM_NAMES])
+print(f"gradcheck(整个 3-2-1 网络, float64) → {ok}")
+RESULTS["gradcheck_network"] = ok
+
+# %% [markdown]
+# 继续训练：用第 5 步同样的更新规则多走几步（快速模式 10 步，完整模式 100 步）。
+
+# %%
+steps = 10 if QUICK else 100
+params = make_params(PARAMS, DEVICE)
+train_losses, train_y_hat = [], []
+for step in range(steps + 1):
+    loss, inter = net_forward(params, x, y)
+    train_losses.append(loss.item())
+    train_y_hat.append(inter["y_hat"].item())
+    if step % (steps // 5) == 0:
+        print(f"第 {step:>3} 步：J = {loss.item():.6f}，ŷ = {inter['y_hat'].item():.6f}")
+    if step == steps:
+        break
+    loss.backward()
+    with tg.no_grad():
+        for p in params.values():
+            p.data = p.data - LR * p.grad.data
+            p.grad = None
+RESULTS.update({"train_steps": steps, "train_losses": train_losses, "final_loss": train_losses[-1],
+                "final_y_hat": train_y_hat[-1]})
 
 # %% [markdown]
 # ## 第 9 步：把网络和梯度画出来
@@ -436,15 +432,14 @@ def step8_gradcheck_and_train(device, quick):
 # 中间一列输入 `x₂ = 0` 发出的边梯度都是 0。
 
 # %%
-def draw_network(path, params, grads, forward, new_loss):
+def plot_network(params, grads, forward, new_loss):
+    """画出 3-2-1 网络：边上标权重与梯度，节点旁标偏置与梯度。返回 Figure。"""
     import matplotlib.pyplot as plt
 
-    from tinygrad_zh.viz import label, setup_font
-    setup_font()
     inp = [(0.0, 2.4), (0.0, 0.0), (0.0, -2.4)]
     hid = [(4.0, 1.3), (4.0, -1.3)]
     out = (8.0, 0.0)
-    fig, ax = plt.subplots(figsize=(12, 6.8))
+    fig, ax = subplots(figsize=(12, 6.8))
 
     def edge(p0, p1, w, g, t):
         ax.plot([p0[0], p1[0]], [p0[1], p1[1]], color="#d62728" if g < 0 else "#1f77b4" if g > 0 else "#999999",
@@ -487,38 +482,12 @@ def draw_network(path, params, grads, forward, new_loss):
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-# %% [markdown]
-# ## 把所有步骤串起来
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 04 课：原文的 3-2-1 网络（device={device}，quick={quick}）")
-    results = {}
-    results.update(step1_setup(device))
-    results.update(step2_forward_by_hand())
-    results.update(step3_backward_by_hand(results["hand_forward"]))
-    results.update(step4_framework(device, results["hand_forward"], results["hand_grads"]))
-    results.update(step5_sgd_step(device, results["hand_grads"], results["hand_forward"]["loss"]))
-    results.update(step6_dead_unit(device))
-    results.update(step7_mse_convention(device, results["hand_grads"]))
-    results.update(step8_gradcheck_and_train(device, quick))
-
-    section("第 9 步：画出网络与梯度")
-    g = results["hand_grads"]
-    grads = {"W_ih": g["dJ/dW_ih"], "b_h": g["dJ/db_h"], "W_ho": g["dJ/dW_ho"], "b_o": g["dJ/db_o"]}
-    path = output_dir() / "04_network_gradients.png"
-    draw_network(path, PARAMS, grads, results["hand_forward"], results["new_loss"])
-    print(f"  图已保存：{path}")
-    results["figure"] = str(path)
-    results["loss"] = results["hand_forward"]["loss"]
-    print("\n第 04 课完成。")
-    return results
-
+grads = {k: hand_grads["dJ/d" + k] for k in PARAM_NAMES}
+fig = plot_network(PARAMS, grads, hand_forward, new_loss_hand)
+RESULTS["figure"] = str(show(fig, "04_network_gradients.png", dpi=110))
 
 # %% [markdown]
 # ## 原文勘误（与本课有关的部分）
@@ -555,17 +524,26 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# - 前向：`z_h = [0.7, 0.1]`，`a_h = [0.7, 0.1]`，`z_o = ŷ = 0.61`，`J = 0.07605`。
-# - 梯度：`∂J/∂ŷ = −0.39`，`∂J/∂W_ho = [[−0.273, −0.039]]`，`∂J/∂b_o = [−0.39]`，`∂J/∂a_h = ∂J/∂z_h = [−0.195, 0.156]`，
-#   `∂J/∂W_ih = [[−0.195, 0, −0.195], [0.156, 0, 0.156]]`，`∂J/∂b_h = [−0.195, 0.156]`；框架与手算全部一致。
-# - 一步更新后：`W_ih = [[0.20195, −0.1, 0.40195], [−0.30156, 0.5, 0.59844]]`，`b_h = [0.10195, −0.20156]`，
-#   `W_ho = [[0.50273, −0.39961]]`，`b_o = [0.3039]`；损失 `0.07605 → 0.071949`（手算 `0.07194898334`），
-#   下降 `0.00410102`，一阶预测 `0.01 × 0.415233 = 0.00415233`。
-# - 死单元（`b_h2 = −0.5`）：`∂J/∂W_ih = [[−0.175, 0, −0.175], [0, 0, 0]]`，`∂J/∂W_ho = [[−0.245, 0]]`。
-# - `MSELoss` 式损失 `0.1521`，梯度之比都是 `2`；用它的梯度、学习率 0.01 走一步后 `J = 0.0679512`。
-# - `gradcheck` → `True`；继续训练：`--quick` 10 步后 `J = 0.043115`（`ŷ = 0.706352`），完整模式 100 步后 `J = 0.000229`（`ŷ = 0.978604`）。
-# - 图：`lessons/output/04_network_gradients.png`。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。除了第 8 步继续训练的步数
+# （`--quick` 10 步，完整模式 100 步），两种模式的数完全相同。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+f, g = R["hand_forward"], R["hand_grads"]
+ratios = "、".join(f"{v:.6g}" for v in R["mse_grad_ratio"].values())
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 前向：z_h = {fmt(f['z_h'])}，a_h = {fmt(f['a_h'])}，z_o = ŷ = {fmt(f['y_hat'])}，J = {fmt(f['loss'])}；
+- 梯度：∂J/∂ŷ = {fmt(g['dJ/dy_hat'])}，∂J/∂W_ho = {fmt(g['dJ/dW_ho'])}，∂J/∂b_o = {fmt(g['dJ/db_o'])}，\
+∂J/∂a_h = {fmt(g['dJ/da_h'])}，∂J/∂z_h = {fmt(g['dJ/dz_h'])}，
+  ∂J/∂W_ih = {fmt(g['dJ/dW_ih'])}，∂J/∂b_h = {fmt(g['dJ/db_h'])}；框架的损失 {R['framework_loss']:.6g}，\
+与手算全部一致；
+- 一步更新后：W_ih = {fmt(R['new_params']['W_ih'])}，b_h = {fmt(R['new_params']['b_h'])}，\
+W_ho = {fmt(R['new_params']['W_ho'])}，b_o = {fmt(R['new_params']['b_o'])}；
+  损失 {fmt(R['loss'])} → {R['new_loss']:.6g}（手算 {R['new_loss']:.10g}，框架 {R['new_loss_framework']:.6g}），\
+下降 {R['loss_decrease']:.6g}，一阶预测 {LR} × {R['grad_norm_sq']:.6g} = {LR * R['grad_norm_sq']:.6g}；
+- 死单元（b_h2 = −0.5）：∂J/∂W_ih = {fmt(R['dead_unit_grads']['W_ih'])}，∂J/∂W_ho = {fmt(R['dead_unit_grads']['W_ho'])}；
+- MSELoss 式损失 {R['mse_loss_pytorch']:.6g}，梯度之比（W_ih、b_h、W_ho、b_o）{ratios}；\
+用它的梯度、学习率 {LR} 走一步后 J = {R['loss_after_mse_step']:.6g}；
+- gradcheck → {R['gradcheck_network']}；继续训练 {R['train_steps']} 步后 J = {R['final_loss']:.6f}\
+（ŷ = {R['final_y_hat']:.6f}）；
+- 图：{R['figure']}。""")

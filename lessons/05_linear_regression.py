@@ -28,34 +28,38 @@
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/05_linear_regression.py            # 完整模式（几秒钟，带 tqdm 进度条）
+# python lessons/05_linear_regression.py            # 完整模式（几秒钟，带进度条）
 # python lessons/05_linear_regression.py --quick    # 快速模式：数据少、轮数少，几秒内跑完每一步
 # python lessons/05_linear_regression.py --device cuda
+# jupytext --to notebook lessons/05_linear_regression.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
-# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处），在笔记本里直接显示在代码下面。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：数据少、轮数少（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import unicodedata
 import warnings
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import DataLoader, TensorDataset, make_regression
-from tinygrad_zh.lesson import output_dir, run_lesson
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.lesson import lesson_args, progress, show
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 TRUE_BIAS = 4.2     # 真实的偏置 b（生成数据时用）
 NOISE = 0.5         # 噪声 ε 的标准差 σ
-
-
-def section(title):
-    print(f"\n===== {title} =====")
 
 
 def pad(text, width):
@@ -66,7 +70,6 @@ def pad(text, width):
 
 def fmt(values, nd=4):
     return "[" + ", ".join(f"{v:+.{nd}f}" for v in values) + "]"
-
 
 # %% [markdown]
 # ## 第 1 步：数据——已知答案的回归问题
@@ -83,18 +86,15 @@ def fmt(values, nd=4):
 # `make_regression` 返回 NumPy 数组，我们用 `tg.tensor(..., device=device)` 把它们放到要用的设备上。
 
 # %%
-def step1_data(device, quick):
-    section("第 1 步：数据 y = Xw + b + ε")
-    n = 200 if quick else 1000
-    X_np, y_np, w_true = make_regression(n_samples=n, n_features=2, noise=NOISE, seed=0, bias=TRUE_BIAS)
-    print(f"  X: {X_np.shape} {X_np.dtype}，y: {y_np.shape}，"
-          f"真实 w = {[round(float(v), 4) for v in w_true]}，真实 b = {TRUE_BIAS}，σ = {NOISE}")
-    for i in range(3):
-        print(f"  样本 {i}：x = {fmt(X_np[i])}，y = {y_np[i, 0]:+.4f}")
-    X = tg.tensor(X_np, device=device)
-    y = tg.tensor(y_np, device=device)
-    return {"X_np": X_np, "y_np": y_np, "w_true": w_true, "X": X, "y": y}
-
+n = 200 if QUICK else 1000
+X_np, y_np, w_true = make_regression(n_samples=n, n_features=2, noise=NOISE, seed=0, bias=TRUE_BIAS)
+print(f"X: {X_np.shape} {X_np.dtype}，y: {y_np.shape}，"
+      f"真实 w = {[round(float(v), 4) for v in w_true]}，真实 b = {TRUE_BIAS}，σ = {NOISE}")
+for i in range(3):
+    print(f"样本 {i}：x = {fmt(X_np[i])}，y = {y_np[i, 0]:+.4f}")
+X = tg.tensor(X_np, device=DEVICE)
+y = tg.tensor(y_np, device=DEVICE)
+RESULTS.update({"n_samples": len(X_np), "w_true": w_true.tolist(), "b_true": TRUE_BIAS})
 
 # %% [markdown]
 # ## 第 2 步：参数 (Parameter) 与模块 (Module)
@@ -135,30 +135,26 @@ class LinearRegression(nn.Module):
         return x @ self.w + self.b
 
 
-def step2_module(data, device):
-    section("第 2 步：参数与模块")
-    ours = LinearRegression(2).to(device)
-    for name, p in ours.named_parameters():
-        print(f"  自己写的模块：{name:<6} 形状 {p.shape}，requires_grad={p.requires_grad}")
-    tg.manual_seed(0)
-    linear = nn.Linear(2, 1).to(device)
-    print(f"  {linear}")
-    for name, p in linear.named_parameters():
-        print(f"  nn.Linear：{name:<6} 形状 {p.shape}，初始值 {fmt(p.detach().reshape(-1).tolist())}")
-    bound = 1 / np.sqrt(2)
-    print(f"  默认初始化的范围 ±1/√in = ±{bound:.4f}")
+ours = LinearRegression(2).to(DEVICE)
+for name, p in ours.named_parameters():
+    print(f"自己写的模块：{name:<6} 形状 {p.shape}，requires_grad={p.requires_grad}")
+tg.manual_seed(0)
+linear = nn.Linear(2, 1).to(DEVICE)
+print(linear)
+for name, p in linear.named_parameters():
+    print(f"nn.Linear：{name:<6} 形状 {p.shape}，初始值 {fmt(p.detach().reshape(-1).tolist())}")
+print(f"默认初始化的范围 ±1/√in = ±{1 / np.sqrt(2):.4f}")
 
-    # 同一组数：w = [1, 2]、b = 3。Linear 的 weight 是 (1, 2) = wᵀ
-    ours.load_state_dict({"w": np.array([[1.0], [2.0]], dtype=np.float32), "b": np.array([3.0], dtype=np.float32)})
-    linear_copy = nn.Linear(2, 1).to(device)
-    linear_copy.load_state_dict({"weight": np.array([[1.0, 2.0]], dtype=np.float32),
-                                 "bias": np.array([3.0], dtype=np.float32)})
-    with tg.no_grad():
-        diff = (ours(data["X"]) - linear_copy(data["X"])).abs().max().item()
-    print(f"  放进同一组数（w = [1, 2]，b = 3）后，两个模型在全部数据上的输出最大差 {diff:.1e}")
-    return {"module_diff": diff, "linear_init_max": max(abs(v) for p in linear.parameters()
-                                                        for v in p.detach().reshape(-1).tolist())}
-
+# 同一组数：w = [1, 2]、b = 3。Linear 的 weight 是 (1, 2) = wᵀ
+ours.load_state_dict({"w": np.array([[1.0], [2.0]], dtype=np.float32), "b": np.array([3.0], dtype=np.float32)})
+linear_copy = nn.Linear(2, 1).to(DEVICE)
+linear_copy.load_state_dict({"weight": np.array([[1.0, 2.0]], dtype=np.float32),
+                             "bias": np.array([3.0], dtype=np.float32)})
+with tg.no_grad():
+    module_diff = (ours(X) - linear_copy(X)).abs().max().item()
+print(f"放进同一组数（w = [1, 2]，b = 3）后，两个模型在全部数据上的输出最大差 {module_diff:.1e}")
+RESULTS.update({"module_diff": module_diff,
+                "linear_init": [v for p in linear.parameters() for v in p.detach().reshape(-1).tolist()]})
 
 # %% [markdown]
 # ## 第 3 步：均方误差与它的梯度
@@ -179,34 +175,30 @@ def step2_module(data, device):
 # 和 PyTorch 一样。这就是 `make_regression` 把 `y` 做成 `(N, 1)` 的原因。
 
 # %%
-def step3_mse(data, device):
-    section("第 3 步：均方误差与它的梯度")
-    X, y = data["X"], data["y"]
-    n = X.shape[0]
-    tg.manual_seed(0)
-    model = nn.Linear(2, 1).to(device)
-    pred = model(X)
-    loss = F.mse_loss(pred, y)
-    by_hand = ((pred - y) ** 2).mean()
-    print(f"  F.mse_loss = {loss.item():.6f}，手写 ((pred − y)²).mean() = {by_hand.item():.6f}")
-    loss.backward()
+tg.manual_seed(0)
+model = nn.Linear(2, 1).to(DEVICE)
+pred = model(X)
+loss = F.mse_loss(pred, y)
+by_hand = ((pred - y) ** 2).mean()
+print(f"F.mse_loss = {loss.item():.6f}，手写 ((pred − y)²).mean() = {by_hand.item():.6f}")
+loss.backward()
+with tg.no_grad():
+    r = pred - y
+    gw = (2 / n) * (X.T @ r).T        # (1, 2)：与 weight 同形
+    gb = (2 / n) * r.sum(dim=0)       # (1,)
+mse_grad_diff = max((model.weight.grad - gw).abs().max().item(), (model.bias.grad - gb).abs().max().item())
+print(f"backward 的梯度 ∂L/∂W = {fmt(model.weight.grad.reshape(-1).tolist())}，∂L/∂b = {model.bias.grad.item():+.4f}")
+print(f"公式 2/N·Xᵀr 与 2/N·Σr 给出的梯度与之最大差 {mse_grad_diff:.1e}")
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
     with tg.no_grad():
-        r = pred - y
-        gw = (2 / n) * (X.T @ r).T        # (1, 2)：与 weight 同形
-        gb = (2 / n) * r.sum(dim=0)       # (1,)
-    diff = max((model.weight.grad - gw).abs().max().item(), (model.bias.grad - gb).abs().max().item())
-    print(f"  backward 的梯度 ∂L/∂W = {fmt(model.weight.grad.reshape(-1).tolist())}，∂L/∂b = {model.bias.grad.item():+.4f}")
-    print(f"  公式 2/N·Xᵀr 与 2/N·Σr 给出的梯度与之最大差 {diff:.1e}")
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with tg.no_grad():
-            wrong = F.mse_loss(pred, y.reshape(-1))
-    print(f"  形状陷阱：pred {pred.shape} 与 y.reshape(-1) {y.reshape(-1).shape} → 差的形状 {(pred - y.reshape(-1)).shape}，"
-          f"“损失” = {wrong.item():.4f}（正确值 {loss.item():.4f}）")
-    print(f"  收到警告：{len(caught) > 0}（{type(caught[0].message).__name__ if caught else '无'}）")
-    return {"mse_grad_diff": diff, "broadcast_warned": len(caught) > 0}
-
+        wrong = F.mse_loss(pred, y.reshape(-1))
+print(f"形状陷阱：pred {pred.shape} 与 y.reshape(-1) {y.reshape(-1).shape} → 差的形状 {(pred - y.reshape(-1)).shape}，"
+      f"“损失” = {wrong.item():.4f}（正确值 {loss.item():.4f}）")
+print(f"收到警告：{len(caught) > 0}（{type(caught[0].message).__name__ if caught else '无'}）")
+RESULTS.update({"mse_grad_diff": mse_grad_diff, "broadcast_warned": len(caught) > 0,
+                "broadcast_loss": wrong.item(), "broadcast_shape": tuple((pred - y.reshape(-1)).shape)})
 
 # %% [markdown]
 # ## 第 4 步：优化器 `optim.SGD`
@@ -223,20 +215,17 @@ def step3_mse(data, device):
 # 学习率 (learning rate) 存在 `optimizer.param_groups[0]["lr"]` 里，第 08 课的学习率调度器 (scheduler) 就是改这个数。
 
 # %%
-def step4_sgd(data, device):
-    section("第 4 步：优化器 optim.SGD")
-    tg.manual_seed(0)
-    model = nn.Linear(2, 1).to(device)
-    optimizer = optim.SGD(model.parameters(), lr=0.1)
-    F.mse_loss(model(data["X"]), data["y"]).backward()
-    expected = [(p.detach() - 0.1 * p.grad).detach() for p in model.parameters()]
-    optimizer.step()
-    diff = max((p.detach() - e).abs().max().item() for p, e in zip(model.parameters(), expected))
-    print(f"  step() 之后与手算 p − lr·grad 的最大差 {diff:.1e}；学习率 lr = {optimizer.param_groups[0]['lr']}")
-    optimizer.zero_grad()
-    print(f"  zero_grad() 之后 weight.grad = {model.weight.grad}（None：下次 backward 直接写入，而不是累加）")
-    return {"sgd_step_diff": diff}
-
+tg.manual_seed(0)
+model = nn.Linear(2, 1).to(DEVICE)
+optimizer = optim.SGD(model.parameters(), lr=0.1)
+F.mse_loss(model(X), y).backward()
+expected = [(p.detach() - 0.1 * p.grad).detach() for p in model.parameters()]
+optimizer.step()
+sgd_step_diff = max((p.detach() - e).abs().max().item() for p, e in zip(model.parameters(), expected))
+print(f"step() 之后与手算 p − lr·grad 的最大差 {sgd_step_diff:.1e}；学习率 lr = {optimizer.param_groups[0]['lr']}")
+optimizer.zero_grad()
+print(f"zero_grad() 之后 weight.grad = {model.weight.grad}（None：下次 backward 直接写入，而不是累加）")
+RESULTS["sgd_step_diff"] = sgd_step_diff
 
 # %% [markdown]
 # ## 第 5 步：数据加载器——小批量
@@ -252,17 +241,14 @@ def step4_sgd(data, device):
 # 打乱用的是全局随机数生成器，所以先 `tg.manual_seed(0)`，每次运行切出的批次都一样。
 
 # %%
-def step5_dataloader(data):
-    section("第 5 步：数据加载器")
-    dataset = TensorDataset(data["X"], data["y"])
-    loader = DataLoader(dataset, batch_size=32, shuffle=True)
-    tg.manual_seed(0)
-    sizes = [xb.shape[0] for xb, yb in loader]
-    xb, yb = next(iter(loader))
-    print(f"  {loader}")
-    print(f"  一批：xb {xb.shape}（设备 {xb.device}），yb {yb.shape}；每批大小 {sizes[:3]} … 最后一批 {sizes[-1]}")
-    return {"n_batches": len(loader), "last_batch": sizes[-1]}
-
+dataset = TensorDataset(X, y)
+loader = DataLoader(dataset, batch_size=32, shuffle=True)
+tg.manual_seed(0)
+sizes = [xb.shape[0] for xb, yb in loader]
+xb, yb = next(iter(loader))
+print(loader)
+print(f"一批：xb {xb.shape}（设备 {xb.device}），yb {yb.shape}；每批大小 {sizes[:3]} … 最后一批 {sizes[-1]}")
+RESULTS.update({"n_batches": len(loader), "last_batch": sizes[-1]})
 
 # %% [markdown]
 # ## 第 6 步：训练循环，逐行讲解
@@ -280,7 +266,7 @@ def step5_dataloader(data):
 # 五行的顺序有讲究：① 必须在 ④ 之前（否则梯度越积越大），⑤ 必须在 ④ 之后（要用新算出的梯度）。
 # 把 ① 放在循环最后（`step()` 之后）也对，PyTorch 代码里两种写法都常见。
 #
-# 进度条用 `tqdm`：`set_postfix` 把当前损失和学习率显示在条尾，`step/s` 是每秒走多少步。
+# 进度条用 `progress`（即 `tqdm`，见第 02 课）：每轮一格，`set_postfix` 把这一轮最后的小批量损失和学习率显示在条尾。
 # 每轮结束时再用全部数据算一次损失（在 `no_grad` 下：只看不学，不需要计算图）。
 #
 # 超参数：初始学习率 0.1，批量大小 (batch size) 32，完整模式 20 轮，快速模式 4 轮。
@@ -293,58 +279,53 @@ def step5_dataloader(data):
 # 调度器的各种形状（阶梯、余弦、预热）留到第 08 课。
 
 # %%
-def train(model, loader, X, y, epochs, lr, quick, decay=True, show_bar=True):
+def train(model, loader, X, y, epochs, lr, decay=True, show_bar=True):
     """标准训练循环。返回每步的小批量损失、每轮结束时的全数据损失、每步的学习率、每轮结束时的参数 [w₁, w₂, b]。"""
     optimizer = optim.SGD(model.parameters(), lr=lr)
     # 每 epochs/4 轮（至少 2 轮）把学习率乘 0.3；decay=False 时学习率保持不变（第 7 步的对照）
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=max(2, epochs // 4), gamma=0.3 if decay else 1.0)
     step_losses, epoch_losses, lrs, params = [], [], [], []
-    with tqdm(total=epochs * len(loader), desc="训练 (train)", disable=quick or not show_bar, unit="step") as bar:
-        for epoch in range(epochs):
-            for xb, yb in loader:
-                optimizer.zero_grad()
-                pred = model(xb)
-                loss = F.mse_loss(pred, yb)
-                loss.backward()
-                optimizer.step()
-                step_losses.append(loss.item())
-                lrs.append(optimizer.param_groups[0]["lr"])
-                # refresh=False：不要每步都重画进度条（tqdm 按 mininterval 自己决定何时刷新）
-                bar.set_postfix(epoch=epoch + 1, loss=f"{step_losses[-1]:.4f}", lr=f"{lrs[-1]:.4g}", refresh=False)
-                bar.update()
-            scheduler.step()      # 每轮末调整一次学习率
-            with tg.no_grad():
-                epoch_losses.append(F.mse_loss(model(X), y).item())
-            params.append(np.concatenate([p.detach().cpu().numpy().reshape(-1) for p in model.parameters()]))
+    bar = progress(range(epochs), desc="训练 (train)", unit="epoch", disable=not show_bar)
+    for epoch in bar:
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            pred = model(xb)
+            loss = F.mse_loss(pred, yb)
+            loss.backward()
+            optimizer.step()
+            step_losses.append(loss.item())
+            lrs.append(optimizer.param_groups[0]["lr"])
+        scheduler.step()      # 每轮末调整一次学习率
+        with tg.no_grad():
+            epoch_losses.append(F.mse_loss(model(X), y).item())
+        params.append(np.concatenate([p.detach().cpu().numpy().reshape(-1) for p in model.parameters()]))
+        if hasattr(bar, "set_postfix"):   # 没装 tqdm 时 progress 原样返回 range
+            bar.set_postfix(loss=f"{step_losses[-1]:.4f}", lr=f"{lrs[-1]:.4g}", refresh=False)
     return step_losses, epoch_losses, lrs, params
 
 
-def step6_train(data, device, quick):
-    section("第 6 步：训练循环")
-    epochs, lr = (4, 0.1) if quick else (20, 0.1)
-    tg.manual_seed(0)
-    model = nn.Linear(2, 1).to(device)
-    loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
-    with tg.no_grad():
-        initial = F.mse_loss(model(data["X"]), data["y"]).item()
-    step_losses, epoch_losses, lrs, params = train(model, loader, data["X"], data["y"], epochs, lr, quick)
-    print(f"  训练前全数据损失 {initial:.4f}")
-    for e in sorted({0, 1, 2, epochs // 2, epochs - 1}):
-        if e < epochs:
-            print(f"  第 {e + 1:2d} 轮后全数据损失 {epoch_losses[e]:.6f}（这一轮的学习率 {lrs[(e + 1) * len(loader) - 1]:.4g}）")
-    print(f"  共 {len(step_losses)} 步；噪声方差 σ² = {NOISE ** 2}（损失降不到它以下太多：噪声学不走）")
+epochs, lr = (4, 0.1) if QUICK else (20, 0.1)
+tg.manual_seed(0)
+model = nn.Linear(2, 1).to(DEVICE)
+loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+with tg.no_grad():
+    initial_loss = F.mse_loss(model(X), y).item()
+step_losses, epoch_losses, lrs, params = train(model, loader, X, y, epochs, lr)
+print(f"训练前全数据损失 {initial_loss:.4f}")
+for e in sorted({0, 1, 2, epochs // 2, epochs - 1}):
+    if e < epochs:
+        print(f"第 {e + 1:2d} 轮后全数据损失 {epoch_losses[e]:.6f}（这一轮的学习率 {lrs[(e + 1) * len(loader) - 1]:.4g}）")
+print(f"共 {len(step_losses)} 步；噪声方差 σ² = {NOISE ** 2}（损失降不到它以下太多：噪声学不走）")
 
-    # 对照：同样的初值与批次顺序，学习率一直是 0.1
-    tg.manual_seed(0)
-    const_model = nn.Linear(2, 1).to(device)
-    _, const_losses, _, const_params = train(const_model, loader, data["X"], data["y"], epochs, lr, quick, decay=False,
-                               show_bar=False)
-    print(f"  对照：学习率恒为 {lr} 时，最后一轮后全数据损失 {const_losses[-1]:.6f}")
-    return {"model": model, "const_model": const_model, "initial_loss": initial, "step_losses": step_losses,
-            "epoch_losses": epoch_losses, "lrs": lrs, "params": params, "const_params": const_params,
-            "final_loss": epoch_losses[-1],
-            "const_final_loss": const_losses[-1], "epochs": epochs, "lr": lr}
-
+# 对照：同样的初值与批次顺序，学习率一直是 0.1
+tg.manual_seed(0)
+const_model = nn.Linear(2, 1).to(DEVICE)
+_, const_losses, _, const_params = train(const_model, loader, X, y, epochs, lr, decay=False, show_bar=False)
+print(f"对照：学习率恒为 {lr} 时，最后一轮后全数据损失 {const_losses[-1]:.6f}")
+lr_schedule = sorted(set(lrs), reverse=True)
+RESULTS.update({"epochs": epochs, "initial_loss": initial_loss, "first_epoch_loss": epoch_losses[0],
+                "final_loss": epoch_losses[-1], "n_steps": len(step_losses), "lr_schedule": lr_schedule,
+                "const_final_loss": const_losses[-1]})
 
 # %% [markdown]
 # ## 第 7 步：学到的参数 vs 真实值 vs 闭式解
@@ -363,39 +344,38 @@ def step6_train(data, device, quick):
 #   （$N = 1000$ 时约 0.016）。样本越多，闭式解越接近真实值。
 
 # %%
-def step7_compare(data, trained):
-    section("第 7 步：学到的参数 vs 真实值 vs 闭式解")
-    X_np, y_np, w_true = data["X_np"], data["y_np"], data["w_true"]
-    model = trained["model"]
-    w_sgd = model.weight.detach().cpu().numpy().reshape(-1)
-    b_sgd = float(model.bias.item())
-    X_aug = np.concatenate([X_np, np.ones((len(X_np), 1), dtype=X_np.dtype)], axis=1).astype(np.float64)
-    theta, *_ = np.linalg.lstsq(X_aug, y_np.astype(np.float64), rcond=None)
-    w_ls, b_ls = theta[:2, 0], float(theta[2, 0])
+def mse_np(w, b):
+    """参数 (w, b) 在整个训练集上的均方误差（NumPy，float64）。"""
+    return float(np.mean((X_np.astype(np.float64) @ w + b - y_np[:, 0]) ** 2))
 
-    def mse(w, b):
-        return float(np.mean((X_np.astype(np.float64) @ w + b - y_np[:, 0]) ** 2))
 
-    const = trained["const_model"]
-    w_const = const.weight.detach().cpu().numpy().reshape(-1)
-    b_const = float(const.bias.item())
-    rows = [("真实值 (true)", w_true, TRUE_BIAS), ("闭式解 (lstsq)", w_ls, b_ls),
-            ("SGD，学习率衰减", w_sgd, b_sgd), ("SGD，学习率恒定", w_const, b_const)]
-    for name, w, b in rows:
-        print(f"  {pad(name, 18)}w = {fmt(w)}，b = {b:+.4f}，训练集 MSE = {mse(w, b):.6f}")
+def gap(w, b, w_ref, b_ref):
+    """两组参数的最大差。"""
+    return float(max(np.abs(w - w_ref).max(), abs(b - b_ref)))
 
-    def gap(w, b, w_ref, b_ref):
-        return float(max(np.abs(w - w_ref).max(), abs(b - b_ref)))
 
-    gap_ls, gap_const = gap(w_sgd, b_sgd, w_ls, b_ls), gap(w_const, b_const, w_ls, b_ls)
-    gap_true, gap_ls_true = gap(w_sgd, b_sgd, w_true, TRUE_BIAS), gap(w_ls, b_ls, w_true, TRUE_BIAS)
-    print(f"  与闭式解的最大差：学习率衰减 {gap_ls:.4f}，学习率恒定 {gap_const:.4f}")
-    print(f"  与真实值的最大差：闭式解 {gap_ls_true:.4f}，SGD（衰减）{gap_true:.4f}；σ/√N = {NOISE / np.sqrt(len(X_np)):.4f}")
-    return {"w_sgd": w_sgd.tolist(), "b_sgd": b_sgd, "w_lstsq": w_ls.tolist(), "b_lstsq": b_ls,
-            "gap_to_lstsq": gap_ls, "gap_const_to_lstsq": gap_const, "gap_to_true": gap_true,
-            "gap_lstsq_to_true": gap_ls_true, "theta_lstsq": theta[:, 0],
-            "mse_true": mse(w_true, TRUE_BIAS), "mse_lstsq": mse(w_ls, b_ls), "mse_sgd": mse(w_sgd, b_sgd)}
+w_sgd = model.weight.detach().cpu().numpy().reshape(-1)
+b_sgd = float(model.bias.item())
+X_aug = np.concatenate([X_np, np.ones((len(X_np), 1), dtype=X_np.dtype)], axis=1).astype(np.float64)
+theta, *_ = np.linalg.lstsq(X_aug, y_np.astype(np.float64), rcond=None)
+w_ls, b_ls = theta[:2, 0], float(theta[2, 0])
+w_const = const_model.weight.detach().cpu().numpy().reshape(-1)
+b_const = float(const_model.bias.item())
 
+rows = [("真实值 (true)", w_true, TRUE_BIAS), ("闭式解 (lstsq)", w_ls, b_ls),
+        ("SGD，学习率衰减", w_sgd, b_sgd), ("SGD，学习率恒定", w_const, b_const)]
+for name, w, b in rows:
+    print(f"{pad(name, 18)}w = {fmt(w)}，b = {b:+.4f}，训练集 MSE = {mse_np(w, b):.6f}")
+
+gap_ls, gap_const = gap(w_sgd, b_sgd, w_ls, b_ls), gap(w_const, b_const, w_ls, b_ls)
+gap_true, gap_ls_true = gap(w_sgd, b_sgd, w_true, TRUE_BIAS), gap(w_ls, b_ls, w_true, TRUE_BIAS)
+print(f"与闭式解的最大差：学习率衰减 {gap_ls:.4f}，学习率恒定 {gap_const:.4f}")
+print(f"与真实值的最大差：闭式解 {gap_ls_true:.4f}，SGD（衰减）{gap_true:.4f}；σ/√N = {NOISE / np.sqrt(len(X_np)):.4f}")
+RESULTS.update({"w_sgd": w_sgd.tolist(), "b_sgd": b_sgd, "w_lstsq": w_ls.tolist(), "b_lstsq": b_ls,
+                "w_const": w_const.tolist(), "b_const": b_const,
+                "gap_to_lstsq": gap_ls, "gap_const_to_lstsq": gap_const, "gap_to_true": gap_true,
+                "gap_lstsq_to_true": gap_ls_true, "mse_true": mse_np(w_true, TRUE_BIAS),
+                "mse_lstsq": mse_np(w_ls, b_ls), "mse_sgd": mse_np(w_sgd, b_sgd), "mse_const": mse_np(w_const, b_const)})
 
 # %% [markdown]
 # ## 第 8 步：画图——损失曲线与拟合的平面
@@ -404,29 +384,25 @@ def step7_compare(data, trained):
 # 之后在噪声方差 $\sigma^2$ 附近上下抖动。学习率降下来以后，小批量损失的抖动并没有变小——
 # 它主要来自“这一批恰好抽到了哪 32 个样本”，是数据本身的噪声。学习率控制的是**参数**的抖动，
 # 右图画出每轮结束时参数离闭式解的距离：学习率恒定时一直在 0.01～0.1 之间上下跳，衰减后一路降到 0.002 以下。
-#
-# `05_fitted_plane.png` 左图是三维散点与学到的平面 $\hat y = \hat w_1 x_1 + \hat w_2 x_2 + \hat b$；
-# 右图沿 $x_1$ 看一个切面：减掉 $x_2$ 的贡献后，点散布在一条直线两侧，散布的宽度就是噪声 $\sigma$。
 
 # %%
-def plot_loss(trained, compare):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    steps = np.arange(1, len(trained["step_losses"]) + 1)
-    per_epoch = len(steps) // trained["epochs"]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [3, 2]})
-    ax.semilogy(steps, trained["step_losses"], color="C0", lw=0.7, alpha=0.7,
+def plot_loss(step_losses, epoch_losses, lrs, epochs, param_runs, theta_lstsq):
+    """左图：小批量损失、每轮末的全数据损失与学习率；右图：每轮末参数离闭式解的距离。"""
+    steps = np.arange(1, len(step_losses) + 1)
+    per_epoch = len(steps) // epochs
+    fig, (ax, ax2) = subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [3, 2]})
+    ax.semilogy(steps, step_losses, color="C0", lw=0.7, alpha=0.7,
                 label=label("小批量损失（每步）", "minibatch loss (per step)"))
-    ax.semilogy(per_epoch * np.arange(1, trained["epochs"] + 1), trained["epoch_losses"], "o-", color="C3", ms=4,
+    ax.semilogy(per_epoch * np.arange(1, epochs + 1), epoch_losses, "o-", color="C3", ms=4,
                 label=label("全数据损失（每轮末）", "full-data loss (end of epoch)"))
-    ax.axhline(NOISE ** 2, color="gray", ls="--", lw=0.8, label=label("噪声方差 σ² = 0.25", "noise variance σ² = 0.25"))
+    ax.axhline(NOISE ** 2, color="gray", ls="--", lw=0.8,
+               label=label(f"噪声方差 σ² = {NOISE ** 2}", f"noise variance σ² = {NOISE ** 2}"))
     ax.set_xlabel(label("迭代步", "step"))
     ax.set_ylabel(label("均方误差（对数坐标）", "MSE (log scale)"))
     ax.set_title(label("训练损失（SGD，批量 32，StepLR）", "training loss (SGD, batch 32, StepLR)"))
     ax.grid(alpha=0.3, which="both")
     ax_lr = ax.twinx()   # 右边的纵轴画学习率
-    ax_lr.plot(steps, trained["lrs"], color="C2", lw=1.5, label=label("学习率（右轴）", "learning rate (right axis)"))
+    ax_lr.plot(steps, lrs, color="C2", lw=1.5, label=label("学习率（右轴）", "learning rate (right axis)"))
     ax_lr.set_ylabel(label("学习率", "learning rate"), color="C2")
     ax_lr.set_ylim(0, 0.11)
     lines, lines_lr = ax.get_legend_handles_labels(), ax_lr.get_legend_handles_labels()
@@ -434,12 +410,11 @@ def plot_loss(trained, compare):
 
     # 右图：参数离闭式解有多远。小批量损失的抖动主要来自“这一批抽到了哪些样本”，左图看不出学习率的作用；
     # 参数的抖动才是学习率控制的，在这里一目了然
-    epochs = np.arange(1, trained["epochs"] + 1)
-    theta = compare["theta_lstsq"]
-    for key, color, name in [("params", "C3", ("学习率衰减（StepLR）", "decaying lr (StepLR)")),
-                             ("const_params", "C7", ("学习率恒为 0.1", "constant lr 0.1"))]:
-        dist = [np.abs(p - theta).max() for p in trained[key]]
-        ax2.semilogy(epochs, dist, "o-", ms=4, color=color, label=label(*name))
+    epoch_ids = np.arange(1, epochs + 1)
+    names = [("C3", ("学习率衰减（StepLR）", "decaying lr (StepLR)")), ("C7", ("学习率恒为 0.1", "constant lr 0.1"))]
+    for run, (color, name) in zip(param_runs, names):
+        dist = [np.abs(p - theta_lstsq).max() for p in run]
+        ax2.semilogy(epoch_ids, dist, "o-", ms=4, color=color, label=label(*name))
     ax2.xaxis.get_major_locator().set_params(integer=True)
     ax2.set_xlabel(label("轮 (epoch)", "epoch"))
     ax2.set_ylabel(label("max |θ − θ_闭式解|", "max |θ − θ_lstsq|"))
@@ -447,20 +422,22 @@ def plot_loss(trained, compare):
     ax2.grid(alpha=0.3, which="both")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "05_loss_curve.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-def plot_plane(data, compare):
-    setup_font()
-    import matplotlib.pyplot as plt
+fig = plot_loss(step_losses, epoch_losses, lrs, epochs, [params, const_params], theta[:, 0])
+RESULTS["figure_loss"] = str(show(fig, "05_loss_curve.png"))
 
-    X_np, y_np = data["X_np"], data["y_np"][:, 0]
-    w, b = np.array(compare["w_sgd"]), compare["b_sgd"]
-    fig = plt.figure(figsize=(12, 5))
+# %% [markdown]
+# `05_fitted_plane.png` 左图是三维散点与学到的平面 $\hat y = \hat w_1 x_1 + \hat w_2 x_2 + \hat b$；
+# 右图沿 $x_1$ 看一个切面：减掉 $x_2$ 的贡献后，点散布在一条直线两侧，散布的宽度就是噪声 $\sigma$。
+
+# %%
+def plot_plane(X_np, y_np, w, b, w_true):
+    """左图：三维散点与拟合的平面；右图：沿 x₁ 的切面。"""
+    y_np = y_np[:, 0]
+    fig, (ax, ax2) = subplots(1, 2, figsize=(12, 5))
+    ax.remove()                                        # 左边换成三维坐标轴
     ax = fig.add_subplot(1, 2, 1, projection="3d")
     g1, g2 = np.meshgrid(np.linspace(-2.5, 2.5, 11), np.linspace(-2.5, 2.5, 11))
     ax.plot_surface(g1, g2, w[0] * g1 + w[1] * g2 + b, alpha=0.3, color="C1", edgecolor="C1", lw=0.3)
@@ -480,12 +457,11 @@ def plot_plane(data, compare):
                        f"fitted plane ŷ = {w[0]:.2f}x₁ {w[1]:+.2f}x₂ {b:+.2f}"))
 
     # 右图：沿 x₁ 看一个切面——减掉 x₂ 的贡献后，点应落在一条直线上（残差就是噪声）
-    ax2 = fig.add_subplot(1, 2, 2)
     partial = y_np - w[1] * X_np[:, 1]
     ax2.scatter(X_np[:, 0], partial, s=6, alpha=0.6, color="C0", label=label("数据：y − ŵ₂x₂", "data: y - w2*x2"))
     line = np.linspace(X_np[:, 0].min(), X_np[:, 0].max(), 2)
     ax2.plot(line, w[0] * line + b, color="C3", lw=2, label=label("学到的：ŵ₁x₁ + b̂", "learned: w1*x1 + b"))
-    ax2.plot(line, data["w_true"][0] * line + TRUE_BIAS, color="black", ls="--", lw=1,
+    ax2.plot(line, w_true[0] * line + TRUE_BIAS, color="black", ls="--", lw=1,
              label=label("真实的：w₁x₁ + b", "true: w1*x1 + b"))
     ax2.set_xlabel("x₁")
     ax2.set_ylabel("y − ŵ₂x₂")
@@ -493,51 +469,10 @@ def plot_plane(data, compare):
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "05_fitted_plane.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 05 课：线性回归：训练循环（quick={quick}，device='{device}'）")
-    data = step1_data(device, quick)
-    module = step2_module(data, device)
-    mse = step3_mse(data, device)
-    sgd = step4_sgd(data, device)
-    dl = step5_dataloader(data)
-    trained = step6_train(data, device, quick)
-    compare = step7_compare(data, trained)
-    section("第 8 步：画图")
-    figures = [plot_loss(trained, compare), plot_plane(data, compare)]
-    results = {
-        "n_samples": len(data["X_np"]),
-        "w_true": data["w_true"].tolist(),
-        "b_true": TRUE_BIAS,
-        "module_diff": module["module_diff"],
-        "mse_grad_diff": mse["mse_grad_diff"],
-        "broadcast_warned": mse["broadcast_warned"],
-        "sgd_step_diff": sgd["sgd_step_diff"],
-        "n_batches": dl["n_batches"],
-        "initial_loss": trained["initial_loss"],
-        "final_loss": trained["final_loss"],
-        "n_steps": len(trained["step_losses"]),
-        "const_final_loss": trained["const_final_loss"],
-        **{k: compare[k] for k in ("w_sgd", "b_sgd", "w_lstsq", "b_lstsq", "gap_to_lstsq", "gap_const_to_lstsq",
-                                   "gap_to_true", "gap_lstsq_to_true", "mse_true", "mse_lstsq", "mse_sgd")},
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+RESULTS["figure_plane"] = str(show(plot_plane(X_np, y_np, w_sgd, b_sgd, w_true), "05_fitted_plane.png"))
 
 # %% [markdown]
 # ## 小结
@@ -566,33 +501,40 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。完整模式（1000 个样本、20 轮、640 步，几秒钟）：
-#
-# - 数据：真实 $w = [0.5, -0.9]$，$b = 4.2$，$\sigma = 0.5$；
-# - 第 2 步：`nn.Linear(2, 1)` 的初始权重 `[+0.1937, -0.3256]`、偏置 `-0.6492`（`tg.manual_seed(0)`）；
-#   自己写的模块与 `nn.Linear` 放进同一组数后输出最大差 0；
-# - 第 3 步：初始损失 24.014605，backward 与公式 $\frac2N X^\top r$ 的最大差 2.4e-07；
-#   `(1000, 1)` 减 `(1000,)` 广播成 `(1000, 1000)`，“损失”变成 24.7943，并收到 `UserWarning`；
-# - 第 4 步：`step()` 与手算的最大差 0；第 5 步：一轮 32 批，最后一批 8 个样本；
-# - 第 6 步：第 1 轮后全数据损失 0.241444，第 20 轮后 0.240570（学习率 0.1 → 0.03 → 0.009 → 0.0027）；
-#   学习率恒为 0.1 的对照 0.244439；
-# - 第 7 步：
-#
-#   | | $w$ | $b$ | 训练集 MSE |
-#   |---|---|---|---|
-#   | 真实值 | [0.5000, −0.9000] | 4.2000 | 0.241457 |
-#   | 闭式解 (lstsq) | [0.4849, −0.9113] | 4.1760 | 0.240566 |
-#   | SGD，学习率衰减 | [0.4850, −0.9126] | 4.1747 | 0.240570 |
-#   | SGD，学习率恒定 | [0.4609, −0.9686] | 4.1869 | 0.244439 |
-#
-#   与闭式解的最大差：衰减 0.0014，恒定 0.0573；闭式解与真实值的最大差 0.0240（$\sigma/\sqrt N = 0.0158$）；
-# - 图片：`lessons/output/05_loss_curve.png`（损失、学习率、参数到闭式解的距离）、`lessons/output/05_fitted_plane.png`。
-#
-# 快速模式（200 个样本、4 轮、28 步）：初始损失 23.668419，第 4 轮后全数据损失 0.262232（学习率恒定的对照 0.256475）；
-# 闭式解 $w = [0.5061, -0.8879]$，$b = 4.1960$；SGD（衰减）$w = [0.4692, -0.8715]$，$b = 4.1041$。
-# 步数太少时学习率降得过早，衰减版反而离闭式解更远（0.0918 对 0.0388）——调度器要配合足够的训练步数。
-# 进度条的速度（step/s）因机器而异。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。完整模式与快速模式的样本数、轮数不同，数也不同——
+# 以 `QUICK` 对应的那一份为准。在 CPU 上运行；`--device cuda` 的结果在浮点舍入范围内相同。进度条的速度因机器而异。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+w0, w1, b0 = R["linear_init"]
+table = "\n".join(
+    f"  | {name} | {fmt(w)} | {b:+.4f} | {m:.6f} |"
+    for name, w, b, m in [("真实值", R["w_true"], R["b_true"], R["mse_true"]),
+                          ("闭式解 (lstsq)", R["w_lstsq"], R["b_lstsq"], R["mse_lstsq"]),
+                          ("SGD，学习率衰减", R["w_sgd"], R["b_sgd"], R["mse_sgd"]),
+                          ("SGD，学习率恒定", R["w_const"], R["b_const"], R["mse_const"])])
+if R["gap_to_lstsq"] > R["gap_const_to_lstsq"]:
+    verdict = (f"步数只有 {R['n_steps']} 时学习率降得过早，衰减版反而离闭式解更远"
+               f"（{R['gap_to_lstsq']:.4f} 对 {R['gap_const_to_lstsq']:.4f}）——调度器要配合足够的训练步数")
+else:
+    verdict = (f"学习率衰减让参数贴闭式解更近（{R['gap_to_lstsq']:.4f} 对 {R['gap_const_to_lstsq']:.4f}）："
+               "衰减缩小了参数在最优点周围的抖动")
+shape = "(" + ", ".join(str(s) for s in R["broadcast_shape"]) + ")"
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'；{R['n_samples']} 个样本、{R['epochs']} 轮、{R['n_steps']} 步）：
+- 数据：真实 w = {fmt(R['w_true'], 1)}，b = {R['b_true']}，σ = {NOISE}；
+- 第 2 步：nn.Linear(2, 1) 的初始权重 {fmt([w0, w1])}、偏置 {b0:+.4f}（tg.manual_seed(0)）；
+  自己写的模块与 nn.Linear 放进同一组数后输出最大差 {R['module_diff']:.1e}；
+- 第 3 步：初始损失 {R['initial_loss']:.6f}，backward 与公式 2/N·Xᵀr 的最大差 {R['mse_grad_diff']:.1e}；
+  ({R['n_samples']}, 1) 减 ({R['n_samples']},) 广播成 {shape}，“损失”变成 {R['broadcast_loss']:.4f}，\
+收到 UserWarning：{R['broadcast_warned']}；
+- 第 4 步：step() 与手算的最大差 {R['sgd_step_diff']:.1e}；第 5 步：一轮 {R['n_batches']} 批，最后一批 {R['last_batch']} 个样本；
+- 第 6 步：第 1 轮后全数据损失 {R['first_epoch_loss']:.6f}，第 {R['epochs']} 轮后 {R['final_loss']:.6f}\
+（学习率 {' → '.join(f'{v:.4g}' for v in R['lr_schedule'])}）；学习率恒为 0.1 的对照 {R['const_final_loss']:.6f}；
+- 第 7 步：
+  | | w | b | 训练集 MSE |
+  |---|---|---|---|
+{table}
+  与闭式解的最大差：衰减 {R['gap_to_lstsq']:.4f}，恒定 {R['gap_const_to_lstsq']:.4f}；\
+闭式解与真实值的最大差 {R['gap_lstsq_to_true']:.4f}（σ/√N = {NOISE / np.sqrt(R['n_samples']):.4f}）；
+  {verdict}；
+- 图片：{R['figure_loss']}、{R['figure_plane']}。""")

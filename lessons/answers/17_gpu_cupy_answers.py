@@ -5,7 +5,6 @@
 # 完整模式在 2 核 CPU 上约半分钟；`--quick` 只量几个小尺寸，几秒钟。
 
 # %%
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +12,13 @@ import numpy as np
 import tinygrad_zh as tg
 import tinygrad_zh.testing  # noqa: F401  导入即注册严格替身设备 "strict"
 from tinygrad_zh import backend
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.training import resolve_device
 
 
 def load_lesson():
-    """按路径导入第 17 课，复用它的 timed（先预热、前后同步、取最快一次）。"""
-    path = Path(__file__).resolve().parent.parent / "17_gpu_cupy.py"
-    spec = importlib.util.spec_from_file_location("lesson17_gpu_cupy", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 17 课里定义的 timed（先预热、前后同步、取最快一次）：只执行课程文件的 import 与 def，不运行课程本身。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "17_gpu_cupy.py")
 
 
 # %% [markdown]

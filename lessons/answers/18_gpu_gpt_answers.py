@@ -5,7 +5,6 @@
 # 两种模式都只要十几秒：练习 1 在当前设备上重新拟合第 18 课第 2 步的系数，练习 2 训练一个很小的模型 20 步。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,18 +13,14 @@ import numpy as np
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 from tinygrad_zh import optim
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import load_definitions, output_dir, run_lesson
 from tinygrad_zh.optim.lr_scheduler import WarmupCosineLR
-from tinygrad_zh.training import GPU_CONFIG, ConfigError, resolve_device, train
+from tinygrad_zh.training import GPU_CONFIG, ConfigError, TrainConfig, resolve_device, train
 
 
 def load_lesson():
-    """按路径导入第 18 课，复用它的内存拟合、小配置与小语料。"""
-    path = Path(__file__).resolve().parent.parent / "18_gpu_gpt.py"
-    spec = importlib.util.spec_from_file_location("lesson18_gpu_gpt", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 18 课里定义的内存拟合、小配置与小语料：只执行课程文件的 import、def 与常量，不运行课程本身。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "18_gpu_gpt.py")
 
 
 # %% [markdown]
@@ -44,10 +39,13 @@ def load_lesson():
 # %%
 def exercise1(lesson, device):
     print("练习 1：上下文长度的代价（先在当前设备上拟合第 18 课第 2 步的系数）")
-    fit = lesson.step2_memory(device, lesson.L17.VOCAB)
-    a, b, c = fit["fit_coef"]
-    d = lesson.L17.config_dims(GPU_CONFIG)
-    V = lesson.L17.VOCAB
+    coef, held_pred, held_peak = lesson.fit_activation_memory(device, GPU_CONFIG.dropout)
+    a, b, c = coef
+    print(f"  拟合：激活值 ≈ 4 字节 × ({a:.1f}·BTCL + {b:.2f}·BHT²L + {c:.2f}·BTV)；"
+          f"检验配置的预测与实测之比 {held_pred / held_peak:.2f}")
+    L17 = lesson.lesson17()            # 第 17 课的定义：词表大小、配置的维度
+    d = L17.config_dims(GPU_CONFIG)
+    V = L17.VOCAB
     rows = {}
     for T in (256, 512, 1024, 2048):
         dims = dict(d, T=T)
@@ -58,7 +56,7 @@ def exercise1(lesson, device):
               f"（注意力占 {parts[1] / parts.sum():.0%}）")
     t_star = (a * d["C"] * d["L"] + c * V) / (b * d["H"] * d["L"])
     print(f"  注意力项超过另外两项之和的长度 T* = (a·C·L + c·V)/(b·H·L) ≈ {t_star:.0f}")
-    return {"context_rows": rows, "t_star": t_star, "coef": [a, b, c]}
+    return {"context_rows": rows, "t_star": t_star, "coef": [float(a), float(b), float(c)]}
 
 
 # %% [markdown]
@@ -74,7 +72,7 @@ def exercise1(lesson, device):
 # %%
 def exercise2(lesson, device):
     print("练习 2：续训时改配置")
-    cfg = lesson.TINY.replace(device=device, data=lesson.quick_corpus(), max_steps=20, eval_interval=10,
+    cfg = TrainConfig(**lesson.TINY_FIELDS).replace(device=device, data=lesson.quick_corpus(), max_steps=20, eval_interval=10,
                               out_dir=str(output_dir() / "18_answer_resume"))
     train(cfg, progress=False, verbose=False)
     errors = {}
