@@ -35,38 +35,43 @@
 # python lessons/08_optimizers_errata.py            # 完整模式（每个优化器 2000 步，十几秒）
 # python lessons/08_optimizers_errata.py --quick    # 快速模式：每个优化器 1000 步（QUICK_STEPS），几秒
 # python lessons/08_optimizers_errata.py --device cuda
+# jupytext --to notebook lessons/08_optimizers_errata.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：每个优化器 1000 步而不是 2000 步（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
 import unicodedata
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 from tinygrad_zh import optim
-from tinygrad_zh.lesson import output_dir, run_lesson
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.lesson import lesson_args, progress, show
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 START = (-1.2, 1.0)          # Rosenbrock 的经典起点（与第 02 课相同）
 FULL_STEPS = 2000            # 完整模式每个优化器的步数
 QUICK_STEPS = 1000           # 快速模式：步数少一半，自适应方法也已明显接近最小值
 OPTIMUM = (1.0, 1.0)         # 最小值所在的点，J = 0
 BLOW_UP = 1e6                # 坐标的绝对值超过它（或变成 inf / nan）就算发散，停止这次运行
-
-
-def section(title):
-    print(f"\n===== {title} =====")
+N_STEPS = QUICK_STEPS if QUICK else FULL_STEPS
+RESULTS["n_steps"] = N_STEPS
 
 
 def pad(text, width):
     """按终端显示宽度补空格（中文字符占两列），让表格对齐。"""
     shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
     return text + " " * max(1, width - shown)
-
 
 # %% [markdown]
 # ## 第 1 步：试验场——Rosenbrock 曲面与一个通用的运行函数
@@ -96,28 +101,25 @@ def rosenbrock_np(x, y):
     return (1 - x) ** 2 + 100 * (y - x * x) ** 2
 
 
-def run(make_optimizer, name, n_steps, device, quick, scale=1.0, start=START, make_scheduler=None):
+def run(make_optimizer, name, n_steps, device, scale=1.0, start=START, make_scheduler=None):
     """从 start 出发用 make_optimizer([θ]) 给出的优化器走 n_steps 步。发散（|坐标| > 1e6 或 inf/nan）时提前停止。"""
     theta = tg.tensor(start, dtype=tg.float64, device=device, requires_grad=True)
     optimizer = make_optimizer([theta])
     scheduler = make_scheduler(optimizer) if make_scheduler else None
     path, losses, diverged_at = [list(start)], [], None
-    with tqdm(total=n_steps, desc=name, disable=quick, unit="step", leave=False) as bar:
-        for t in range(1, n_steps + 1):
-            optimizer.zero_grad()
-            loss = rosenbrock(theta, scale)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            losses.append(loss.item() / scale)
-            point = theta.detach().tolist()
-            path.append(point)
-            bar.set_postfix(loss=f"{losses[-1]:.3g}", lr=f"{optimizer.param_groups[0]['lr']:.3g}", refresh=False)
-            bar.update()
-            if not all(math.isfinite(v) and abs(v) < BLOW_UP for v in point):
-                diverged_at = t
-                break
+    for t in progress(range(1, n_steps + 1), desc=name, unit="step", leave=False, disable=n_steps < 100):
+        optimizer.zero_grad()
+        loss = rosenbrock(theta, scale)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item() / scale)
+        point = theta.detach().tolist()
+        path.append(point)
+        if not all(math.isfinite(v) and abs(v) < BLOW_UP for v in point):
+            diverged_at = t
+            break
     x, y = path[-1]
     if diverged_at is None:
         final_loss = rosenbrock_np(x, y)
@@ -136,6 +138,9 @@ def describe(r):
     x, y = r["path"][-1]
     return f"θ = ({x:.4f}, {y:.4f})，J = {r['final_loss']:.3e}，‖θ − (1, 1)‖ = {r['dist']:.3e}"
 
+
+print(f"起点 θ₀ = {START}：J(θ₀) = {rosenbrock_np(*START):.2f}，离最小值 (1, 1) {math.dist(START, OPTIMUM):.2f}；"
+      f"本次运行每个优化器最多走 {N_STEPS} 步（QUICK = {QUICK}）")
 
 # %% [markdown]
 # ## 第 2 步：把纸上的公式变成优化器
@@ -172,7 +177,6 @@ class FormulaOptimizer(optim.Optimizer):
     def update(self, xp, theta, g, state, hp):
         raise NotImplementedError
 
-
 # %% [markdown]
 # ## 第 3 步：基线——普通的随机梯度下降 (SGD)
 #
@@ -181,14 +185,9 @@ class FormulaOptimizer(optim.Optimizer):
 # 原文 §4.1.2 的第一条“梯度下降法”就是它，是对的。取 $\alpha = 0.001$（稳定上限约 0.002 的一半），它沿山谷爬得很慢，
 # 是后面所有方法的参照。
 
-
 # %%
-def step3_sgd(n_steps, device, quick):
-    section("第 3 步：基线 SGD（α = 0.001）")
-    r = run(lambda ps: optim.SGD(ps, lr=0.001), "SGD", n_steps, device, quick)
-    print(f"  SGD：{n_steps} 步后 {describe(r)}")
-    return {"sgd": r}
-
+sgd = run(lambda ps: optim.SGD(ps, lr=0.001), "SGD", N_STEPS, DEVICE)
+print(f"SGD（α = 0.001）：{N_STEPS} 步后 {describe(sgd)}")
 
 # %% [markdown]
 # ## 第 4 步：动量法——原文把“上一步的步子”写成了“上一步的参数”
@@ -264,45 +263,50 @@ def first_split(a, b, tol=1e-12):
     d = np.abs(np.array(a["path"][:n]) - np.array(b["path"][:n])).max(axis=1)
     return int(np.argmax(d > tol)) if (d > tol).any() else None
 
+# %% [markdown]
+# 下面这一格让四个优化器从同一个起点、用同一个学习率 $\alpha = 0.001$、$\beta = 0.9$ 各走 `N_STEPS` 步：
+# 库里的动量法、照公式手写的动量法、原文（照字面）和原文（宽容读法）。
 
-def step4_momentum(n_steps, device, quick):
-    section("第 4 步：动量法（α = 0.001，β = 0.9）")
-    lr, beta = 0.001, 0.9
-    lib = run(lambda ps: optim.SGD(ps, lr=lr, momentum=beta), "SGD momentum", n_steps, device, quick)
-    hand = run(lambda ps: HandMomentum(ps, lr=lr, beta=beta), "手写动量法", n_steps, device, quick)
-    seed = run(lambda ps: SeedMomentum(ps, lr=lr, beta=beta), "原文动量法", n_steps, device, quick)
-    as_step = run(lambda ps: SeedMomentumAsStep(ps, lr=lr, beta=beta), "原文（宽容读法）", n_steps, device, quick)
-    diff = max_path_diff(lib, hand)
-    print(f"  正确（optim.SGD(momentum=0.9)）：{describe(lib)}")
-    print(f"  手写 v ← βv + g; θ ← θ − αv 与 optim.SGD 整条路径的最大差：{diff:.1e}")
-    print(f"  原文（照字面，θ_prev = 上一步的参数）：{describe(seed)}")
-    print(f"  原文（宽容读法，θ_prev = 上一步的位移）：{describe(as_step)}")
+# %%
+mom_lr, mom_beta = 0.001, 0.9
+momentum = run(lambda ps: optim.SGD(ps, lr=mom_lr, momentum=mom_beta), "SGD momentum", N_STEPS, DEVICE)
+hand_momentum = run(lambda ps: HandMomentum(ps, lr=mom_lr, beta=mom_beta), "手写动量法", N_STEPS, DEVICE)
+seed_momentum = run(lambda ps: SeedMomentum(ps, lr=mom_lr, beta=mom_beta), "原文动量法", N_STEPS, DEVICE)
+seed_momentum_as_step = run(lambda ps: SeedMomentumAsStep(ps, lr=mom_lr, beta=mom_beta), "原文（宽容读法）",
+                            N_STEPS, DEVICE)
+momentum_hand_diff = max_path_diff(momentum, hand_momentum)
+print(f"正确（optim.SGD(momentum=0.9)）：{describe(momentum)}")
+print(f"手写 v ← βv + g; θ ← θ − αv 与 optim.SGD 整条路径的最大差：{momentum_hand_diff:.1e}")
+print(f"原文（照字面，θ_prev = 上一步的参数）：{describe(seed_momentum)}")
+print(f"原文（宽容读法，θ_prev = 上一步的位移）：{describe(seed_momentum_as_step)}")
 
-    # 从最小值 (1, 1) 出发：梯度为 0，正确的优化器一动不动，原文的公式第一步就离开
-    at_min = run(lambda ps: SeedMomentum(ps, lr=lr, beta=beta), "原文动量法@最小值", 3, device, True, start=OPTIMUM)
-    still = run(lambda ps: optim.SGD(ps, lr=lr, momentum=beta), "动量法@最小值", 3, device, True, start=OPTIMUM)
-    c = beta * (1 - lr)
-    r = (1 + math.sqrt(1 + 4 * c)) / 2
-    p = at_min["path"]
-    print(f"  从最小值 (1, 1) 出发：原文公式 θ₁ = ({p[1][0]:.4f}, {p[1][1]:.4f})，θ₂ = ({p[2][0]:.4f}, {p[2][1]:.4f})，"
-          f"θ₃ = ({p[3][0]:.4f}, {p[3][1]:.4f})；正确的动量法 θ₃ = {tuple(round(v, 4) for v in still['path'][-1])}")
+# %% [markdown]
+# 再验证上面“不用跑就能算出来”的两个后果：从最小值 $(1, 1)$ 出发（梯度为 0，正确的优化器一动不动，原文的公式第一步就离开），
+# 以及一个梯度恒为 0 的“损失”上参数按 $r$ 倍/步增长（$\theta_t = \theta_{t-1} + c\,\theta_{t-2}$，相邻两步之比趋于 $r$）。
 
-    # 梯度恒为 0 的“损失”：θ_t = θ_{t−1} + c·θ_{t−2}，相邻两步之比趋于 r
-    w = tg.tensor([1.0], dtype=tg.float64, device=device, requires_grad=True)
-    opt = SeedMomentum([w], lr=lr, beta=beta)
-    values = [1.0]
-    for _ in range(20):
-        opt.zero_grad()
-        (w * 0.0).sum().backward()
-        opt.step()
-        values.append(w.item())
-    measured = values[-1] / values[-2]
-    print(f"  梯度恒为 0 时：c = β(1 − α) = {c:.4f}，理论增长率 r = (1 + √(1 + 4c))/2 = {r:.4f}；"
-          f"20 步后 w = {values[-1]:.4g}，实测 w₂₀/w₁₉ = {measured:.4f}")
-    return {"momentum": lib, "hand_momentum": hand, "seed_momentum": seed, "seed_momentum_as_step": as_step,
-            "momentum_hand_diff": diff, "seed_momentum_from_min": p[1], "momentum_growth_rate": r,
-            "momentum_growth_measured": measured}
+# %%
+at_min = run(lambda ps: SeedMomentum(ps, lr=mom_lr, beta=mom_beta), "原文动量法@最小值", 3, DEVICE, start=OPTIMUM)
+still = run(lambda ps: optim.SGD(ps, lr=mom_lr, momentum=mom_beta), "动量法@最小值", 3, DEVICE, start=OPTIMUM)
+c = mom_beta * (1 - mom_lr)
+growth_rate = (1 + math.sqrt(1 + 4 * c)) / 2
+p = at_min["path"]
+print(f"从最小值 (1, 1) 出发：原文公式 θ₁ = ({p[1][0]:.4f}, {p[1][1]:.4f})，θ₂ = ({p[2][0]:.4f}, {p[2][1]:.4f})，"
+      f"θ₃ = ({p[3][0]:.4f}, {p[3][1]:.4f})；正确的动量法 θ₃ = {tuple(round(v, 4) for v in still['path'][-1])}")
 
+w = tg.tensor([1.0], dtype=tg.float64, device=DEVICE, requires_grad=True)
+opt = SeedMomentum([w], lr=mom_lr, beta=mom_beta)
+growth_values = [1.0]
+for _ in range(20):
+    opt.zero_grad()
+    (w * 0.0).sum().backward()
+    opt.step()
+    growth_values.append(w.item())
+growth_measured = growth_values[-1] / growth_values[-2]
+print(f"梯度恒为 0 时：c = β(1 − α) = {c:.4f}，理论增长率 r = (1 + √(1 + 4c))/2 = {growth_rate:.4f}；"
+      f"20 步后 w = {growth_values[-1]:.4g}，实测 w₂₀/w₁₉ = {growth_measured:.4f}")
+RESULTS.update({"seed_momentum_from_min": p[1], "still_momentum_at_min": still["path"][-1],
+                "momentum_growth_rate": growth_rate, "momentum_growth_measured": growth_measured,
+                "momentum_growth_w20": growth_values[-1]})
 
 # %% [markdown]
 # ## 第 5 步：AdaGrad——原文那一行不是学习率
@@ -348,20 +352,16 @@ class HandAdaGrad(FormulaOptimizer):
         return theta - hp["lr"] * g / (xp.sqrt(state["G"]) + hp["eps"])
 
 
-def step5_adagrad(n_steps, device, quick):
-    section("第 5 步：AdaGrad（α = 0.5）")
-    lr = 0.5
-    lib = run(lambda ps: optim.Adagrad(ps, lr=lr), "Adagrad", n_steps, device, quick)
-    hand = run(lambda ps: HandAdaGrad(ps, lr=lr, eps=1e-10), "手写 AdaGrad", n_steps, device, quick)
-    seed = run(lambda ps: SeedAdaGrad(ps, lr=1.0), "原文 AdaGrad", n_steps, device, quick)
-    diff = max_path_diff(lib, hand)
-    p1 = seed["path"][1]
-    print(f"  正确（optim.Adagrad）：{describe(lib)}")
-    print(f"  手写 G ← G + g²; θ ← θ − αg/(√G + ε) 与 optim.Adagrad 整条路径的最大差：{diff:.1e}")
-    print(f"  原文（η = 1/Σg²）：{describe(seed)}")
-    print(f"  原文的第一步：g₁ = (−215.6, −88)，θ₁ − θ₀ = −1/g₁ = ({p1[0] - START[0]:.5f}, {p1[1] - START[1]:.5f})")
-    return {"adagrad": lib, "hand_adagrad": hand, "seed_adagrad": seed, "adagrad_hand_diff": diff}
-
+adagrad = run(lambda ps: optim.Adagrad(ps, lr=0.5), "Adagrad", N_STEPS, DEVICE)
+hand_adagrad = run(lambda ps: HandAdaGrad(ps, lr=0.5, eps=1e-10), "手写 AdaGrad", N_STEPS, DEVICE)
+seed_adagrad = run(lambda ps: SeedAdaGrad(ps, lr=1.0), "原文 AdaGrad", N_STEPS, DEVICE)
+adagrad_hand_diff = max_path_diff(adagrad, hand_adagrad)
+p1 = seed_adagrad["path"][1]
+print(f"正确（optim.Adagrad，α = 0.5）：{describe(adagrad)}")
+print(f"手写 G ← G + g²; θ ← θ − αg/(√G + ε) 与 optim.Adagrad 整条路径的最大差：{adagrad_hand_diff:.1e}")
+print(f"原文（η = 1/Σg²）：{describe(seed_adagrad)}")
+print(f"原文的第一步：g₁ = (−215.6, −88)，θ₁ − θ₀ = −1/g₁ = ({p1[0] - START[0]:.5f}, {p1[1] - START[1]:.5f})")
+RESULTS["seed_adagrad_first_step"] = [p1[0] - START[0], p1[1] - START[1]]
 
 # %% [markdown]
 # ## 第 6 步：RMSprop——原文的“指数平均”其实是一个永不遗忘的累加和
@@ -417,43 +417,43 @@ class HandRMSprop(FormulaOptimizer):
         return theta - hp["lr"] * g / (xp.sqrt(state["E"]) + hp["eps"])
 
 
-def step6_rmsprop(n_steps, device, quick):
-    section("第 6 步：RMSprop（α = 0.01，γ = 0.99）")
-    lr, gamma = 0.01, 0.99
-    lib = run(lambda ps: optim.RMSprop(ps, lr=lr, alpha=gamma), "RMSprop", n_steps, device, quick)
-    hand = run(lambda ps: HandRMSprop(ps, lr=lr, gamma=gamma, eps=1e-8), "手写 RMSprop", n_steps, device, quick)
-    seed = run(lambda ps: SeedRMSprop(ps, lr=1.0, gamma=gamma, batch_size=1), "原文 RMSprop", n_steps, device, quick)
-    diff = max_path_diff(lib, hand)
-    split = first_split(lib, hand)
-    print(f"  正确（optim.RMSprop）：{describe(lib)}")
-    print(f"  手写 E ← γE + (1−γ)g²; θ ← θ − αg/(√E + ε) 与 optim.RMSprop 整条路径的最大差：{diff:.1e}")
-    if split is not None:
-        print(f"    两条路径从第 {split} 步起相差超过 1e-12（舍入顺序不同，见上文）；"
-              f"最终损失 {lib['final_loss']:.5f} 与 {hand['final_loss']:.5f}")
-    print(f"  原文（η = 1/R）：{describe(seed)}")
+rms_lr, rms_gamma = 0.01, 0.99
+rmsprop = run(lambda ps: optim.RMSprop(ps, lr=rms_lr, alpha=rms_gamma), "RMSprop", N_STEPS, DEVICE)
+hand_rmsprop = run(lambda ps: HandRMSprop(ps, lr=rms_lr, gamma=rms_gamma, eps=1e-8), "手写 RMSprop", N_STEPS, DEVICE)
+seed_rmsprop = run(lambda ps: SeedRMSprop(ps, lr=1.0, gamma=rms_gamma, batch_size=1), "原文 RMSprop", N_STEPS, DEVICE)
+rmsprop_hand_diff = max_path_diff(rmsprop, hand_rmsprop)
+rmsprop_split = first_split(rmsprop, hand_rmsprop)
+print(f"正确（optim.RMSprop，α = {rms_lr}，γ = {rms_gamma}）：{describe(rmsprop)}")
+print(f"手写 E ← γE + (1−γ)g²; θ ← θ − αg/(√E + ε) 与 optim.RMSprop 整条路径的最大差：{rmsprop_hand_diff:.1e}")
+if rmsprop_split is not None:
+    print(f"  两条路径从第 {rmsprop_split} 步起相差超过 1e-12（舍入顺序不同，见上文）；"
+          f"最终损失 {rmsprop['final_loss']:.5f} 与 {hand_rmsprop['final_loss']:.5f}")
+print(f"原文（η = 1/R）：{describe(seed_rmsprop)}")
+RESULTS.update({"rmsprop_split": rmsprop_split, "hand_rmsprop_loss": hand_rmsprop["final_loss"]})
 
-    # 两个“分母”随步数怎样变：正确的 E 会忘记过去，原文的 R 只增不减。
-    # 有效学习率（每单位梯度走多远）：正确的是 α/√E，原文的是 1/R
-    theta_c = tg.tensor(START, dtype=tg.float64, device=device, requires_grad=True)
-    theta_s = tg.tensor(START, dtype=tg.float64, device=device, requires_grad=True)
-    opt_c = HandRMSprop([theta_c], lr=lr, gamma=gamma, eps=1e-8)
-    opt_s = SeedRMSprop([theta_s], lr=1.0, gamma=gamma, batch_size=1)
-    checkpoints = {1, 10, 100, n_steps}
-    denominators = {}
-    for t in range(1, n_steps + 1):
-        for theta, opt in ((theta_c, opt_c), (theta_s, opt_s)):
-            opt.zero_grad()
-            rosenbrock(theta).backward()
-            opt.step()
-        if t in checkpoints:
-            e = float(opt_c.state[theta_c]["E"][0])
-            r = float(opt_s.state[theta_s]["R"][0])
-            denominators[t] = (e, r)
-            print(f"    第 {t:4d} 步（x 坐标）：正确的 E = {e:9.4g}，α/√E = {lr / math.sqrt(e):9.3g}    "
-                  f"原文的 R = {r:9.4g}，1/R = {1 / r:9.3g}")
-    return {"rmsprop": lib, "hand_rmsprop": hand, "seed_rmsprop": seed, "rmsprop_hand_diff": diff,
-            "rmsprop_denominators": denominators}
+# %% [markdown]
+# 两个“分母”随步数怎样变：正确的 $E$ 会忘记过去，原文的 $R$ 只增不减。下面这一格让两种规则并排走，
+# 在第 1、10、100 步和最后一步打印 $x$ 坐标上的分母与有效学习率（每单位梯度走多远）：正确的是 $\alpha/\sqrt{E}$，原文的是 $1/R$。
 
+# %%
+theta_c = tg.tensor(START, dtype=tg.float64, device=DEVICE, requires_grad=True)
+theta_s = tg.tensor(START, dtype=tg.float64, device=DEVICE, requires_grad=True)
+opt_c = HandRMSprop([theta_c], lr=rms_lr, gamma=rms_gamma, eps=1e-8)
+opt_s = SeedRMSprop([theta_s], lr=1.0, gamma=rms_gamma, batch_size=1)
+checkpoints = {1, 10, 100, N_STEPS}
+rmsprop_denominators = {}
+for t in progress(range(1, N_STEPS + 1), desc="E 与 R", leave=False):
+    for theta, opt in ((theta_c, opt_c), (theta_s, opt_s)):
+        opt.zero_grad()
+        rosenbrock(theta).backward()
+        opt.step()
+    if t in checkpoints:
+        e = float(opt_c.state[theta_c]["E"][0])
+        r = float(opt_s.state[theta_s]["R"][0])
+        rmsprop_denominators[t] = (e, r)
+        print(f"第 {t:4d} 步（x 坐标）：正确的 E = {e:9.4g}，α/√E = {rms_lr / math.sqrt(e):9.3g}    "
+              f"原文的 R = {r:9.4g}，1/R = {1 / r:9.3g}")
+RESULTS["rmsprop_denominators"] = rmsprop_denominators
 
 # %% [markdown]
 # ## 第 7 步：Adam——两处原文公式都丢了二阶矩
@@ -521,28 +521,25 @@ class HandAdam(FormulaOptimizer):
         return theta - hp["lr"] * m_hat / (xp.sqrt(v_hat) + hp["eps"])
 
 
-def step7_adam(n_steps, device, quick):
-    section("第 7 步：Adam（α = 0.1，β1 = 0.9，β2 = 0.999）")
-    lr, betas = 0.1, (0.9, 0.999)
-    lib = run(lambda ps: optim.Adam(ps, lr=lr, betas=betas), "Adam", n_steps, device, quick)
-    hand = run(lambda ps: HandAdam(ps, lr=lr, betas=betas, eps=1e-8), "手写 Adam", n_steps, device, quick)
-    s412 = run(lambda ps: SeedAdam412(ps, lr=lr, betas=betas), "原文 Adam §4.1.2", n_steps, device, quick)
-    s421 = run(lambda ps: SeedAdam421(ps, lr=lr, betas=betas), "原文 Adam §4.2.1", n_steps, device, quick)
-    diff = max_path_diff(lib, hand)
-    print(f"  正确（optim.Adam）：{describe(lib)}")
-    print(f"  手写 Adam 与 optim.Adam 整条路径的最大差：{diff:.1e}")
-    print(f"  原文 §4.1.2：{describe(s412)}")
-    print(f"  原文 §4.2.1：{describe(s421)}")
-    # 原文 §4.2.1 的分母 1 − β1^t + β2^t 逐步算出来：它离 1 有多远？
-    t = np.arange(1, 20001)
-    denom = 1 - betas[0] ** t + betas[1] ** t
-    peak = int(np.argmax(denom))
-    seed_denom = {"t1": float(denom[0]), "max": float(denom[peak]), "argmax": int(t[peak]), "t1000": float(denom[999])}
-    print(f"  原文 §4.2.1 的分母 1 − β1^t + β2^t：t = 1 时 {seed_denom['t1']:.3f}，第 {seed_denom['argmax']} 步最大 "
-          f"{seed_denom['max']:.3f}，第 1000 步 {seed_denom['t1000']:.3f}")
-    return {"adam": lib, "hand_adam": hand, "seed_adam_412": s412, "seed_adam_421": s421, "adam_hand_diff": diff,
-            "seed_adam_denominator": seed_denom}
+adam_lr, betas = 0.1, (0.9, 0.999)
+adam = run(lambda ps: optim.Adam(ps, lr=adam_lr, betas=betas), "Adam", N_STEPS, DEVICE)
+hand_adam = run(lambda ps: HandAdam(ps, lr=adam_lr, betas=betas, eps=1e-8), "手写 Adam", N_STEPS, DEVICE)
+seed_adam_412 = run(lambda ps: SeedAdam412(ps, lr=adam_lr, betas=betas), "原文 Adam §4.1.2", N_STEPS, DEVICE)
+seed_adam_421 = run(lambda ps: SeedAdam421(ps, lr=adam_lr, betas=betas), "原文 Adam §4.2.1", N_STEPS, DEVICE)
+adam_hand_diff = max_path_diff(adam, hand_adam)
+print(f"正确（optim.Adam，α = {adam_lr}）：{describe(adam)}")
+print(f"手写 Adam 与 optim.Adam 整条路径的最大差：{adam_hand_diff:.1e}")
+print(f"原文 §4.1.2：{describe(seed_adam_412)}")
+print(f"原文 §4.2.1：{describe(seed_adam_421)}")
 
+# 原文 §4.2.1 的分母 1 − β1^t + β2^t 逐步算出来：它离 1 有多远？
+ts = np.arange(1, 20001)
+denom = 1 - betas[0] ** ts + betas[1] ** ts
+peak = int(np.argmax(denom))
+seed_denom = {"t1": float(denom[0]), "max": float(denom[peak]), "argmax": int(ts[peak]), "t1000": float(denom[999])}
+print(f"原文 §4.2.1 的分母 1 − β1^t + β2^t：t = 1 时 {seed_denom['t1']:.3f}，第 {seed_denom['argmax']} 步最大 "
+      f"{seed_denom['max']:.3f}，第 1000 步 {seed_denom['t1000']:.3f}")
+RESULTS["seed_adam_denominator"] = seed_denom
 
 # %% [markdown]
 # ### 手算 Adam 的第一步
@@ -558,39 +555,36 @@ def step7_adam(n_steps, device, quick):
 #
 # 下面用 NumPy 照这几行算一遍，再让 `optim.Adam` 走一步，逐位对照。
 
-
 # %%
-def step7b_adam_first_step(device):
-    section("第 7 步（续）：手算 Adam 的第一步")
-    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
-    x, y = START
-    g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
-    m = (1 - b1) * g
-    v = (1 - b2) * g * g
-    m_hat, v_hat = m / (1 - b1), v / (1 - b2)
-    theta1 = np.array(START) - lr * m_hat / (np.sqrt(v_hat) + eps)
-    no_correction = lr * np.abs(m) / (np.sqrt(v) + eps)
+lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+x, y = START
+g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+m = (1 - b1) * g
+v = (1 - b2) * g * g
+m_hat, v_hat = m / (1 - b1), v / (1 - b2)
+theta1 = np.array(START) - lr * m_hat / (np.sqrt(v_hat) + eps)
+no_correction = lr * np.abs(m) / (np.sqrt(v) + eps)
 
-    theta = tg.tensor(START, dtype=tg.float64, device=device, requires_grad=True)
-    opt = optim.Adam([theta], lr=lr, betas=(b1, b2), eps=eps)
-    rosenbrock(theta).backward()
-    opt.step()
-    lib = np.array(theta.detach().tolist())
-    state = opt.state[theta]
-    lib_m = np.array(state["exp_avg"].tolist())
-    lib_v = np.array(state["exp_avg_sq"].tolist())
-    print(f"  g₁ = {g.round(6).tolist()}")
-    print(f"  m₁ = (1 − β1)·g₁ = {m.round(6).tolist()}（optim: {lib_m.round(6).tolist()}）")
-    print(f"  v₁ = (1 − β2)·g₁² = {v.round(6).tolist()}（optim: {lib_v.round(6).tolist()}）")
-    print(f"  m̂₁ = m₁/(1 − β1) = {m_hat.round(6).tolist()}，v̂₁ = v₁/(1 − β2) = {v_hat.round(4).tolist()}")
-    print(f"  θ₁（手算）= {theta1.round(10).tolist()}")
-    print(f"  θ₁（optim.Adam）= {lib.round(10).tolist()}，差 {np.abs(theta1 - lib).max():.1e}")
-    print(f"  不做偏差修正时第一步的步长：{no_correction.round(4).tolist()}（是 α = {lr} 的 "
-          f"{no_correction[0] / lr:.3f} 倍）")
-    return {"adam_g1": g.tolist(), "adam_m1": m.tolist(), "adam_v1": v.tolist(), "adam_theta1_hand": theta1.tolist(),
-            "adam_theta1_lib": lib.tolist(), "adam_first_step_diff": float(np.abs(theta1 - lib).max()),
-            "adam_no_correction_ratio": float(no_correction[0] / lr)}
-
+theta = tg.tensor(START, dtype=tg.float64, device=DEVICE, requires_grad=True)
+opt = optim.Adam([theta], lr=lr, betas=(b1, b2), eps=eps)
+rosenbrock(theta).backward()
+opt.step()
+lib = np.array(theta.detach().tolist())
+state = opt.state[theta]
+lib_m = np.array(state["exp_avg"].tolist())
+lib_v = np.array(state["exp_avg_sq"].tolist())
+print(f"g₁ = {g.round(6).tolist()}")
+print(f"m₁ = (1 − β1)·g₁ = {m.round(6).tolist()}（optim: {lib_m.round(6).tolist()}）")
+print(f"v₁ = (1 − β2)·g₁² = {v.round(6).tolist()}（optim: {lib_v.round(6).tolist()}）")
+print(f"m̂₁ = m₁/(1 − β1) = {m_hat.round(6).tolist()}，v̂₁ = v₁/(1 − β2) = {v_hat.round(4).tolist()}")
+print(f"θ₁（手算）= {theta1.round(10).tolist()}")
+print(f"θ₁（optim.Adam）= {lib.round(10).tolist()}，差 {np.abs(theta1 - lib).max():.1e}")
+print(f"不做偏差修正时第一步的步长：{no_correction.round(4).tolist()}（是 α = {lr} 的 "
+      f"{no_correction[0] / lr:.3f} 倍）")
+RESULTS.update({"adam_g1": g.tolist(), "adam_m1": m.tolist(), "adam_v1": v.tolist(),
+                "adam_theta1_hand": theta1.tolist(), "adam_theta1_lib": lib.tolist(),
+                "adam_first_step_diff": float(np.abs(theta1 - lib).max()),
+                "adam_no_correction_ratio": float(no_correction[0] / lr)})
 
 # %% [markdown]
 # ## 第 8 步：尺度测试——把损失乘以 100
@@ -639,51 +633,68 @@ def first_step_sizes(device):
     return table
 
 
-def step8_scale(n_steps, device, quick):
-    section("第 8 步：尺度测试——第一步的步长 ‖θ₁ − θ₀‖")
-    table = first_step_sizes(device)
-    print(f"  {pad('规则', 20)}{'0.01·J':>12}{'J':>12}{'100·J':>12}")
-    for name, sizes in table.items():
-        print(f"  {pad(name, 20)}" + "".join(f"{s:12.4g}" for s in sizes))
-    print(f"  完整运行：α = 0.01，{n_steps} 步，最终损失 J（按原始的 J 计）")
-    runs = {}
-    for scale in (0.01, 1.0, 100.0):
-        a = run(lambda ps: optim.Adam(ps, lr=0.01), f"Adam ×{scale:g}", n_steps, device, quick, scale=scale)
-        s = run(lambda ps: SeedAdam421(ps, lr=0.01, betas=(0.9, 0.999)), f"原文 Adam ×{scale:g}", n_steps, device,
-                quick, scale=scale)
-        runs[scale] = (a, s)
-        print(f"    {scale:>6g}·J：正确的 Adam {describe(a)}")
-        print(f"    {'':>6}   原文 §4.2.1  {describe(s)}")
-    return {"first_step_sizes": table,
-            "scale_adam_loss": {k: v[0]["final_loss"] for k, v in runs.items()},
-            "scale_seed_adam_loss": {k: v[1]["final_loss"] for k, v in runs.items()},
-            "scale_seed_adam_diverged_at": {k: v[1]["diverged_at"] for k, v in runs.items()}}
+step_sizes = first_step_sizes(DEVICE)
+print("第一步的步长 ‖θ₁ − θ₀‖：")
+print(f"  {pad('规则', 20)}{'0.01·J':>12}{'J':>12}{'100·J':>12}")
+for name, sizes in step_sizes.items():
+    print(f"  {pad(name, 20)}" + "".join(f"{s:12.4g}" for s in sizes))
+RESULTS["first_step_sizes"] = step_sizes
 
+# %% [markdown]
+# 下面这一格做完整运行：正确的 Adam 与原文 §4.2.1 的 Adam，$\alpha = 0.01$，在三种尺度上各走 `N_STEPS` 步
+# （最终损失都按原始的 $J$ 计）。
+
+# %%
+scale_runs = {}
+for scale in (0.01, 1.0, 100.0):
+    a = run(lambda ps: optim.Adam(ps, lr=0.01), f"Adam ×{scale:g}", N_STEPS, DEVICE, scale=scale)
+    s = run(lambda ps: SeedAdam421(ps, lr=0.01, betas=(0.9, 0.999)), f"原文 Adam ×{scale:g}", N_STEPS, DEVICE,
+            scale=scale)
+    scale_runs[scale] = (a, s)
+    print(f"{scale:>6g}·J：正确的 Adam {describe(a)}")
+    print(f"{'':>6}   原文 §4.2.1  {describe(s)}")
+RESULTS.update({"scale_adam_loss": {k: v[0]["final_loss"] for k, v in scale_runs.items()},
+                "scale_seed_adam_loss": {k: v[1]["final_loss"] for k, v in scale_runs.items()},
+                "scale_seed_adam_diverged_at": {k: v[1]["diverged_at"] for k, v in scale_runs.items()}})
 
 # %% [markdown]
 # ## 第 9 步：汇总表与轨迹图
 #
 # 所有规则同起点 $(-1.2, 1)$、同步数；每对“原文 / 正确”用同一个学习率。
 
+# %%
+runs = {"sgd": sgd, "momentum": momentum, "seed_momentum": seed_momentum,
+        "seed_momentum_as_step": seed_momentum_as_step, "adagrad": adagrad, "seed_adagrad": seed_adagrad,
+        "rmsprop": rmsprop, "seed_rmsprop": seed_rmsprop, "adam": adam, "seed_adam_412": seed_adam_412,
+        "seed_adam_421": seed_adam_421}
+SUMMARY_ROWS = [("SGD（α=0.001）", "sgd"),
+                ("动量法 正确（α=0.001, β=0.9）", "momentum"), ("动量法 原文（照字面）", "seed_momentum"),
+                ("动量法 原文（宽容读法）", "seed_momentum_as_step"),
+                ("AdaGrad 正确（α=0.5）", "adagrad"), ("AdaGrad 原文（η=1/Σg²）", "seed_adagrad"),
+                ("RMSprop 正确（α=0.01）", "rmsprop"), ("RMSprop 原文（η=1/R）", "seed_rmsprop"),
+                ("Adam 正确（α=0.1）", "adam"), ("Adam 原文 §4.1.2（α=0.1）", "seed_adam_412"),
+                ("Adam 原文 §4.2.1（α=0.1）", "seed_adam_421")]
+print(f"{pad('规则', 34)}{'J(θ_N)':>12}{'‖θ_N − (1,1)‖':>16}   （N = {N_STEPS}）")
+for title, key in SUMMARY_ROWS:
+    r = runs[key]
+    if r["diverged_at"] is not None:
+        print(f"{pad(title, 34)}{'发散':>10}    第 {r['diverged_at']} 步")
+    else:
+        print(f"{pad(title, 34)}{r['final_loss']:12.3e}{r['dist']:16.3e}")
+RESULTS.update({
+    "final_loss": {k: r["final_loss"] for k, r in runs.items()},
+    "dist": {k: r["dist"] for k, r in runs.items()},
+    "diverged_at": {k: r["diverged_at"] for k, r in runs.items()},
+    "hand_diff": {"momentum": momentum_hand_diff, "adagrad": adagrad_hand_diff, "rmsprop": rmsprop_hand_diff,
+                  "adam": adam_hand_diff},
+})
+
+# %% [markdown]
+# 轨迹图：四个面板分别是动量法、AdaGrad、RMSprop 和 Adam，实线是正确的公式，虚线是原文的公式。
+# 发散的路径坐标可达 $10^{15}$，画到离开画框的那一点为止（用 × 标出）。
+
 
 # %%
-def summary_table(results, n_steps):
-    rows = [("SGD（α=0.001）", "sgd"),
-            ("动量法 正确（α=0.001, β=0.9）", "momentum"), ("动量法 原文（照字面）", "seed_momentum"),
-            ("动量法 原文（宽容读法）", "seed_momentum_as_step"),
-            ("AdaGrad 正确（α=0.5）", "adagrad"), ("AdaGrad 原文（η=1/Σg²）", "seed_adagrad"),
-            ("RMSprop 正确（α=0.01）", "rmsprop"), ("RMSprop 原文（η=1/R）", "seed_rmsprop"),
-            ("Adam 正确（α=0.1）", "adam"), ("Adam 原文 §4.1.2（α=0.1）", "seed_adam_412"),
-            ("Adam 原文 §4.2.1（α=0.1）", "seed_adam_421")]
-    print(f"  {pad('规则', 34)}{'J(θ_N)':>12}{'‖θ_N − (1,1)‖':>16}   （N = {n_steps}）")
-    for title, key in rows:
-        r = results[key]
-        if r["diverged_at"] is not None:
-            print(f"  {pad(title, 34)}{'发散':>10}    第 {r['diverged_at']} 步")
-        else:
-            print(f"  {pad(title, 34)}{r['final_loss']:12.3e}{r['dist']:16.3e}")
-
-
 def clipped(path, box=(-2.5, 2.5, -1.5, 3.5)):
     """截到第一个离开画框的点为止，并把那个点夹到框边上（发散的路径坐标可达 1e15，不能直接画）。"""
     x0, x1, y0, y1 = box
@@ -698,10 +709,7 @@ def clipped(path, box=(-2.5, 2.5, -1.5, 3.5)):
     return p, False
 
 
-def plot_paths(results):
-    setup_font()
-    import matplotlib.pyplot as plt
-
+def plot_paths(runs):
     gx, gy = np.meshgrid(np.linspace(-2.5, 2.5, 300), np.linspace(-1.5, 3.5, 300))
     gz = np.log10(rosenbrock_np(gx, gy) + 1e-3)   # 对数等高线：山谷底部与两壁差好几个数量级
     panels = [
@@ -719,11 +727,11 @@ def plot_paths(results):
                                                  ("seed_adam_412", ("原文 §4.1.2", "seed 4.1.2"), "C3", "--"),
                                                  ("seed_adam_421", ("原文 §4.2.1", "seed 4.2.1"), "C1", ":")]),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 10))
+    fig, axes = subplots(2, 2, figsize=(12, 10))
     for ax, (title, curves) in zip(axes.ravel(), panels):
         ax.contour(gx, gy, gz, levels=np.linspace(-1, 3.5, 19), cmap="viridis", linewidths=0.5, alpha=0.7, zorder=1)
         for key, name, color, ls in curves:
-            r = results[key]
+            r = runs[key]
             p, left = clipped(r["path"])
             text = label(*name) if isinstance(name, tuple) else name
             if r["diverged_at"] is not None:
@@ -743,17 +751,17 @@ def plot_paths(results):
     fig.suptitle(label("Rosenbrock 上的轨迹：实线 = 正确的公式，虚线 = 原文的公式（× = 离开画面）",
                        "Rosenbrock paths: solid = correct rule, dashed = the article's formula (x = left the frame)"))
     fig.tight_layout()
-    path = output_dir() / "08_optimizer_paths.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-def plot_losses(results, n_steps):
-    setup_font()
-    import matplotlib.pyplot as plt
+RESULTS["figure_paths"] = str(show(plot_paths(runs), "08_optimizer_paths.png", dpi=110))
 
+# %% [markdown]
+# 损失曲线：横轴、纵轴都取对数；发散的曲线在发散处画一个 ×。
+
+
+# %%
+def plot_losses(runs, n_steps):
     curves = [("sgd", "SGD", "C7", "-"), ("momentum", ("动量法", "momentum"), "C0", "-"),
               ("adagrad", "AdaGrad", "C1", "-"), ("rmsprop", "RMSprop", "C4", "-"), ("adam", "Adam", "C2", "-"),
               ("seed_momentum", ("原文动量法", "seed momentum"), "C0", "--"),
@@ -761,9 +769,9 @@ def plot_losses(results, n_steps):
               ("seed_rmsprop", ("原文 RMSprop", "seed RMSprop"), "C4", "--"),
               ("seed_adam_412", ("原文 Adam §4.1.2", "seed Adam 4.1.2"), "C2", ":"),
               ("seed_adam_421", ("原文 Adam §4.2.1", "seed Adam 4.2.1"), "C2", "--")]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = subplots(figsize=(8, 5))
     for key, name, color, ls in curves:
-        r = results[key]
+        r = runs[key]
         losses = np.array(r["losses"], dtype=float)
         text = label(*name) if isinstance(name, tuple) else name
         if r["diverged_at"] is not None:
@@ -781,12 +789,10 @@ def plot_losses(results, n_steps):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, ncol=2, loc="lower left")
     fig.tight_layout()
-    path = output_dir() / "08_optimizer_losses.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_losses"] = str(show(plot_losses(runs, N_STEPS), "08_optimizer_losses.png"))
 
 # %% [markdown]
 # ## 第 10 步：AdamW——权重衰减为什么要“解耦”
@@ -825,28 +831,30 @@ def decay_only(make_optimizer, n_steps, device):
     return values
 
 
-def step10_adamw(device):
-    section("第 10 步：Adam 的 L2 vs AdamW 的解耦权重衰减（α = 0.01，200 步，一个没有损失梯度的参数）")
-    lr, n = 0.01, 200
-    curves = {}
-    for lam in (0.1, 0.001):
-        curves[f"Adam(weight_decay={lam})"] = decay_only(lambda ps: optim.Adam(ps, lr=lr, weight_decay=lam), n, device)
-        curves[f"AdamW(weight_decay={lam})"] = decay_only(lambda ps: optim.AdamW(ps, lr=lr, weight_decay=lam), n,
-                                                          device)
-    for name, vals in curves.items():
-        print(f"  {name:<26} w_50 = {vals[50]:+.4f}   w_100 = {vals[100]:+.4f}   w_200 = {vals[200]:+.4f}")
-    sgd = decay_only(lambda ps: optim.SGD(ps, lr=lr, weight_decay=0.1), n, device)
-    formula = (1 - lr * 0.1) ** n
-    print(f"  SGD(weight_decay=0.1)：w_200 = {sgd[-1]:.10f}；(1 − αλ)^200 = {formula:.10f}，"
-          f"差 {abs(sgd[-1] - formula):.1e}")
-    return {"adamw_curves": curves, "sgd_decay_final": sgd[-1], "sgd_decay_formula": formula}
+decay_lr, decay_n = 0.01, 200
+adamw_curves = {}
+for lam in (0.1, 0.001):
+    adamw_curves[f"Adam(weight_decay={lam})"] = decay_only(
+        lambda ps: optim.Adam(ps, lr=decay_lr, weight_decay=lam), decay_n, DEVICE)
+    adamw_curves[f"AdamW(weight_decay={lam})"] = decay_only(
+        lambda ps: optim.AdamW(ps, lr=decay_lr, weight_decay=lam), decay_n, DEVICE)
+for name, vals in adamw_curves.items():
+    print(f"{name:<26} w_50 = {vals[50]:+.4f}   w_100 = {vals[100]:+.4f}   w_200 = {vals[200]:+.4f}")
+sgd_decay = decay_only(lambda ps: optim.SGD(ps, lr=decay_lr, weight_decay=0.1), decay_n, DEVICE)
+sgd_decay_formula = (1 - decay_lr * 0.1) ** decay_n
+print(f"SGD(weight_decay=0.1)：w_200 = {sgd_decay[-1]:.10f}；(1 − αλ)^200 = {sgd_decay_formula:.10f}，"
+      f"差 {abs(sgd_decay[-1] - sgd_decay_formula):.1e}")
+RESULTS.update({"adamw_final": {k: v[-1] for k, v in adamw_curves.items()},
+                "adamw_w50": {k: v[50] for k, v in adamw_curves.items()},
+                "sgd_decay_final": sgd_decay[-1], "sgd_decay_formula": sgd_decay_formula})
+
+# %% [markdown]
+# 把四条曲线画出来：Adam 的两条完全重合，AdamW 的两条按 $(1 - \alpha\lambda)^t$ 各自衰减。
 
 
+# %%
 def plot_adamw(curves):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = subplots(figsize=(8, 4.2))
     # Adam 的两条线完全重合：λ = 0.001 那条画成带圆点的细虚线叠在上面，才看得出有两条
     styles = {"Adam(weight_decay=0.1)": ("C3", "-", 4, None), "Adam(weight_decay=0.001)": ("C1", "--", 1.5, "o"),
               "AdamW(weight_decay=0.1)": ("C2", "-", 2, None), "AdamW(weight_decay=0.001)": ("C2", "--", 2, None)}
@@ -861,12 +869,10 @@ def plot_adamw(curves):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "08_adam_vs_adamw.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_adamw"] = str(show(plot_adamw(adamw_curves), "08_adam_vs_adamw.png"))
 
 # %% [markdown]
 # ## 第 11 步：学习率调度
@@ -897,43 +903,36 @@ def schedule_curve(make_scheduler, n):
     return lrs
 
 
-def step11_schedules(n_steps, device, quick):
-    section("第 11 步：学习率调度（初始学习率 0.1，共 100 轮）")
-    n, warm = 100, 10
-
-    def warmup_cosine(t):
-        if t < warm:
-            return t / warm
-        return 0.5 * (1 + math.cos(math.pi * min(t - warm, n - warm) / (n - warm)))
-
-    lrs = {
-        "StepLR(step_size=30, gamma=0.1)": schedule_curve(
-            lambda o: optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.1), n),
-        "CosineAnnealingLR(T_max=100)": schedule_curve(
-            lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=n), n),
-        "WarmupCosineLR(warmup_steps=10, total_steps=100)": schedule_curve(
-            lambda o: optim.lr_scheduler.WarmupCosineLR(o, warmup_steps=warm, total_steps=n), n),
-    }
-    by_lambda = schedule_curve(lambda o: optim.lr_scheduler.LambdaLR(o, warmup_cosine), n)
-    diff = max(abs(a - b) for a, b in zip(by_lambda, lrs["WarmupCosineLR(warmup_steps=10, total_steps=100)"]))
-    for name, vals in lrs.items():
-        print(f"  {name:<50}" + "  ".join(f"t={t}: {vals[t]:.4g}" for t in (0, 5, 10, 30, 50, 99)))
-    print(f"  LambdaLR 拼出的预热 + 余弦与 WarmupCosineLR 的最大差：{diff:.1e}")
-
-    const = run(lambda ps: optim.RMSprop(ps, lr=0.03), "RMSprop 恒定", n_steps, device, quick)
-    cosine = run(lambda ps: optim.RMSprop(ps, lr=0.03), "RMSprop 余弦", n_steps, device, quick,
-                 make_scheduler=lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=n_steps))
-    print(f"  RMSprop α₀ = 0.03，恒定学习率：{describe(const)}")
-    print(f"  RMSprop α₀ = 0.03，余弦退火：  {describe(cosine)}")
-    return {"schedules": lrs, "lambda_vs_warmup_cosine": diff, "rmsprop_const_loss": const["final_loss"],
-            "rmsprop_cosine_loss": cosine["final_loss"]}
+n_epochs, warm = 100, 10
 
 
+def warmup_cosine(t):
+    if t < warm:
+        return t / warm
+    return 0.5 * (1 + math.cos(math.pi * min(t - warm, n_epochs - warm) / (n_epochs - warm)))
+
+
+schedules = {
+    "StepLR(step_size=30, gamma=0.1)": schedule_curve(
+        lambda o: optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.1), n_epochs),
+    "CosineAnnealingLR(T_max=100)": schedule_curve(
+        lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=n_epochs), n_epochs),
+    "WarmupCosineLR(warmup_steps=10, total_steps=100)": schedule_curve(
+        lambda o: optim.lr_scheduler.WarmupCosineLR(o, warmup_steps=warm, total_steps=n_epochs), n_epochs),
+}
+by_lambda = schedule_curve(lambda o: optim.lr_scheduler.LambdaLR(o, warmup_cosine), n_epochs)
+lambda_vs_warmup_cosine = max(abs(a - b) for a, b in
+                              zip(by_lambda, schedules["WarmupCosineLR(warmup_steps=10, total_steps=100)"]))
+print(f"学习率调度（初始学习率 0.1，共 {n_epochs} 轮）：")
+for name, vals in schedules.items():
+    print(f"  {name:<50}" + "  ".join(f"t={t}: {vals[t]:.4g}" for t in (0, 5, 10, 30, 50, 99)))
+print(f"LambdaLR 拼出的预热 + 余弦与 WarmupCosineLR 的最大差：{lambda_vs_warmup_cosine:.1e}")
+RESULTS.update({"schedules": schedules, "lambda_vs_warmup_cosine": lambda_vs_warmup_cosine})
+
+
+# %%
 def plot_schedules(lrs):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = subplots(figsize=(7, 4.2))
     for (name, vals), color in zip(lrs.items(), ("C0", "C1", "C2")):
         # 学习率在一轮之内不变：画成台阶（steps-post），StepLR 的跳变才是竖直的
         ax.plot(vals, color=color, lw=2, label=name, drawstyle="steps-post")
@@ -943,60 +942,21 @@ def plot_schedules(lrs):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "08_lr_schedules.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_schedules"] = str(show(plot_schedules(schedules), "08_lr_schedules.png"))
 
 # %% [markdown]
-# ## 把各步串起来
-
+# 最后用 $\alpha_0 = 0.03$ 的 RMSprop 在 Rosenbrock 上比较恒定学习率与余弦退火（`T_max` 取总步数，每步调度一次）。
 
 # %%
-def main(quick=False, device="cpu"):
-    print(f"第 08 课：优化器：原文公式勘误（quick={quick}，device='{device}'）")
-    n_steps = QUICK_STEPS if quick else FULL_STEPS
-    results = {}
-    results.update(step3_sgd(n_steps, device, quick))
-    results.update(step4_momentum(n_steps, device, quick))
-    results.update(step5_adagrad(n_steps, device, quick))
-    results.update(step6_rmsprop(n_steps, device, quick))
-    results.update(step7_adam(n_steps, device, quick))
-    results.update(step7b_adam_first_step(device))
-    results.update(step8_scale(n_steps, device, quick))
-    section(f"第 9 步：汇总（{n_steps} 步）")
-    summary_table(results, n_steps)
-    figures = [plot_paths(results), plot_losses(results, n_steps)]
-    results.update(step10_adamw(device))
-    figures.append(plot_adamw(results["adamw_curves"]))
-    results.update(step11_schedules(n_steps, device, quick))
-    figures.append(plot_schedules(results["schedules"]))
-
-    runs = ("sgd", "momentum", "seed_momentum", "seed_momentum_as_step", "adagrad", "seed_adagrad", "rmsprop",
-            "seed_rmsprop", "adam", "seed_adam_412", "seed_adam_421")
-    out = {
-        "n_steps": n_steps,
-        "final_loss": {k: results[k]["final_loss"] for k in runs},
-        "dist": {k: results[k]["dist"] for k in runs},
-        "diverged_at": {k: results[k]["diverged_at"] for k in runs},
-        "hand_diff": {k: results[f"{k}_hand_diff"] for k in ("momentum", "adagrad", "rmsprop", "adam")},
-        "figures": figures,
-    }
-    for key in ("seed_momentum_from_min", "momentum_growth_rate", "momentum_growth_measured", "rmsprop_denominators",
-                "adam_g1", "adam_m1", "adam_v1", "adam_theta1_hand", "adam_theta1_lib", "adam_first_step_diff",
-                "adam_no_correction_ratio",
-                "first_step_sizes", "scale_adam_loss", "scale_seed_adam_loss", "scale_seed_adam_diverged_at",
-                "sgd_decay_final", "sgd_decay_formula", "lambda_vs_warmup_cosine", "rmsprop_const_loss",
-                "rmsprop_cosine_loss", "seed_adam_denominator"):
-        out[key] = results[key]
-    out["adamw_final"] = {k: v[-1] for k, v in results["adamw_curves"].items()}
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return out
-
+rms_const = run(lambda ps: optim.RMSprop(ps, lr=0.03), "RMSprop 恒定", N_STEPS, DEVICE)
+rms_cosine = run(lambda ps: optim.RMSprop(ps, lr=0.03), "RMSprop 余弦", N_STEPS, DEVICE,
+                 make_scheduler=lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=N_STEPS))
+print(f"RMSprop α₀ = 0.03，恒定学习率：{describe(rms_const)}")
+print(f"RMSprop α₀ = 0.03，余弦退火：  {describe(rms_cosine)}")
+RESULTS.update({"rmsprop_const_loss": rms_const["final_loss"], "rmsprop_cosine_loss": rms_cosine["final_loss"]})
 
 # %% [markdown]
 # ## 小结
@@ -1030,51 +990,98 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 完整模式每个优化器 2000 步，快速模式 1000 步（其余设置相同）。数字来自 `python lessons/08_optimizers_errata.py`。
-#
-# 与步数无关、两种模式相同的数：
-#
-# - 原文动量法（照字面）在第 6 步发散；从最小值 $(1, 1)$ 出发，$\theta_1 = (1.8991, 1.8991)$，正确的动量法停在 $(1, 1)$；
-#   梯度恒为 0 时理论增长率 $r = 1.5720$，实测 $w_{20}/w_{19} = 1.5720$（$w_{20} \approx 9784$）；
-# - 原文 Adam §4.1.2 在第 15 步、§4.2.1 在第 4 步发散（$\alpha = 0.1$）；
-# - 手写的正确公式与 `optim` 整条路径的最大差：动量法、AdaGrad 为 0，Adam $\le 5.6\times10^{-16}$；
-#   RMSprop $5.7\times10^{-3}$（从第 499 步起因舍入顺序分开；最终损失完整模式 0.02384 与 0.02381，快速模式 0.04699 与 0.04260）；
-# - 原文 §4.2.1 的分母 $1 - \beta_1^t + \beta_2^t$：$t = 1$ 时 1.099，第 45 步最大 1.947，第 1000 步 1.368；
-# - 原文 AdaGrad 的第一步 $-1/g_1 = (0.00464, 0.01136)$；x 坐标上正确 RMSprop 的 $E$ 在第 1、10、100 步为 464.8、454.2、185.2，
-#   原文的 $R$ 为 $4.602\times10^6$、$4.833\times10^6$、$7.0\times10^6$（完整模式第 2000 步：$E = 30.09$，$R = 6.864\times10^7$）；
-# - Adam 第一步：$g_1 = (-215.6, -88)$，$m_1 = (-21.56, -8.8)$，$v_1 = (46.48336, 7.744)$，$\theta_1 = (-1.1, 1.1)$，
-#   手算与 `optim.Adam` 的差为 0；不做偏差修正时第一步是 $\alpha$ 的 3.162 倍；
-# - 第一步步长（$0.01J$ / $J$ / $100J$）：SGD 0.002329 / 0.2329 / 23.29；AdaGrad 0.7071 ×3；RMSprop 与 Adam 0.1414 ×3；
-#   原文 AdaGrad 1.227 / 0.01227 / 0.0001227；原文 RMSprop 0.0124 / 0.000124 / 1.24e-06；
-#   原文 Adam §4.1.2 0.008033 / 0.8033 / 80.33，§4.2.1 0.02119 / 2.119 / 211.9；
-# - 尺度测试里原文 §4.2.1 的 Adam 在 $100J$ 上第 3 步发散；正确的 Adam 在三种尺度上给出同一个损失；
-# - 解耦衰减（200 步）：Adam(weight_decay=0.1) 与 Adam(weight_decay=0.001) 都是 $w_{50} = 0.5368$、$w_{200} = 0.0156$；
-#   AdamW(0.1) $w_{200} = 0.8186$，AdamW(0.001) $w_{200} = 0.9980$；SGD(weight_decay=0.1) $w_{200} = 0.8186488295 = (1-\alpha\lambda)^{200}$；
-# - 调度（100 轮，初始 0.1）：StepLR 在 t = 30 起 0.01、t = 99 为 0.0001；余弦在 t = 50 为 0.05、t = 99 为 2.467e-05；
-#   预热 + 余弦在 t = 5 为 0.05、t = 10 为 0.1、t = 50 为 0.05868；LambdaLR 拼法与 WarmupCosineLR 的最大差 1.7e-17。
-#
-# 汇总表（$J(\theta_N)$；发散的写步数）：
-#
-# | 规则 | 完整模式 N = 2000 | 快速模式 N = 1000 |
-# |---|---|---|
-# | SGD（α = 0.001） | 7.821e-02 | 4.535e-01 |
-# | 动量法 正确 | 6.027e-09 | 2.505e-05 |
-# | 动量法 原文（照字面） | 第 6 步发散 | 第 6 步发散 |
-# | 动量法 原文（宽容读法） | 7.150e-09 | 2.744e-05 |
-# | AdaGrad 正确（α = 0.5） | 1.459e-02 | 1.261e-01（离 (1, 1) 0.684，起点离 2.2） |
-# | AdaGrad 原文 | 9.909e+00 | 1.099e+01 |
-# | RMSprop 正确（α = 0.01） | 2.384e-02 | 4.699e-02（离 (1, 1) 0.349） |
-# | RMSprop 原文 | 1.756e+01 | 1.879e+01 |
-# | Adam 正确（α = 0.1） | 6.658e-17（离 (1, 1) 1.826e-08） | 1.243e-05（离 (1, 1) 7.9e-03） |
-# | Adam 原文 §4.1.2 / §4.2.1 | 第 15 / 4 步发散 | 第 15 / 4 步发散 |
-#
-# 尺度测试（α = 0.01，最终 $J$）：正确的 Adam 完整模式 4.628e-02（三种尺度相同），快速模式 1.255e+00；
-# 原文 §4.2.1 在 $0.01J$ / $J$ 上完整模式 3.669e+00 / 9.802e-07，快速模式 3.938e+00 / 8.896e-04。
-# RMSprop α₀ = 0.03：完整模式恒定学习率 $J$ = 1.911e-01、余弦退火 2.577e-03；快速模式 1.823e-01 与 2.593e-02。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。完整模式每个优化器 2000 步，快速模式 1000 步
+# （其余设置相同）；前一半的数与步数无关，两种模式相同。汇总表里“另一种模式”那一列来自 `REFERENCE`：
+# 完整模式与快速模式各一次真实运行（CPU，float64）记下的数，测试会核对快速模式那一份与真实运行一致。
 #
 # 图片：`08_optimizer_paths.png`（四个面板的轨迹）、`08_optimizer_losses.png`、`08_adam_vs_adamw.png`、`08_lr_schedules.png`。
 # 运行时间（2 核 CPU）：完整模式约 12 秒，快速模式约 3 秒。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+REFERENCE = {
+    "full": {"n_steps": 2000,
+             "final_loss": {"sgd": 7.821e-02, "momentum": 6.027e-09, "seed_momentum_as_step": 7.150e-09,
+                            "adagrad": 1.459e-02, "seed_adagrad": 9.909e+00, "rmsprop": 2.384e-02,
+                            "seed_rmsprop": 1.756e+01, "adam": 6.658e-17},
+             "adam_dist": 1.826e-08, "hand_rmsprop_loss": 2.381e-02, "scale_adam_loss": 4.628e-02,
+             "scale_seed_adam_loss": {0.01: 3.669e+00, 1.0: 9.802e-07},
+             "rmsprop_const_loss": 1.911e-01, "rmsprop_cosine_loss": 2.577e-03},
+    "quick": {"n_steps": 1000,
+              "final_loss": {"sgd": 4.535e-01, "momentum": 2.505e-05, "seed_momentum_as_step": 2.744e-05,
+                             "adagrad": 1.261e-01, "seed_adagrad": 1.099e+01, "rmsprop": 4.699e-02,
+                             "seed_rmsprop": 1.879e+01, "adam": 1.243e-05},
+              "adam_dist": 7.877e-03, "hand_rmsprop_loss": 4.260e-02, "scale_adam_loss": 1.255e+00,
+              "scale_seed_adam_loss": {0.01: 3.938e+00, 1.0: 8.896e-04},
+              "rmsprop_const_loss": 1.823e-01, "rmsprop_cosine_loss": 2.593e-02},
+}
+
+R = RESULTS
+other = REFERENCE["full" if QUICK else "quick"]
+other_name = "完整模式" if QUICK else "快速模式"
+div = R["diverged_at"]
+fm = R["seed_momentum_from_min"]
+den = R["seed_adam_denominator"]
+hd = R["hand_diff"]
+E = R["rmsprop_denominators"]
+steps = R["first_step_sizes"]
+sched = list(R["schedules"].values())
+adamw = R["adamw_final"]
+scale_same = max(R["scale_adam_loss"].values()) - min(R["scale_adam_loss"].values()) <= 1e-6 * R["scale_adam_loss"][1.0]
+
+
+def sizes(name, fmt=".4g"):
+    return " / ".join(f"{s:{fmt}}" for s in steps[name])
+
+
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'，每个优化器 {R['n_steps']} 步）。与步数无关的数：
+- 原文动量法（照字面）在第 {div['seed_momentum']} 步发散；从最小值 (1, 1) 出发，θ₁ = ({fm[0]:.4f}, {fm[1]:.4f})，\
+正确的动量法停在 ({R['still_momentum_at_min'][0]:g}, {R['still_momentum_at_min'][1]:g})；
+  梯度恒为 0 时理论增长率 r = {R['momentum_growth_rate']:.4f}，实测 w₂₀/w₁₉ = {R['momentum_growth_measured']:.4f}\
+（w₂₀ ≈ {R['momentum_growth_w20']:.0f}）；
+- 原文 Adam §4.1.2 在第 {div['seed_adam_412']} 步、§4.2.1 在第 {div['seed_adam_421']} 步发散（α = 0.1）；
+- 手写的正确公式与 optim 整条路径的最大差：动量法 {hd['momentum']:.1e}、AdaGrad {hd['adagrad']:.1e}、\
+Adam {hd['adam']:.1e}；RMSprop {hd['rmsprop']:.1e}
+  （从第 {R['rmsprop_split']} 步起因舍入顺序分开；最终损失 {R['final_loss']['rmsprop']:.5f} 与 \
+{R['hand_rmsprop_loss']:.5f}）；
+- 原文 §4.2.1 的分母 1 − β1^t + β2^t：t = 1 时 {den['t1']:.3f}，第 {den['argmax']} 步最大 {den['max']:.3f}，\
+第 1000 步 {den['t1000']:.3f}；
+- 原文 AdaGrad 的第一步 −1/g₁ = ({R['seed_adagrad_first_step'][0]:.5f}, {R['seed_adagrad_first_step'][1]:.5f})；\
+x 坐标上正确 RMSprop 的 E 与原文的 R：""" + "，".join(f"第 {t} 步 E = {e:.4g}、R = {r:.4g}" for t, (e, r) in E.items())
+      + f"""；
+- Adam 第一步：g₁ = {[round(v, 6) for v in R['adam_g1']]}，m₁ = {[round(v, 6) for v in R['adam_m1']]}，\
+v₁ = {[round(v, 6) for v in R['adam_v1']]}，θ₁ = {[round(v, 10) for v in R['adam_theta1_hand']]}，
+  手算与 optim.Adam 的差 {R['adam_first_step_diff']:.1e}；不做偏差修正时第一步是 α 的 {R['adam_no_correction_ratio']:.3f} 倍；
+- 第一步步长（0.01J / J / 100J）：SGD {sizes('SGD (α=0.001)')}；AdaGrad {sizes('AdaGrad (α=0.5)')}；\
+RMSprop {sizes('RMSprop (α=0.01)')}；Adam {sizes('Adam (α=0.1)')}；
+  原文 AdaGrad {sizes('原文 AdaGrad')}；原文 RMSprop {sizes('原文 RMSprop', '.3g')}；\
+原文 Adam §4.1.2 {sizes('原文 Adam §4.1.2')}，§4.2.1 {sizes('原文 Adam §4.2.1')}；
+- 尺度测试里原文 §4.2.1 的 Adam 在 100J 上第 {R['scale_seed_adam_diverged_at'][100.0]} 步发散；\
+正确的 Adam 在三种尺度上{'给出同一个损失' if scale_same else '给出的损失不同'}；
+- 解耦衰减（200 步）：""" + "；".join(f"{k} w₅₀ = {R['adamw_w50'][k]:.4f}、w₂₀₀ = {v:.4f}" for k, v in adamw.items())
+      + f"""；
+  SGD(weight_decay=0.1) w₂₀₀ = {R['sgd_decay_final']:.10f}，(1 − αλ)^200 = {R['sgd_decay_formula']:.10f}；
+- 调度（100 轮，初始 0.1）：StepLR 在 t = 30 为 {sched[0][30]:.4g}、t = 99 为 {sched[0][99]:.4g}；\
+余弦在 t = 50 为 {sched[1][50]:.4g}、t = 99 为 {sched[1][99]:.4g}；
+  预热 + 余弦在 t = 5 为 {sched[2][5]:.4g}、t = 10 为 {sched[2][10]:.4g}、t = 50 为 {sched[2][50]:.4g}；\
+LambdaLR 拼法与 WarmupCosineLR 的最大差 {R['lambda_vs_warmup_cosine']:.1e}。""")
+
+
+def cell(final_loss, diverged_at, key):
+    if diverged_at.get(key) is not None:
+        return f"第 {diverged_at[key]} 步发散"
+    return f"{final_loss[key]:.3e}"
+
+
+print(f"\n汇总表（J(θ_N)；发散的写步数）：")
+print(f"  {pad('规则', 34)}{pad('本次运行 N = ' + str(R['n_steps']), 22)}{other_name}参考 N = {other['n_steps']}")
+for title, key in SUMMARY_ROWS:
+    print(f"  {pad(title, 34)}{pad(cell(R['final_loss'], div, key), 22)}{cell(other['final_loss'], div, key)}")
+print(f"Adam 正确离 (1, 1)：本次 {R['dist']['adam']:.3e}，{other_name} {other['adam_dist']:.3e}。")
+sl, ssl = R["scale_adam_loss"], R["scale_seed_adam_loss"]
+print(f"尺度测试（α = 0.01，最终 J）：正确的 Adam 本次 {sl[1.0]:.3e}（{other_name} {other['scale_adam_loss']:.3e}）；"
+      f"原文 §4.2.1 在 0.01J / J 上本次 {ssl[0.01]:.3e} / {ssl[1.0]:.3e}"
+      f"（{other_name} {other['scale_seed_adam_loss'][0.01]:.3e} / {other['scale_seed_adam_loss'][1.0]:.3e}）。")
+print(f"RMSprop α₀ = 0.03：本次恒定学习率 J = {R['rmsprop_const_loss']:.3e}、余弦退火 {R['rmsprop_cosine_loss']:.3e}"
+      f"（{other_name} {other['rmsprop_const_loss']:.3e} 与 {other['rmsprop_cosine_loss']:.3e}）；"
+      f"{'余弦退火更低' if R['rmsprop_cosine_loss'] < R['rmsprop_const_loss'] else '恒定学习率更低'}。")
+print("图片：" + "、".join(R[k] for k in ("figure_paths", "figure_losses", "figure_adamw", "figure_schedules")))

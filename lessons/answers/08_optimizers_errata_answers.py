@@ -4,22 +4,17 @@
 # 运行方式：`python lessons/answers/08_optimizers_errata_answers.py [--quick] [--device cuda]`
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
 import tinygrad_zh as tg
 from tinygrad_zh import optim
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 08 课（文件名以数字开头，不能直接 import），复用它的函数与优化器类。"""
-    path = Path(__file__).resolve().parent.parent / "08_optimizers_errata.py"
-    spec = importlib.util.spec_from_file_location("lesson08_optimizers_errata", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 08 课里定义的函数与优化器类（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "08_optimizers_errata.py")
 
 
 # %% [markdown]
@@ -54,17 +49,16 @@ def exercise1(device, quick):
         c = beta * (1 - lr)
         r = (1 + math.sqrt(1 + 4 * c)) / 2
         vals = growth_with_zero_gradient(lesson, beta, lr, device)
-        at_min = lesson.run(lambda ps: lesson.SeedMomentum(ps, lr=lr, beta=beta), f"β={beta}@最小值", 5, device, True,
+        at_min = lesson.run(lambda ps: lesson.SeedMomentum(ps, lr=lr, beta=beta), f"β={beta}@最小值", 5, device,
                             start=lesson.OPTIMUM)
-        from_start = lesson.run(lambda ps: lesson.SeedMomentum(ps, lr=lr, beta=beta), f"β={beta}", n_steps, device,
-                                True)
+        from_start = lesson.run(lambda ps: lesson.SeedMomentum(ps, lr=lr, beta=beta), f"β={beta}", n_steps, device)
         print(f"  β = {beta}：预测增长率 r = {r:.4f}，梯度为 0 时实测 w₃₀/w₂₉ = {vals[-1] / vals[-2]:.4f}")
         print(f"    从 (1, 1) 出发 5 步后 θ = {tuple(round(v, 4) for v in at_min['path'][-1])}")
         print(f"    从 (−1.2, 1) 出发：{lesson.describe(from_start)}")
         out[f"beta{beta}"] = {"r": r, "measured": vals[-1] / vals[-2], "diverged_at": from_start["diverged_at"]}
-    sgd = lesson.run(lambda ps: optim.SGD(ps, lr=lr), "SGD", n_steps, device, True)
+    sgd = lesson.run(lambda ps: optim.SGD(ps, lr=lr), "SGD", n_steps, device)
     diff = lesson.max_path_diff(sgd, lesson.run(lambda ps: lesson.SeedMomentum(ps, lr=lr, beta=0.0), "β=0", n_steps,
-                                                device, True))
+                                                device))
     print(f"  β = 0 与 optim.SGD(lr={lr}) 整条路径的最大差：{diff:.1e}")
     out["beta0_vs_sgd"] = diff
     return out
@@ -103,9 +97,8 @@ def exercise2(device, quick):
     step = math.hypot(x - lesson.START[0], y - lesson.START[1]) / math.sqrt(2)
     print("练习 2：不做偏差修正的 Adam")
     print(f"  第一步每个坐标走了 {step:.4f}，是 α = {lr} 的 {step / lr:.3f} 倍")
-    plain = lesson.run(lambda ps: AdamNoCorrection(ps, lr=lr, betas=(0.9, 0.999), eps=1e-8), "无修正", n_steps, device,
-                       True)
-    correct = lesson.run(lambda ps: optim.Adam(ps, lr=lr), "Adam", n_steps, device, True)
+    plain = lesson.run(lambda ps: AdamNoCorrection(ps, lr=lr, betas=(0.9, 0.999), eps=1e-8), "无修正", n_steps, device)
+    correct = lesson.run(lambda ps: optim.Adam(ps, lr=lr), "Adam", n_steps, device)
     print(f"  前 10 步的损失：无修正 {[round(v, 2) for v in plain['losses'][:10]]}")
     print(f"  前 10 步的损失：正确的 Adam {[round(v, 2) for v in correct['losses'][:10]]}")
     print(f"  {n_steps} 步后：无修正 {lesson.describe(plain)}")

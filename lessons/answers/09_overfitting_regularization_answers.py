@@ -4,22 +4,17 @@
 # 运行方式：`python lessons/answers/09_overfitting_regularization_answers.py [--quick] [--device cuda]`
 
 # %%
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
 from tinygrad_zh import metrics
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 09 课（文件名以数字开头，不能直接 import），复用它的函数。"""
-    path = Path(__file__).resolve().parent.parent / "09_overfitting_regularization.py"
-    spec = importlib.util.spec_from_file_location("lesson09_overfitting_regularization", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 09 课里定义的函数（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "09_overfitting_regularization.py")
 
 
 # %% [markdown]
@@ -38,7 +33,7 @@ def exercise1(device, quick):
     print("练习 1：LABEL_NOISE = 0")
     out = {}
     for key, name, kwargs in (("baseline", "基线", {}), ("dropout", "dropout (p=0.5)", {"dropout": 0.5})):
-        model, hist = lesson.fit(name, data, epochs, True, device, **kwargs)
+        model, hist = lesson.fit(name, data, epochs, device, **kwargs)
         r = lesson.report(name, model, hist, data)
         rise = r["val_loss"] - r["best_val_loss"]
         print(f"    验证损失最后比最低点高 {rise:.3f}")
@@ -58,7 +53,7 @@ def exercise2(device, quick):
     lesson = load_lesson()
     data = lesson.load_data(device)
     epochs = 12 if quick else 200
-    model, _ = lesson.fit("基线", data, epochs, True, device)
+    model, _ = lesson.fit("基线", data, epochs, device)
     model.eval()
     y_pred = model(data["X_test"]).argmax(dim=1)
     cm = metrics.confusion_matrix(data["y_test"], y_pred, num_classes=10)
