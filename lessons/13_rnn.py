@@ -42,7 +42,6 @@
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
 
 # %%
-import importlib.util
 import math
 import time
 from pathlib import Path
@@ -70,12 +69,9 @@ def show(text):
 
 
 def load_lesson12():
-    """按路径导入第 12 课（文件名以数字开头，不能直接 import）：复用它的数据划分与二元语法基线。"""
-    path = Path(__file__).resolve().parent / "12_text_lm.py"
-    spec = importlib.util.spec_from_file_location("lesson12_text_lm", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 12 课里定义的数据划分与二元语法基线（只执行它的 import 与 def，不运行第 12 课本身）。"""
+    from tinygrad_zh.lesson import load_definitions
+    return load_definitions(Path(__file__).resolve().parent / "12_text_lm.py")
 
 
 # %% [markdown]

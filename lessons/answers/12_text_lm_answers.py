@@ -4,22 +4,17 @@
 # 运行方式：`python lessons/answers/12_text_lm_answers.py [--quick]`（在仓库根目录）。
 
 # %%
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.metrics import perplexity
 
 
 def load_lesson():
-    """按路径导入第 12 课，复用它的数据划分与二元语法计数表。"""
-    path = Path(__file__).resolve().parent.parent / "12_text_lm.py"
-    spec = importlib.util.spec_from_file_location("lesson12_text_lm", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 12 课里定义的数据划分与二元语法计数表（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "12_text_lm.py")
 
 
 # %% [markdown]
@@ -101,7 +96,7 @@ def exercise2(quick):
         rng = np.random.default_rng(0)
         ids = sample_with_temperature(table, start, 600, tau, rng)
         diversity[tau] = len(set(ids)) / len(ids)
-        print(f"  τ = {tau}：{lesson.show(tok.decode(ids[:60]))}（600 字中不同字的比例 {diversity[tau]:.2f}）")
+        print(f"  τ = {tau}：{lesson.oneline(tok.decode(ids[:60]))}（600 字中不同字的比例 {diversity[tau]:.2f}）")
     return {"diversity": diversity}
 
 
