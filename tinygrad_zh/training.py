@@ -8,15 +8,21 @@
     >>> model, tokenizer, ckpt = load_checkpoint(result.checkpoint)
 
 一次训练做的事（``train`` 从上到下就是这个顺序）:
-    1. 读语料，用 ``CharTokenizer`` 编码；前 90% 做训练集，后 10% 做验证集（按位置切，不打乱：
-       验证集是训练时没见过的连续文字）。新建模型与优化器；续训时从检查点恢复全部状态。
-    2. 每一步从训练集的随机位置截 ``batch_size`` 段长 ``block_size + 1`` 的文字：前 T 个字是输入 x，
+    1. 占住输出目录：建好 ``out_dir``，取得锁文件 (lock file) ``out_dir/.train.lock``（同一个目录同时只能有
+       一个训练；上一次运行被杀掉留下的锁与临时文件在这里接管、清理）。
+    2. 读语料，用 ``CharTokenizer`` 编码；前 90% 做训练集，后 10% 做验证集（按位置切，不打乱：
+       验证集是训练时没见过的连续文字）。估计模型要多少内存，明显放不下时在分配之前就报错。
+       新建模型与优化器；续训时从检查点恢复全部状态（语料的内容哈希必须与检查点记录的相同）。
+    3. 每一步从训练集的随机位置截 ``batch_size`` 段长 ``block_size + 1`` 的文字：前 T 个字是输入 x，
        后 T 个字是目标 y（x 右移一位）。随机位置由主机上的 NumPy 生成器给出，再把批量搬到设备上。
-    3. 设学习率（``get_lr``）→ 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW 更新。
-    4. 第 0 步、每 ``eval_interval`` 步与最后一步在**固定的**验证批量上求损失与困惑度 (perplexity)：
+    4. 设学习率（``get_lr``）→ 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW 更新。
+       损失或梯度范数不是有限数（nan / inf）时立即停止（``NonFiniteError``），不写检查点；
+       ``skip_nonfinite=N`` 允许跳过至多 N 个这样的步（不更新参数），像大规模训练那样容忍偶尔的坏批量。
+    5. 第 0 步、每 ``eval_interval`` 步与最后一步在**固定的**验证批量上求损失与困惑度 (perplexity)：
        批量只抽一次（固定种子），所以不同时刻、不同次运行的数字可以直接比较，续训时也完全一样。
-    5. 每次评估后原子地 (atomic) 写检查点 ``out_dir/ckpt.npz`` 与损失曲线 ``out_dir/loss.png``。
-       Ctrl-C 时先存检查点再退出；``train(config, resume=True)`` 从检查点逐位 (bit-for-bit) 一致地接着训练
+    6. 每次评估后原子地 (atomic) 写检查点 ``out_dir/ckpt.npz`` 与损失曲线 ``out_dir/loss.png``。
+       Ctrl-C 或 SIGTERM（``kill``、``timeout``、作业调度器、容器停止）时先存检查点再退出；
+       ``train(config, resume=True)`` 从检查点逐位 (bit-for-bit) 一致地接着训练
        （CPU 上；GPU 上嵌入层反向的原子加法 (atomic add) 求和顺序不固定，续训只一致到舍入误差）。
 
 学习率的第 0 步:
@@ -30,22 +36,26 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import hashlib
+import json
 import math
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import nn
+from . import backend, nn
 from .autograd import no_grad
 from .creation import default_generator, manual_seed, tensor
 from .data import CharTokenizer, load_people_daily, load_text
 from .models.gpt import GPT, GPTConfig
-from .serialization import CheckpointError, atomic_write, load, save
-from .training_config import (CHECKPOINT_NAME, CPU_CONFIG, GPU_CONFIG, PLOT_NAME,  # noqa: F401  配置也从这里导出
+from .serialization import CheckpointError, atomic_write, load, remove_stale_temp_files, save
+from .training_config import (CHECKPOINT_NAME, CPU_CONFIG, GPU_CONFIG, LOCK_NAME, PLOT_NAME,  # noqa: F401  配置也从这里导出
                               ConfigError, TrainConfig, preset, resolve_device)
 from .viz import label, setup_font
 
@@ -54,79 +64,175 @@ try:
 except ImportError:  # 进度条是可选的：没装 tqdm 时照常训练，只是不显示
     tqdm = None
 
+try:  # 锁文件：POSIX 用 flock，Windows 用 msvcrt.locking；进程死掉时操作系统自动释放锁
+    import fcntl
+except ImportError:
+    fcntl = None
+try:
+    import msvcrt
+except ImportError:
+    msvcrt = None
+
 CHECKPOINT_FORMAT = "tinygrad_zh.gpt_checkpoint"
 CHECKPOINT_VERSION = 1
 VAL_SEED = 0  # 固定验证批量的种子：与 config.seed 无关，不同种子的运行也在同一批文字上比较
 
 
+class NonFiniteError(RuntimeError):
+    """训练发散 (diverged)：损失或梯度范数不是有限数（nan / inf）。
+
+    训练立即停止，不写检查点：``out_dir`` 里保留的是最后一个正常的检查点。命令行的退出码是 1。
+    """
+
+
+class TrainingTerminated(KeyboardInterrupt):
+    """训练收到了 SIGTERM（``kill``、``timeout``、作业调度器、容器停止时发送）。
+
+    与 Ctrl-C（``KeyboardInterrupt``，它是其子类）一样：先保存检查点，再抛出。命令行的退出码是 143（128 + 15）。
+    """
+
+
 # ---------------------------------------------------------------------------- 训练循环
 
-def train(config=None, resume=False, progress=True, callback=None, verbose=True):
+def train(config=None, resume=False, progress=True, callback=None, verbose=True, overwrite=True, skip_nonfinite=0):
     """按配置训练 GPT，返回 ``TrainResult``。
 
     参数:
-        config: ``TrainConfig``（默认 ``CPU_CONFIG``）。
+        config: ``TrainConfig``（默认 ``CPU_CONFIG``）。语料路径 ``data`` 按绝对路径记进检查点，
+            在别的工作目录里续训也找得到。
         resume: True 时从 ``out_dir/ckpt.npz`` 接着训练（逐位一致）；配置只许改 eval_interval、
-            eval_batches、device、out_dir。False 时从头训练并覆盖那里的旧检查点。
+            eval_batches、device、out_dir，以及 data 的路径（内容必须相同：按 SHA-256 比较）。
         progress: 是否显示 tqdm 进度条（损失、学习率、词元/秒）；没装 tqdm 时不显示。
         callback: 每步之后调用 ``callback(step, info)``，info 含 loss、lr，评估的那一步还有 val_loss、val_ppl。
             在回调里抛出 ``KeyboardInterrupt`` 与按 Ctrl-C 效果相同。
         verbose: 是否打印开头的概况与每次评估的结果。
+        overwrite: 不续训时，``out_dir`` 里已有的检查点能否被这次运行覆盖。True（默认，课程脚本反复运行要用）：
+            第一次保存时覆盖；False（命令行不加 ``--overwrite`` 时）：已有检查点就报 ``ConfigError``，什么也不动。
+        skip_nonfinite: 至多跳过多少个损失或梯度范数不是有限数的步（跳过 = 不更新参数，步数照常前进）；
+            默认 0：第一次出现就抛出 ``NonFiniteError``。
 
-    Ctrl-C (KeyboardInterrupt): 把已完成的步数存进检查点、打印路径，然后重新抛出 ``KeyboardInterrupt``。
+    Ctrl-C (KeyboardInterrupt) 与 SIGTERM (``TrainingTerminated``): 把已完成的步数存进检查点、打印路径，
+    然后重新抛出。还没有完成新的一步时不写检查点（不会用第 0 步的模型覆盖别的运行）。
     """
     config = (config or CPU_CONFIG).replace()  # 副本（构造时校验）：训练中不改调用者的对象
+    if config.data is not None:
+        config = config.replace(data=os.path.abspath(config.data))
+    if isinstance(skip_nonfinite, bool) or not isinstance(skip_nonfinite, int) or skip_nonfinite < 0:
+        raise ConfigError(f"skip_nonfinite 应是 ≥ 0 的整数，得到 {skip_nonfinite!r}。")
     device = resolve_device(config.device)
-    ckpt = read_resume_checkpoint(config) if resume else None
-    tokenizer, train_ids, val_ids = prepare_data(load_corpus(config.data), config.val_fraction, config.block_size)
-    model, optimizer = build_model_and_optimizer(config, tokenizer.vocab_size, device)
-    state = TrainState(config, model, tokenizer, optimizer, batch_rng=np.random.default_rng(config.seed))
-    if ckpt is not None:
-        restore_state(state, ckpt)
-    model.train()
-    val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
-    console = _Console(progress, verbose, total=config.max_steps, initial=state.step)
-    console.log(_describe_run(state, device, len(train_ids), len(val_ids), resumed=ckpt is not None))
-    stats = _IntervalStats(tokens_per_step=config.batch_size * config.block_size)
-    start = time.perf_counter()
-    rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
-    try:
-        # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
-        if is_eval_step(state.step, config) and state.history["eval_step"][-1:] != [state.step]:
-            evaluate_and_save(state, val_batches, stats, console)
-        while state.step < config.max_steps:
-            rng_before_step = _rng_states(state.batch_rng)
-            t0 = time.perf_counter()
-            lr = get_lr(state.step, config)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = get_batch(train_ids, config.block_size, config.batch_size, state.batch_rng, device)
-            _, loss = model(x, y)
-            optimizer.zero_grad()
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            loss_value = loss.item()
-            with _defer_keyboard_interrupt():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
-                optimizer.step()
-                state.step += 1
-                _append(state.history, step=state.step, loss=loss_value, lr=lr)
-                rng_before_step = None
-            stats.add(loss_value, time.perf_counter() - t0)
-            console.step(loss_value, lr, stats.tokens_per_s())
-            info = {"loss": loss_value, "lr": lr}
-            if is_eval_step(state.step, config):
-                info.update(evaluate_and_save(state, val_batches, stats, console))
-            if callback is not None:
-                callback(state.step, info)
-    except KeyboardInterrupt:
-        save_checkpoint(state, console, rng_before_step)  # 没做完的那一步作废：续训时从头重做这一步
+    check_out_dir(config, resume, overwrite)  # 先检查，什么也不动
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_sigterm_as_interrupt())
+        lock = stack.enter_context(_run_lock(config.out_dir))
+        state = console = None
+        rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
+        try:
+            check_out_dir(config, resume, overwrite)  # 拿到锁以后再查一次：检查点是否在这之间出现了
+            notes = lock.notes + _remove_stale_files(config)
+            ckpt = read_resume_checkpoint(config) if resume else None
+            text = _load_corpus_for(config, ckpt)
+            data_info = describe_data(config.data, text)
+            if ckpt is not None:
+                check_same_data(ckpt, data_info, config.checkpoint_path)
+            tokenizer, train_ids, val_ids = prepare_data(text, config.val_fraction, config.block_size)
+            del text
+            check_memory(config, tokenizer.vocab_size, device)
+            model, optimizer = build_model_and_optimizer(config, tokenizer.vocab_size, device)
+            state = TrainState(config, model, tokenizer, optimizer, batch_rng=np.random.default_rng(config.seed),
+                               data_info=data_info)
+            if ckpt is not None:
+                restore_state(state, ckpt)
+            del ckpt
+            model.train()
+            val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
+            console = _Console(progress, verbose, total=config.max_steps, initial=state.step)
+            for note in notes:
+                console.log(note)
+            console.log(_describe_run(state, device, len(train_ids), len(val_ids), resumed=resume))
+            stats = _IntervalStats(tokens_per_step=config.batch_size * config.block_size)
+            start = time.perf_counter()
+            skipped = 0
+            # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
+            if is_eval_step(state.step, config) and state.history["eval_step"][-1:] != [state.step]:
+                evaluate_and_save(state, val_batches, stats, console)
+            while state.step < config.max_steps:
+                rng_before_step = _rng_states(state.batch_rng)
+                t0 = time.perf_counter()
+                lr = get_lr(state.step, config)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x, y = get_batch(train_ids, config.block_size, config.batch_size, state.batch_rng, device)
+                _, loss = model(x, y)
+                optimizer.zero_grad()
+                loss.backward()
+                # 裁剪前的梯度总范数；grad_clip = 0（不裁剪）时阈值为 ∞，梯度乘以 1，数值不变
+                grad_norm = nn.utils.clip_grad_norm_(model.parameters(),
+                                                     config.grad_clip if config.grad_clip > 0 else math.inf).item()
+                loss_value = loss.item()
+                finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
+                if not finite:
+                    if skipped >= skip_nonfinite:
+                        raise NonFiniteError(_nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite))
+                    skipped += 1
+                    console.log(f"警告：第 {state.step + 1} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
+                                f"{grad_norm}，不是有限数：跳过这一步，不更新参数（--skip-nonfinite 还剩 "
+                                f"{skip_nonfinite - skipped} 次）。")
+                with _defer_signals():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
+                    if finite:
+                        optimizer.step()
+                    state.step += 1
+                    _append(state.history, step=state.step, loss=loss_value, lr=lr)
+                    rng_before_step = None
+                if finite:
+                    stats.add(loss_value, time.perf_counter() - t0)
+                console.step(loss_value, lr, stats.tokens_per_s())
+                info = {"loss": loss_value, "lr": lr}
+                if is_eval_step(state.step, config):
+                    info.update(evaluate_and_save(state, val_batches, stats, console))
+                if callback is not None:
+                    callback(state.step, info)
+        except KeyboardInterrupt as interrupt:  # 含 SIGTERM（TrainingTerminated）
+            if console is not None:
+                console.close()
+            _save_on_interrupt(state, config, console, rng_before_step, interrupt)
+            raise
+        except BaseException:
+            if console is not None:
+                console.close()
+            raise
         console.close()
-        print(f"\n已中断 (KeyboardInterrupt)：第 {state.step} 步的检查点已保存到 {config.checkpoint_path}。"
-              f"接着训练：tinygrad-zh train --resume --out-dir {config.out_dir}")
-        raise
-    console.close()
-    return state.result(elapsed=time.perf_counter() - start)
+        return state.result(elapsed=time.perf_counter() - start)
+
+
+def _nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite):
+    """训练发散时的一行说明：哪一步、什么值、检查点的情况、怎么办。"""
+    path = state.config.checkpoint_path
+    if state.saved_step is not None and os.path.exists(path):
+        kept = f"{path} 里仍是最后一个正常的检查点（第 {state.saved_step} 步）"
+    elif os.path.exists(path):
+        kept = f"{path} 里原有的检查点没有改动"
+    else:
+        kept = "还没有保存过检查点"
+    skipped = f"已经跳过了 {skip_nonfinite} 步（--skip-nonfinite {skip_nonfinite}），" if skip_nonfinite else ""
+    return (f"训练发散 (diverged)：第 {state.step + 1} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
+            f"{grad_norm}，不是有限数；{skipped}训练已停止，没有写检查点，{kept}。提示：调小学习率（这一步用的 lr = {lr:g}），"
+            "打开梯度裁剪（--grad-clip 1），或用 --skip-nonfinite N 跳过偶尔出现的坏批量。")
+
+
+def _save_on_interrupt(state, config, console, rng_states, interrupt):
+    """Ctrl-C / SIGTERM 时：有新完成的步就存检查点（没做完的那一步作废，续训时从头重做），再打印怎么接着训练。"""
+    what = "已终止 (SIGTERM)" if isinstance(interrupt, TrainingTerminated) else "已中断 (KeyboardInterrupt)"
+    path, again = config.checkpoint_path, f"接着训练：tinygrad-zh train --resume --out-dir {config.out_dir}"
+    if state is None or state.step == 0:
+        untouched = f"（{path} 里原有的检查点没有改动）" if os.path.exists(path) else ""
+        print(f"\n{what}：还没有完成任何一步，没有写检查点{untouched}。", flush=True)
+    elif state.step == state.saved_step:
+        print(f"\n{what}：第 {state.step} 步的检查点已在 {path}，不用重写。{again}", flush=True)
+    else:
+        print(f"\n{what}：正在保存第 {state.step} 步的检查点……（再按 Ctrl-C 也会等它写完）", flush=True)
+        with _defer_signals(reraise=False):
+            save_checkpoint(state, console, rng_states)
+        print(f"第 {state.step} 步的检查点已保存到 {path}。{again}", flush=True)
 
 
 def get_lr(step, config):
@@ -197,6 +303,8 @@ class TrainState:
         step: 已经完成的步数。
         history: 同 ``TrainResult.history``。
         plot: 最近一次画成的损失曲线（起初是上一次运行留在 out_dir 里的那张，如果有）。
+        data_info: 语料的路径、字符数与 SHA-256（``describe_data``）：存进检查点，续训时核对语料没有变。
+        saved_step: out_dir 里的检查点是第几步的（这次运行保存过或从它续训）；None 表示还没有。
     """
 
     config: TrainConfig
@@ -207,6 +315,8 @@ class TrainState:
     step: int = 0
     history: dict = field(default_factory=_new_history)
     plot: str | None = None
+    data_info: dict | None = None
+    saved_step: int | None = None
 
     def __post_init__(self):
         if self.plot is None and os.path.exists(self.config.plot_path):
@@ -233,8 +343,31 @@ def build_model_and_optimizer(config, vocab_size, device):
     return model, optimizer
 
 
-# 续训时可以与检查点不同的字段：它们不影响训练轨迹
+# 续训时可以与检查点不同的字段：它们不影响训练轨迹（data 只许改路径：内容由 check_same_data 按哈希核对）
 _RESUMABLE_CHANGES = ("eval_interval", "eval_batches", "device", "out_dir")
+
+
+def check_out_dir(config, resume, overwrite):
+    """开始之前检查输出目录：是文件不是目录、续训却没有检查点、不续训又不许覆盖却已有检查点，都在这里报错。"""
+    out_dir, path = config.out_dir, config.checkpoint_path
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"输出目录 (out-dir) {out_dir} 已经存在，但它是文件，不是目录。提示：用 --out-dir 换一个目录。")
+    existing = os.path.abspath(out_dir)   # 离它最近的已经存在的上级：能不能在那里建目录、写文件
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"无法创建输出目录 (out-dir) {out_dir}：路径中的 {existing} 是文件，不是目录。"
+                          "提示：用 --out-dir 换一个目录。")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"无法写入输出目录 (out-dir) {out_dir}：对 {existing} 没有写入权限 (permission denied)。"
+                          "提示：用 --out-dir 换一个可写的目录。")
+    if resume:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"找不到检查点文件 (checkpoint not found)：{path}。"
+                                    "提示：先运行 tinygrad-zh train，或用 --out-dir 指定检查点所在的目录。")
+    elif not overwrite and os.path.exists(path):
+        raise ConfigError(f"输出目录 (out-dir) {out_dir} 里已有检查点 {path}：接着训练请加 --resume，"
+                          "从头训练并覆盖它请加 --overwrite，或用 --out-dir 换一个目录。")
 
 
 def read_resume_checkpoint(config):
@@ -252,44 +385,103 @@ def read_resume_checkpoint(config):
 
 
 def _same_setting(name, a, b):
-    """续训时比较一个配置字段；语料路径按绝对路径比较（相对路径换了工作目录写法不同，指的仍是同一个文件）。"""
+    """续训时比较一个配置字段。语料都是文件时路径可以不同（文件搬了家、旧检查点记的是相对路径）：
+    内容由 ``check_same_data`` 按 SHA-256 核对，旧检查点没有哈希时由词表比较兜底。"""
     if name == "data" and a is not None and b is not None:
-        return os.path.abspath(a) == os.path.abspath(b)
+        return True
     return a == b
+
+
+def describe_data(data, text):
+    """语料的记录：``{"path": 绝对路径或 None（内置语料）, "chars": 字符数, "sha256": 内容的 SHA-256}``。"""
+    return {"path": None if data is None else os.path.abspath(data), "chars": len(text),
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+def _data_name(info):
+    return "内置的人民日报语料" if info.get("path") is None else f"文件 {info['path']}"
+
+
+def check_same_data(ckpt, info, path):
+    """续训时确认语料与检查点记录的内容相同（SHA-256）；旧检查点没有记录时由词表比较兜底。"""
+    saved = ckpt.get("data")
+    if saved is None or saved["sha256"] == info["sha256"]:
+        return
+    raise ConfigError(f"不能从 {path} 续训：语料变了 (data changed)：检查点训练时用的是{_data_name(saved)}"
+                      f"（{saved['chars']:,} 个字符，sha256 {saved['sha256'][:12]}…），现在的{_data_name(info)}有 "
+                      f"{info['chars']:,} 个字符（sha256 {info['sha256'][:12]}…）。续训必须用同一份语料。"
+                      "提示：换回原来的文件（--data 给出它的位置），或换一个 --out-dir 重新训练。")
+
+
+def _load_corpus_for(config, ckpt):
+    """读训练语料；续训时找不到检查点记录的语料文件，提示用 --data 给出它的新位置。"""
+    if ckpt is not None and config.data is not None and not os.path.exists(config.data):
+        saved = ckpt.get("data") or {}
+        known = (f"（训练时它有 {saved['chars']:,} 个字符，sha256 {saved['sha256'][:12]}…）"
+                 if "sha256" in saved else "")
+        raise ConfigError(f"续训需要检查点记录的语料文件 {config.data}，但找不到它{known}。"
+                          "提示：文件搬了家就用 --data 给出它现在的位置（内容必须相同）。")
+    return load_corpus(config.data)
 
 
 def restore_state(state, ckpt):
     """把检查点里的权重、优化器状态、随机数状态、步数与历史装回 ``state``，续训因此逐位一致。"""
+    path = state.config.checkpoint_path
     if ckpt["vocab"] != state.tokenizer.itos:
-        raise ConfigError(f"不能从 {state.config.checkpoint_path} 续训：语料的词表与检查点里的不同（语料文件变了？）。")
-    state.model.load_state_dict(ckpt["model"])
-    state.optimizer.load_state_dict(ckpt["optimizer"])
+        raise ConfigError(f"不能从 {path} 续训：语料的词表与检查点里的不同（语料文件变了？）。")
+    _load_weights(state.model, ckpt["model"], path)
+    try:
+        state.optimizer.load_state_dict(ckpt["optimizer"])
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise CheckpointError(f"GPT 检查点 {path} 的字段 optimizer 无效：{e}") from None
     state.batch_rng.bit_generator.state = ckpt["rng"]["batch"]
     default_generator.set_state(ckpt["rng"]["global"])
-    state.step, state.history = ckpt["step"], ckpt["history"]
+    state.step, state.history, state.saved_step = ckpt["step"], ckpt["history"], ckpt["step"]
 
 
 def evaluate_and_save(state, val_batches, stats, console):
     """在固定验证批量上评估，连同这段区间的平均训练损失与速度记进 history、打印一行，再保存检查点。
 
     第 0 步只评估不保存：还没训练，也不该一开始就覆盖 out_dir 里上一次运行的检查点。
+    验证损失不是有限数时抛出 ``NonFiniteError``，不保存（out_dir 里保留上一个正常的检查点）。
 
     返回:
         ``{"val_loss": …, "val_ppl": …}``（给 ``train`` 的回调）。
     """
     val_loss = evaluate(state.model, val_batches)
+    if not math.isfinite(val_loss):
+        raise NonFiniteError(f"训练发散 (diverged)：第 {state.step} 步评估时验证损失 (val loss) 是 {val_loss}，"
+                             f"不是有限数；训练已停止，没有写检查点。提示：调小学习率，或打开梯度裁剪（--grad-clip 1）。")
+    val_ppl = perplexity_of(val_loss)
     train_loss, speed = stats.mean_loss(), stats.tokens_per_s()
-    with _defer_keyboard_interrupt():  # 五列一起追加，不会只记了一半
-        _append(state.history, eval_step=state.step, val_loss=val_loss, val_ppl=math.exp(val_loss),
+    with _defer_signals():  # 五列一起追加，不会只记了一半
+        _append(state.history, eval_step=state.step, val_loss=val_loss, val_ppl=val_ppl,
                 train_loss=train_loss, tokens_per_s=speed)
         stats.reset()
     speed_text = "" if math.isnan(speed) else f" ｜ {speed:,.0f} 词元/秒"
     train_text = "" if math.isnan(train_loss) else f" ｜ 训练损失 {train_loss:.4f}"
-    console.log(f"步 {state.step:>5}{train_text} ｜ 验证损失 {val_loss:.4f} ｜ 困惑度 {math.exp(val_loss):,.1f}"
+    console.log(f"步 {state.step:>5}{train_text} ｜ 验证损失 {val_loss:.4f} ｜ 困惑度 {format_perplexity(val_ppl)}"
                 f"{speed_text}")
     if state.step > 0:
         save_checkpoint(state, console)
-    return {"val_loss": val_loss, "val_ppl": math.exp(val_loss)}
+    return {"val_loss": val_loss, "val_ppl": val_ppl}
+
+
+def perplexity_of(loss):
+    """困惑度 = exp(平均交叉熵)；损失很大时 exp 溢出，给出 inf 而不是抛出 OverflowError。"""
+    try:
+        return math.exp(loss)
+    except OverflowError:
+        return math.inf
+
+
+def format_perplexity(ppl):
+    """把困惑度写成便于阅读的文字：不到一百万写成 ``1,234.5``，更大的用科学计数法，溢出的写明。"""
+    if math.isnan(ppl):
+        return "nan"
+    if math.isinf(ppl):
+        return "∞（exp 溢出 (overflow)）"
+    return f"{ppl:,.1f}" if ppl < 1e6 else f"{ppl:.3e}"
 
 
 def _describe_run(state, device, n_train, n_val, resumed):
@@ -352,13 +544,28 @@ class _Console:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 # ---------------------------------------------------------------------------- 数据
 
 def load_corpus(data=None):
-    """训练用的文本：``None`` 是内置的人民日报 1998-01 语料，否则读 UTF-8 文本文件。"""
-    return load_people_daily() if data is None else load_text(data)
+    """训练用的文本：``None`` 是内置的人民日报 1998-01 语料，否则读 UTF-8 文本文件。
+
+    只读普通文件（``/dev/zero``、管道之类会无穷无尽地读下去）；文件大到读进来明显放不下时，读之前就报错。
+    """
+    if data is None:
+        return load_people_daily()
+    path = os.fspath(data)
+    if os.path.exists(path) and not os.path.isdir(path):
+        if not os.path.isfile(path):
+            raise ConfigError(f"语料 {path} 不是普通文件 (regular file)（是设备、管道或套接字），不能当训练文本读。"
+                              "提示：--data 给一个 UTF-8 文本文件。")
+        size, available = os.path.getsize(path), available_memory()
+        if available is not None and 4 * size > available:  # 字节 + 解码后的字符串 + int64 编号，至少 4 倍
+            raise ConfigError(f"语料 {path} 有 {format_bytes(size)}，读入并编码至少需要 {format_bytes(4 * size)} 内存，"
+                              f"这台机器现在只有 {format_bytes(available)} 可用。提示：换一个小一些的文本文件。")
+    return load_text(path)
 
 
 def prepare_data(text, val_fraction=0.1, block_size=64):
@@ -410,30 +617,159 @@ def evaluate(model, batches):
     return float(np.mean(losses))
 
 
+# ---------------------------------------------------------------------------- 内存估计
+
+def estimate_memory(config, vocab_size):
+    """按配置估计训练至少要多少字节内存，返回 ``(参数个数, 字节数)``。
+
+    只算大头，是个下限：参数、梯度与 AdamW 的两个状态各一份 float32（每个参数 16 字节）；
+    一个批量前向保存给反向用的激活（每层约 16·B·T·C 个数，加注意力矩阵 2·B·H·T·T 个）与 logits
+    （2·B·T·V 个）；固定的验证批量（eval_batches 个，每个 x、y 两个 int64 的 B × T 数组）。
+    """
+    C, L, T, B, H, V = (config.n_embd, config.n_layer, config.block_size, config.batch_size, config.n_head,
+                        vocab_size)
+    params = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
+    activations = 4 * (L * (16 * B * T * C + 2 * B * H * T * T) + 2 * B * T * V)
+    val_batches = 16 * config.eval_batches * B * T
+    return params, 16 * params + activations + val_batches
+
+
+def check_memory(config, vocab_size, device):
+    """估计的内存（``estimate_memory``）明显超过 ``device`` 上可用的内存时，在分配之前报 ``ConfigError``。
+
+    只拒绝明显不可能的配置：估计是下限，可用内存含交换区；读不到可用内存时不检查。
+    """
+    params, need = estimate_memory(config, vocab_size)
+    available = available_memory(device)
+    if available is None or need <= available:
+        return
+    where = "GPU 显存" if str(device).startswith("cuda") else "内存"
+    raise ConfigError(f"这个配置放不下：{params:,} 个参数（n_layer={config.n_layer}、n_embd={config.n_embd}、词表 "
+                      f"{vocab_size:,}）加上批量（batch_size={config.batch_size}、block_size={config.block_size}、"
+                      f"eval_batches={config.eval_batches}）估计至少需要 {format_bytes(need)} {where}，这台机器现在只有 "
+                      f"{format_bytes(available)} 可用。"
+                      "提示：调小 --n-layer、--n-embd、--batch-size、--block-size 或 --eval-batches。")
+
+
+def available_memory(device="cpu"):
+    """``device`` 上现在可用的内存（字节）；读不到时返回 None。
+
+    GPU（CuPy）：空闲显存加上 CuPy 内存池里空着的块。主机：Linux 读 ``/proc/meminfo`` 的 MemAvailable
+    加 SwapFree，并考虑容器 (cgroup) 的内存上限；别的 POSIX 系统用 ``os.sysconf``。
+    """
+    if str(device).startswith("cuda"):
+        try:
+            xp = backend.xp_for_device(device)
+            free, _ = xp.cuda.runtime.memGetInfo()
+            return int(free) + int(xp.get_default_memory_pool().free_bytes())
+        except Exception:  # noqa: BLE001  读不到就不检查
+            return None
+    values = []
+    meminfo = _read_key_values("/proc/meminfo", scale=1024)
+    if "MemAvailable" in meminfo:
+        values.append(meminfo["MemAvailable"] + meminfo.get("SwapFree", 0))
+    cgroup = _cgroup_available()
+    if cgroup is not None:
+        values.append(cgroup)
+    if not values:
+        for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):   # macOS 没有前者：退而用物理内存总量
+            try:
+                values.append(os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE"))
+                break
+            except (ValueError, OSError, AttributeError):
+                continue
+    values = [v for v in values if v > 0]
+    return min(values) if values else None
+
+
+def _read_key_values(path, scale=1):
+    """读 ``名字 数值`` 或 ``名字: 数值 kB`` 一行一项的文件（/proc/meminfo、cgroup 的 memory.stat）。"""
+    result = {}
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            for line in f:
+                parts = line.replace(":", " ").split()
+                if len(parts) >= 2 and parts[1].isdigit():
+                    result[parts[0]] = int(parts[1]) * scale
+    except OSError:
+        pass
+    return result
+
+
+def _read_number(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _cgroup_available():
+    """容器的内存上限减去已用的（页缓存可以回收，不算已用）；没有上限时 None。"""
+    for limit_file, usage_file, stat_file, cache_key in (
+            ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory.stat", "file"),
+            ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+             "/sys/fs/cgroup/memory/memory.stat", "total_cache")):
+        limit, usage = _read_number(limit_file), _read_number(usage_file)
+        if limit is None or usage is None or limit >= 2 ** 60:   # "max" 或 v1 的“无上限”（一个巨大的数）
+            continue
+        cache = _read_key_values(stat_file).get(cache_key, 0)
+        return max(limit - usage + cache, 0)
+    return None
+
+
+def format_bytes(n):
+    """字节数 → “1.5 GiB” / “12.0 MiB”。"""
+    return f"{n / 2 ** 30:,.1f} GiB" if n >= 2 ** 28 else f"{n / 2 ** 20:,.1f} MiB"
+
+
 # ---------------------------------------------------------------------------- 检查点
 
 def save_checkpoint(state, console, rng_states=None):
     """原子地写检查点 ``out_dir/ckpt.npz``，再重画旁边的损失曲线 ``out_dir/loss.png``。
 
     参数:
-        state: ``TrainState``：检查点存下它的全部内容，外加配置、模型结构与词表。
+        state: ``TrainState``：检查点存下它的全部内容，外加配置、模型结构、词表与语料的记录。
         console: 曲线画不成时在这里打印警告（曲线只是附带的，字体、后端出问题不能让训练失败）。
         rng_states: 要存的随机数状态，默认取现在的；Ctrl-C 打断某一步时传这一步开始前的状态，续训时重做这一步。
+
+    参数里有 nan / inf 时不写（抛出 ``NonFiniteError``）：坏掉的模型不会覆盖上一个正常的检查点。
     """
     config = state.config
+    bad = _first_nonfinite_parameter(state.model)
+    if bad is not None:
+        raise NonFiniteError(f"训练发散 (diverged)：第 {state.step} 步的参数 {bad} 里有 nan / inf，没有写检查点"
+                             f"（{config.checkpoint_path} 保持原样）。提示：调小学习率，或打开梯度裁剪（--grad-clip 1）。")
     os.makedirs(config.out_dir, exist_ok=True)
-    save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": state.step,
-          "config": config.to_dict(), "model_config": dataclasses.asdict(state.model.config),
-          "vocab": list(state.tokenizer.itos), "model": state.model.state_dict(),
-          "optimizer": state.optimizer.state_dict(),
-          # 学习率由步数算出（get_lr），不需要调度器；这一项记下一步用 lr(t) 的 t，与 WarmupCosineLR 的状态同名
-          "scheduler": {"last_epoch": state.step + 1},
-          "rng": rng_states or _rng_states(state.batch_rng), "history": state.history}, config.checkpoint_path)
+    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": state.step,
+            "config": config.to_dict(), "model_config": dataclasses.asdict(state.model.config),
+            "vocab": list(state.tokenizer.itos), "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            # 学习率由步数算出（get_lr），不需要调度器；这一项记下一步用 lr(t) 的 t，与 WarmupCosineLR 的状态同名
+            "scheduler": {"last_epoch": state.step + 1},
+            "rng": rng_states or _rng_states(state.batch_rng), "history": state.history}
+    if state.data_info is not None:
+        ckpt["data"] = state.data_info
+    save(ckpt, config.checkpoint_path)
+    state.saved_step = state.step
     try:
         state.plot = plot_losses(state.history, config.plot_path, state.tokenizer.vocab_size)
     except Exception as e:  # noqa: BLE001  曲线只是附带的：画不出来（字体、后端……）不能让训练失败
         state.plot = None
-        console.log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
+        if console is not None:
+            console.log(f"警告：损失曲线没有画成（{type(e).__name__}: {e}），检查点已保存。")
+
+
+def _first_nonfinite_parameter(model):
+    """第一个含 nan / inf 的参数的名字；都正常时 None（所有参数只同步一次）。"""
+    named = list(model.named_parameters())
+    if not named:
+        return None
+    xp = backend.get_array_module(named[0][1].data)
+    flags = backend.to_numpy(xp.stack([xp.all(xp.isfinite(p.data)) for _, p in named]))
+    bad = [name for (name, _), ok in zip(named, flags) if not ok]
+    return bad[0] if bad else None
 
 
 def _rng_states(batch_rng):
@@ -441,28 +777,193 @@ def _rng_states(batch_rng):
     return {"batch": batch_rng.bit_generator.state, "global": default_generator.get_state()}
 
 
+_REQUIRED = ("step", "config", "model_config", "vocab", "model", "optimizer", "scheduler", "rng", "history")
+
+
 def _read_checkpoint(path):
-    """读检查点并确认它是 ``train`` 写的 GPT 检查点；不是时抛出 ``CheckpointError``（中文说明）。"""
+    """读检查点并确认它是 ``train`` 写的、结构与类型都对的 GPT 检查点；不是时抛出 ``CheckpointError``。"""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"找不到检查点文件 (checkpoint not found)：{path}。"
-                                "提示：先运行 tinygrad-zh train，或用 --checkpoint 指定文件。")
+        raise FileNotFoundError(f"找不到检查点文件 (checkpoint not found)：{path}。提示：先运行 tinygrad-zh train；"
+                                "续训时用 --out-dir 指定检查点所在的目录，采样时用 --checkpoint 指定文件。")
     ckpt = load(path, map_location="cpu")
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         got = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"{path} 是 tg.save 写的文件，但不是 GPT 训练检查点（format 应为 "
-                              f"{CHECKPOINT_FORMAT!r}，得到 {got!r}）。提示：用 tinygrad-zh train 生成的 ckpt.npz。")
-    if not isinstance(ckpt.get("version"), int) or ckpt["version"] > CHECKPOINT_VERSION:
-        raise CheckpointError(f"GPT 检查点 {path} 的版本 {ckpt.get('version')!r} 不受支持"
-                              f"（本程序认 ≤ {CHECKPOINT_VERSION}）。提示：升级 tinygrad_zh。")
-    required = ("step", "config", "model_config", "vocab", "model", "optimizer", "scheduler", "rng", "history")
-    missing = [k for k in required if k not in ckpt]
+                              f"{CHECKPOINT_FORMAT!r}，得到 {_short(got)}）。提示：用 tinygrad-zh train 生成的 ckpt.npz。")
+    version = ckpt.get("version")
+    if not _is_int(version) or not 1 <= version <= CHECKPOINT_VERSION:
+        raise CheckpointError(f"GPT 检查点 {path} 的版本 {_short(version)} 不受支持"
+                              f"（本程序认 1…{CHECKPOINT_VERSION}）。提示：升级 tinygrad_zh。")
+    missing = [k for k in _REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"GPT 检查点 {path} 不完整，缺少：{missing}。")
-    vocab, v = ckpt["vocab"], ckpt["model_config"].get("vocab_size")
-    if not isinstance(vocab, list) or len(vocab) != v or not vocab or vocab[0] != CharTokenizer.unk_token:
-        raise CheckpointError(f"GPT 检查点 {path} 的词表与模型不符：词表 {len(vocab)} 项，模型 vocab_size={v}。")
+    validate_checkpoint(ckpt, path)
     return ckpt
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def validate_checkpoint(ckpt, path):
+    """逐个字段检查 GPT 检查点的结构、类型与相互的一致性；不对时抛出 ``CheckpointError``，写明是哪个字段。
+
+    手工改过、但仍是合法文件的检查点（history 是空的、step 是字符串、随机数状态不对、配置里有未知的键、
+    权重是字符串、权重里有 nan……）在这里被拦下，不会在续训或采样的半路变成 KeyError / TypeError。
+    """
+    def bad(name, what):
+        return CheckpointError(f"GPT 检查点 {path} 的字段 {name} 无效：{what}。")
+
+    step = ckpt["step"]
+    if not _is_int(step) or step < 0:
+        raise bad("step", f"应是非负整数，得到 {_short(step)}")
+
+    if not isinstance(ckpt["config"], dict):
+        raise bad("config", f"应是字典，得到 {type(ckpt['config']).__name__}")
+    try:
+        config = TrainConfig.from_dict(ckpt["config"])
+    except (ConfigError, TypeError) as e:
+        raise bad("config", str(e).rstrip("。")) from None
+
+    mc = ckpt["model_config"]
+    names = [f.name for f in dataclasses.fields(GPTConfig)]
+    if not isinstance(mc, dict) or sorted(map(str, mc)) != sorted(names):
+        raise bad("model_config", f"应是含 {', '.join(names)} 的字典，得到 {_short(mc)}")
+    if not isinstance(mc["bias"], bool) or not _is_number(mc["dropout"]):
+        raise bad("model_config", f"bias 应是 true / false、dropout 应是数，得到 {_short(mc)}")
+    try:
+        model_config = GPTConfig(**mc)
+    except (ValueError, TypeError) as e:
+        raise bad("model_config", str(e).rstrip("。")) from None
+    for name in ("block_size", "n_layer", "n_head", "n_embd", "dropout", "bias"):
+        if mc[name] != getattr(config, name):
+            raise bad("model_config", f"{name}={mc[name]!r} 与 config 里的 {getattr(config, name)!r} 不一致")
+
+    vocab = ckpt["vocab"]
+    if (not isinstance(vocab, list) or not vocab or vocab[0] != CharTokenizer.unk_token
+            or not all(isinstance(c, str) and len(c) == 1 for c in vocab[1:])):
+        raise bad("vocab", f"应是以 {CharTokenizer.unk_token!r} 开头、其余都是单个字符的列表，得到 {_short(vocab)}")
+    if len(set(vocab)) != len(vocab):
+        raise bad("vocab", "有重复的字符")
+    if len(vocab) != model_config.vocab_size:
+        raise bad("vocab", f"词表有 {len(vocab)} 项，与模型的 vocab_size={model_config.vocab_size} 不符")
+
+    weights = ckpt["model"]
+    if not isinstance(weights, dict) or not weights:
+        raise bad("model", f"应是“参数名 → 数组”的字典，得到 {_short(weights)}")
+    for name, w in weights.items():
+        if not isinstance(name, str) or not isinstance(w, np.ndarray):
+            raise bad(f"model[{name!r}]", f"应是数组，得到 {type(w).__name__} {_short(w, 40)}")
+        if w.dtype.kind != "f":
+            raise bad(f"model[{name!r}]", f"应是浮点数组，得到 dtype {w.dtype}")
+        if not np.isfinite(w).all():
+            raise bad(f"model[{name!r}]", "含 nan 或 inf（训练发散后写下的？）。提示：换用更早的检查点")
+    stored = sum(w.size for w in {id(w): w for w in weights.values()}.values())
+    needed = model_config.vocab_size * model_config.n_embd + 12 * model_config.n_layer * model_config.n_embd ** 2
+    if needed > stored:  # 先核对再建模型：伪造的巨大 model_config 不会触发巨大的内存分配
+        raise bad("model_config", f"按它建的模型至少有 {needed:,} 个参数，检查点里只有 {stored:,} 个权重数值")
+
+    _validate_optimizer(ckpt["optimizer"], bad)
+    scheduler = ckpt["scheduler"]
+    if not isinstance(scheduler, dict) or not _is_int(scheduler.get("last_epoch")):
+        raise bad("scheduler", f"应是含整数 last_epoch 的字典，得到 {_short(scheduler)}")
+
+    rng = ckpt["rng"]
+    if not isinstance(rng, dict) or not {"batch", "global"} <= set(rng):
+        raise bad("rng", f"应是含 batch 与 global 两个随机数状态的字典，得到 {_short(rng)}")
+    for name in ("batch", "global"):
+        probe = type(np.random.default_rng(0).bit_generator)()   # 与训练用的生成器同一种位生成器
+        try:
+            probe.state = rng[name]
+        except Exception:  # noqa: BLE001  NumPy 对坏状态抛出的异常种类不一
+            raise bad(f"rng.{name}", f"不是有效的 {type(probe).__name__} 随机数状态：{_short(rng[name])}") from None
+
+    _validate_history(ckpt["history"], step, bad)
+
+    data = ckpt.get("data")
+    if data is not None and not (
+            isinstance(data, dict) and (data.get("path") is None or isinstance(data.get("path"), str))
+            and _is_int(data.get("chars")) and data["chars"] >= 0 and isinstance(data.get("sha256"), str)
+            and len(data["sha256"]) == 64 and all(c in "0123456789abcdef" for c in data["sha256"])):
+        raise bad("data", f"应是含 path、chars、sha256 的字典，得到 {_short(data)}")
+
+
+def _validate_optimizer(opt, bad):
+    if not isinstance(opt, dict) or not isinstance(opt.get("state"), dict) or not isinstance(
+            opt.get("param_groups"), list) or not opt["param_groups"]:
+        raise bad("optimizer", f"应是含 state 与 param_groups 的字典，得到 {_short(opt)}")
+    for i, group in enumerate(opt["param_groups"]):
+        where = f"optimizer.param_groups[{i}]"
+        if not isinstance(group, dict) or not isinstance(group.get("params"), list) or not all(
+                _is_int(p) for p in group["params"]):
+            raise bad(where, f"应是含参数编号列表 params 的字典，得到 {_short(group)}")
+        for key in ("lr", "weight_decay", "eps"):
+            if key in group and not (_is_number(group[key]) and math.isfinite(group[key])):
+                raise bad(f"{where}.{key}", f"应是有限的数，得到 {_short(group[key])}")
+        betas = group.get("betas", (0.9, 0.999))
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2 or not all(
+                _is_number(b) and math.isfinite(b) for b in betas):
+            raise bad(f"{where}.betas", f"应是两个有限的数，得到 {_short(betas)}")
+    for key, value in opt["state"].items():
+        where = f"optimizer.state[{key!r}]"
+        if not _is_int(key) or not isinstance(value, dict):
+            raise bad(where, f"应是“参数编号 → 状态字典”，得到 {_short(value)}")
+        for name, v in value.items():
+            if name == "step":
+                if not _is_int(v) or v < 0:
+                    raise bad(f"{where}.step", f"应是非负整数，得到 {_short(v)}")
+            elif not isinstance(v, np.ndarray) or v.dtype.kind != "f":
+                raise bad(f"{where}.{name}", f"应是浮点数组，得到 {type(v).__name__} {_short(v, 40)}")
+            elif not np.isfinite(v).all():
+                raise bad(f"{where}.{name}", "含 nan 或 inf")
+
+
+def _validate_history(history, step, bad):
+    keys = list(_new_history())
+    if not isinstance(history, dict) or any(k not in history for k in keys):
+        raise bad("history", f"应是含 {', '.join(keys)} 的字典，得到 {_short(history)}")
+    for k in keys:
+        if not isinstance(history[k], list) or not all(_is_number(v) for v in history[k]):
+            raise bad(f"history.{k}", f"应是数的列表，得到 {_short(history[k])}")
+    for k in ("step", "loss", "lr"):
+        if len(history[k]) != step:
+            raise bad(f"history.{k}", f"应有 {step} 项（每步一项，与 step 一致），得到 {len(history[k])} 项")
+    if history["step"] != list(range(1, step + 1)):
+        raise bad("history.step", f"应是 1, 2, …, {step}")
+    n = len(history["eval_step"])
+    for k in ("val_loss", "val_ppl", "train_loss", "tokens_per_s"):
+        if len(history[k]) != n:
+            raise bad(f"history.{k}", f"应与 eval_step 一样有 {n} 项，得到 {len(history[k])} 项")
+    evals = history["eval_step"]
+    if not all(_is_int(s) and 0 <= s <= step for s in evals) or evals != sorted(evals):
+        raise bad("history.eval_step", f"应是 0…{step} 之间、从小到大的整数，得到 {_short(evals)}")
+
+
+def _load_weights(model, weights, path):
+    """把检查点里的权重装进 ``model``：名字与形状都要对得上，不对时 ``CheckpointError`` 写明是哪一个。"""
+    expected = model.state_dict()
+    missing = [n for n in expected if n not in weights]
+    unexpected = [n for n in weights if n not in expected]
+    if missing or unexpected:
+        raise CheckpointError(f"GPT 检查点 {path} 的字段 model 与模型结构不符：缺少 {missing[:3]}，多出 {unexpected[:3]}。")
+    for name, arr in expected.items():
+        if tuple(weights[name].shape) != tuple(arr.shape):
+            raise CheckpointError(f"GPT 检查点 {path} 的字段 model[{name!r}] 无效：形状应是 {tuple(arr.shape)}，"
+                                  f"得到 {tuple(weights[name].shape)}。")
+    try:
+        model.load_state_dict(weights)
+    except (ValueError, TypeError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"GPT 检查点 {path} 的字段 model 无法载入：{e}") from None
 
 
 def checkpoint_config(path):
@@ -474,6 +975,7 @@ def load_checkpoint(path, device="auto"):
     """读 ``train`` 写的检查点，返回 ``(model, tokenizer, ckpt)``：模型在 ``device`` 上、处于评估模式。
 
     ckpt 是整个检查点字典（step、config、history、vocab……），采样时用不到优化器状态。
+    检查点先经过 ``validate_checkpoint``：结构、类型不对或权重里有 nan / inf 时抛出 ``CheckpointError``。
 
     例::
 
@@ -484,31 +986,189 @@ def load_checkpoint(path, device="auto"):
     device = resolve_device(device)
     ckpt = _read_checkpoint(path)
     model = GPT(GPTConfig(**ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
+    _load_weights(model, ckpt["model"], os.fspath(path))
     model.to(device)
     model.eval()
     return model, CharTokenizer(ckpt["vocab"][1:]), ckpt
 
 
-@contextlib.contextmanager
-def _defer_keyboard_interrupt():
-    """把这段代码里按下的 Ctrl-C 推迟到它结束后再抛出：参数更新不会只做了一半就存进检查点。
+# ---------------------------------------------------------------------------- 信号：Ctrl-C 与 SIGTERM
 
-    只在主线程里、且 Ctrl-C 由 Python 默认的处理函数接管时才这样做（Python 只在主线程处理信号；
-    SIGINT 被忽略或另有处理函数时不去改它）。
+def _raise_terminated(signum, frame):
+    """训练期间 SIGTERM 的处理函数：变成 ``TrainingTerminated``，走与 Ctrl-C 相同的“保存再退出”。"""
+    raise TrainingTerminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """在这段代码里把 SIGTERM 当作 Ctrl-C 处理（抛出 ``TrainingTerminated``）。
+
+    只在主线程里、且 SIGTERM 还是系统默认处理时才这样做（Python 只在主线程处理信号；别人装了处理函数时不去改它）。
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    sigterm = getattr(signal, "SIGTERM", None)
+    if (sigterm is None or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(sigterm) is not signal.SIG_DFL):
         yield
         return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = signal.signal(sigterm, _raise_terminated)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        signal.signal(sigterm, previous)
+
+
+@contextlib.contextmanager
+def _defer_signals(reraise=True):
+    """把这段代码里收到的 Ctrl-C 与 SIGTERM 推迟到它结束后再抛出：参数更新不会只做了一半就存进检查点。
+
+    只接管由 Python 默认处理函数（Ctrl-C）或 ``_sigterm_as_interrupt``（SIGTERM）处理的信号，且只在主线程里；
+    SIGINT 被忽略或另有处理函数时不去改它。``reraise=False``：结束后不再抛出（已经在退出的路上了）。
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received, swapped = [], {}
+    for signum, ours in ((signal.SIGINT, signal.default_int_handler),
+                         (getattr(signal, "SIGTERM", None), _raise_terminated)):
+        if signum is not None and signal.getsignal(signum) is ours:
+            swapped[signum] = signal.signal(signum, lambda s, frame: received.append(s))
+    try:
+        yield
+    finally:
+        for signum, previous in swapped.items():
+            signal.signal(signum, previous)
+    if received and reraise:
+        raise TrainingTerminated if received[0] == getattr(signal, "SIGTERM", None) else KeyboardInterrupt
+
+
+_defer_keyboard_interrupt = _defer_signals  # 旧名字
+
+
+# ---------------------------------------------------------------------------- 输出目录：锁文件与遗留的临时文件
+
+@contextlib.contextmanager
+def _run_lock(out_dir):
+    """建好 out_dir 并取得它的锁文件，结束时释放；这次新建的目录若仍是空的就删掉。"""
+    created = not os.path.isdir(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    lock = _RunLock(out_dir)
+    try:
+        lock.acquire()
+        yield lock
+    finally:
+        lock.release()
+        if created:
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)  # 只在目录为空时成功
+
+
+class _RunLock:
+    """``out_dir/.train.lock``：同一个目录同时只能有一个训练。
+
+    锁由操作系统持有（POSIX 的 flock / Windows 的 msvcrt.locking）：进程无论怎样结束（含 ``kill -9``），
+    锁都自动释放，所以死掉的进程留下的锁文件下次直接被接管，不会把目录永远锁住。文件里写着持锁进程的
+    进程号、主机名与开始时间，只为报错时告诉用户是谁在用。正常结束时删掉锁文件。
+    """
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.path = os.path.join(out_dir, LOCK_NAME)
+        self.fd = None
+        self.locked = True
+        self.notes = []   # 开始时要打印的说明（接管了遗留的锁）
+
+    def acquire(self):
+        if fcntl is None and msvcrt is None:
+            return  # 不认识的平台：不加锁
+        for _ in range(20):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                _lock_fd(fd)
+            except OSError as e:
+                if e.errno not in _LOCK_HELD:   # 文件系统不支持文件锁（某些网络文件系统）：不加锁，照常训练
+                    self.fd, self.locked = fd, False
+                    self.notes.append(f"警告：{self.out_dir} 所在的文件系统不支持文件锁，没有阻止别的训练同时使用这个目录。")
+                    return
+                holder = _describe_holder(_read_fd(fd))
+                os.close(fd)
+                raise ConfigError(f"输出目录 (out-dir) {self.out_dir} 正被另一个训练进程使用{holder}"
+                                  f"（锁文件 (lock file) {self.path}）：同一个目录同时只能有一个训练。"
+                                  "提示：等它结束，或用 --out-dir 换一个目录。") from None
+            try:   # 拿锁的同时，上一个持有者可能刚好删掉了这个文件：锁住的必须是路径上现在的那个文件
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except OSError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            previous = _read_fd(fd)
+            if previous:
+                self.notes.append(f"接管了上一次运行留下的锁文件 {self.path}{_describe_holder(previous)}：那个进程已经不在了。")
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(info).encode("utf-8"))
+            self.fd = fd
+            return
+        raise ConfigError(f"无法取得锁文件 (lock file) {self.path}：它一直在被别的进程删除、重建。")
+
+    def release(self):
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        if fcntl is not None:   # POSIX：先删（仍持有锁，别人不会在这之间拿到它），再关闭
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
+            os.close(fd)
+        else:                   # Windows：打开着的文件删不掉，先关闭
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
+
+
+# 加锁失败的这些 errno 表示“别人正持有锁”；别的（ENOLCK、EOPNOTSUPP……）表示文件系统不支持
+_LOCK_HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, getattr(errno, "EDEADLK", errno.EAGAIN)}
+
+
+def _lock_fd(fd):
+    """对 fd 加排他锁，拿不到就立即抛出 OSError（不等待）。"""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def _read_fd(fd):
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = os.read(fd, 4096)
+        info = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _describe_holder(info):
+    """锁文件内容 → “（PID 123，主机 x，2024-01-01 12:00:00 开始）”；读不到时为空。"""
+    parts = []
+    if _is_int(info.get("pid")):
+        parts.append(f"PID {info['pid']}")
+    if isinstance(info.get("host"), str):
+        parts.append(f"主机 {info['host'][:60]}")
+    if isinstance(info.get("started"), str):
+        parts.append(f"{info['started'][:30]} 开始")
+    return f"（{'，'.join(parts)}）" if parts else ""
+
+
+def _remove_stale_files(config):
+    """删掉被杀掉的运行留下的检查点与曲线的临时文件，返回要打印的说明。已持有锁，本进程还没开始写。"""
+    count = size = 0
+    for path in (config.checkpoint_path, config.plot_path):
+        n, b = remove_stale_temp_files(path, own_pid_is_stale=True)
+        count, size = count + n, size + b
+    if not count:
+        return []
+    return [f"清理了上一次被强行终止的运行留下的 {count} 个临时文件（共 {format_bytes(size)}）。"]
 
 
 # ---------------------------------------------------------------------------- 损失曲线

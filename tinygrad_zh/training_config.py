@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from . import backend
 
 CHECKPOINT_NAME = "ckpt.npz"   # out_dir 里的检查点文件
 PLOT_NAME = "loss.png"         # out_dir 里的损失曲线
+LOCK_NAME = ".train.lock"      # out_dir 里的锁文件：同一个目录同时只能有一个训练
+SEED_LIMIT = 2 ** 64           # 随机种子的取值范围 [0, 2⁶⁴)
 
 
 class ConfigError(ValueError):
@@ -64,7 +67,12 @@ class TrainConfig:
         self.validate()
 
     def validate(self):
-        """检查每个字段的类型与取值，不对就抛出 ``ConfigError``（一次列出所有问题）。"""
+        """检查每个字段的类型与取值，不对就抛出 ``ConfigError``（一次列出所有问题）。
+
+        命令行参数、JSON 配置文件与检查点里的配置都经过这里，所以同一个值无论从哪里来，规则都一样：
+        数必须是有限的（JSON 的 ``Infinity`` / ``NaN`` 与命令行的 ``inf`` / ``nan`` 一样被拒绝），
+        另有跨字段的规则（n_head 整除 n_embd、warmup_steps ≤ max_steps、min_lr ≤ learning_rate）。
+        """
         problems = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -76,7 +84,12 @@ class TrainConfig:
                   "path?": value is None or isinstance(value, str)}[kind]
             if not ok:
                 want = _KIND_NAMES[kind]
-                problems.append(f"{f.name} 应是{' ' if want[0].isascii() else ''}{want}，得到 {value!r}")
+                problems.append(f"{f.name} 应是{' ' if want[0].isascii() else ''}{want}，得到 {_show(value)}")
+            elif kind == "float" and not math.isfinite(value):
+                problems.append(f"{f.name} 应是有限的数，得到 {value!r}")
+            elif kind in ("str", "path?") and value is not None and (
+                    "\0" in value or (f.name != "device" and not value)):
+                problems.append(f"{f.name} 应是非空的路径，得到 {_show(value)}")
         if problems:
             raise ConfigError("训练配置有误 (invalid config)：" + "；".join(problems) + "。")
         checks = [
@@ -88,11 +101,12 @@ class TrainConfig:
             ("weight_decay", self.weight_decay >= 0, "≥ 0"), ("warmup_steps", self.warmup_steps >= 0, "≥ 0"),
             ("max_steps", self.max_steps >= 1, "≥ 1"), ("grad_clip", self.grad_clip >= 0, "≥ 0（0 表示不裁剪）"),
             ("eval_interval", self.eval_interval >= 1, "≥ 1"), ("eval_batches", self.eval_batches >= 1, "≥ 1"),
+            ("seed", 0 <= self.seed < SEED_LIMIT, "在 [0, 2^64) 内"),
             ("val_fraction", 0 < self.val_fraction < 1, "在 (0, 1) 内"),
             ("device", self.device == "auto" or self.device in backend.DEVICES or str(self.device).startswith("cuda:"),
              "是 auto / cpu / cuda 之一"),
         ]
-        problems = [f"{name} 应{' ' if rule[0] in '≥>' else ''}{rule}，得到 {getattr(self, name)!r}"
+        problems = [f"{name} 应{' ' if rule[0] in '≥>' else ''}{rule}，得到 {_show(getattr(self, name))}"
                     for name, ok, rule in checks if not ok]
         if self.n_head >= 1 and self.n_embd % self.n_head:
             problems.append(f"n_embd 必须能被 n_head 整除（每个头 n_embd / n_head 维），"
@@ -100,6 +114,10 @@ class TrainConfig:
         if self.warmup_steps > self.max_steps >= 1:
             problems.append(f"warmup_steps 不能大于 max_steps，得到 warmup_steps={self.warmup_steps}、"
                             f"max_steps={self.max_steps}（提示：训练很少几步时同时调小 --warmup-steps）")
+        if self.learning_rate > 0 and self.min_lr > self.learning_rate:
+            problems.append(f"min_lr 不能大于 learning_rate（余弦衰减是从 learning_rate 降到 min_lr），得到 "
+                            f"min_lr={self.min_lr!r}、learning_rate={self.learning_rate!r}"
+                            "（提示：调小 --lr 时同时调小 --min-lr）")
         if problems:
             raise ConfigError("训练配置有误 (invalid config)：" + "；".join(problems) + "。")
 
@@ -115,19 +133,35 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in d if k not in names]
         if unknown:
-            raise ConfigError(f"训练配置里有未知的键 (unknown keys)：{unknown}。可用的键：{', '.join(names)}。")
+            shown = _show(unknown[:5]) + (f" 等 {len(unknown)} 个" if len(unknown) > 5 else "")
+            raise ConfigError(f"训练配置里有未知的键 (unknown keys)：{shown}。可用的键：{', '.join(names)}。")
         return cls(**d)
 
     @classmethod
     def from_json(cls, path):
         """读 UTF-8 的 JSON 配置文件，如 ``{"n_layer": 6, "max_steps": 2000}``（没写的键取默认值）。"""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise ConfigError(f"找不到配置文件 (file not found)：{path}")
+        if os.path.isdir(path):
+            raise ConfigError(f"配置文件 {path} 是一个目录，不是 JSON 文件。")
+        if not os.path.isfile(path):
+            raise ConfigError(f"配置文件 {path} 不是普通文件 (regular file)（是设备或管道）。")
+        if os.path.getsize(path) > _MAX_CONFIG_BYTES:
+            raise ConfigError(f"配置文件 {path} 有 {os.path.getsize(path):,} 字节，太大了：配置文件只有几十个键，"
+                              f"不会超过 {_MAX_CONFIG_BYTES:,} 字节。")
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_CONFIG_BYTES + 1)
         try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"找不到配置文件 (file not found)：{path}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"配置文件 {path} 不是有效的 UTF-8 JSON：{e}") from None
+            d = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"配置文件 {path} 不是有效的 UTF-8 JSON：第 {e.start} 个字节 "
+                              f"{raw[e.start:e.start + 1]!r} 不是 UTF-8 编码。") from None
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"配置文件 {path} 不是有效的 UTF-8 JSON：第 {e.lineno} 行第 {e.colno} 列"
+                              f"{_json_problem(e.msg)}。") from None
+        except RecursionError:
+            raise ConfigError(f"配置文件 {path} 不是有效的配置：JSON 嵌套太深。") from None
         try:
             return cls.from_dict(d)
         except ConfigError as e:
@@ -146,6 +180,30 @@ class TrainConfig:
     def plot_path(self):
         """损失曲线 ``out_dir/loss.png``（装了 matplotlib 时每次保存检查点都重画）。"""
         return os.path.join(self.out_dir, PLOT_NAME)
+
+
+def _show(value, limit=60):
+    """错误信息里的值：太长的截短，一行信息不被撑满。"""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text):,} 个字符）"
+
+
+_MAX_CONFIG_BYTES = 1 << 20   # 配置文件的大小上限（1 MiB）
+
+# json 模块的英文错误 → 中文（英文原文放在括号里）
+_JSON_PROBLEMS = [
+    ("Expecting value", "这里应有一个值"), ("Expecting property name", "键名应写在双引号里"),
+    ("Expecting ',' delimiter", "缺少逗号"), ("Expecting ':' delimiter", "缺少冒号"), ("Extra data", "多出了内容"),
+    ("Unterminated string", "字符串没有结束"), ("Invalid control character", "字符串里有控制字符"),
+    ("Invalid \\escape", "无效的转义"), ("Illegal trailing comma", "多了结尾的逗号"),
+]
+
+
+def _json_problem(msg):
+    for needle, words in _JSON_PROBLEMS:
+        if msg.startswith(needle):
+            return f"{words}（{msg}）"
+    return f"有语法错误（{msg}）"
 
 
 _FIELD_KINDS = {"dropout": "float", "learning_rate": "float", "min_lr": "float", "beta1": "float", "beta2": "float",
