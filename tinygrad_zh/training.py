@@ -114,11 +114,7 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
     Ctrl-C (KeyboardInterrupt) 与 SIGTERM (``TrainingTerminated``): 把已完成的步数存进检查点、打印路径，
     然后重新抛出。还没有完成新的一步时不写检查点（不会用第 0 步的模型覆盖别的运行）。
     """
-    config = (config or CPU_CONFIG).replace()  # 副本（构造时校验）：训练中不改调用者的对象
-    if config.data is not None:
-        config = config.replace(data=os.path.abspath(config.data))
-    if isinstance(skip_nonfinite, bool) or not isinstance(skip_nonfinite, int) or skip_nonfinite < 0:
-        raise ConfigError(f"skip_nonfinite 应是 ≥ 0 的整数，得到 {skip_nonfinite!r}。")
+    config = _checked_config(config, skip_nonfinite)
     device = resolve_device(config.device)
     check_out_dir(config, resume, overwrite)  # 先检查，什么也不动
     with contextlib.ExitStack() as stack:
@@ -128,27 +124,11 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
         rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
         try:
             check_out_dir(config, resume, overwrite)  # 拿到锁以后再查一次：检查点是否在这之间出现了
-            notes = lock.notes + _remove_stale_files(config)
-            ckpt = read_resume_checkpoint(config) if resume else None
-            text = _load_corpus_for(config, ckpt)
-            data_info = describe_data(config.data, text)
-            if ckpt is not None:
-                check_same_data(ckpt, data_info, config.checkpoint_path)
-            tokenizer, train_ids, val_ids = prepare_data(text, config.val_fraction, config.block_size)
-            del text
-            check_memory(config, tokenizer.vocab_size, device)
-            model, optimizer = build_model_and_optimizer(config, tokenizer.vocab_size, device)
-            state = TrainState(config, model, tokenizer, optimizer, batch_rng=np.random.default_rng(config.seed),
-                               data_info=data_info)
-            if ckpt is not None:
-                restore_state(state, ckpt)
-            del ckpt
-            model.train()
-            val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
+            state, train_ids, val_batches = start_run(config, resume, device, lock)
+            model, optimizer = state.model, state.optimizer
             console = _Console(progress, verbose, total=config.max_steps, initial=state.step)
-            for note in notes:
+            for note in state.notes:
                 console.log(note)
-            console.log(_describe_run(state, device, len(train_ids), len(val_ids), resumed=resume))
             stats = _IntervalStats(tokens_per_step=config.batch_size * config.block_size)
             start = time.perf_counter()
             skipped = 0
@@ -170,13 +150,8 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
                                                      config.grad_clip if config.grad_clip > 0 else math.inf).item()
                 loss_value = loss.item()
                 finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
-                if not finite:
-                    if skipped >= skip_nonfinite:
-                        raise NonFiniteError(_nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite))
-                    skipped += 1
-                    console.log(f"警告：第 {state.step + 1} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
-                                f"{grad_norm}，不是有限数：跳过这一步，不更新参数（--skip-nonfinite 还剩 "
-                                f"{skip_nonfinite - skipped} 次）。")
+                if not finite:  # 发散：停下（或在允许的次数内跳过这一步）
+                    skipped = skip_or_stop(state, console, loss_value, grad_norm, lr, skipped, skip_nonfinite)
                 with _defer_signals():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
                     if finite:
                         optimizer.step()
@@ -202,6 +177,52 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
             raise
         console.close()
         return state.result(elapsed=time.perf_counter() - start)
+
+
+def _checked_config(config, skip_nonfinite):
+    """配置的副本（构造时校验，训练中不改调用者的对象）；语料路径换成绝对路径，在别的目录里续训也找得到。"""
+    config = (config or CPU_CONFIG).replace()
+    if config.data is not None:
+        config = config.replace(data=os.path.abspath(config.data))
+    if isinstance(skip_nonfinite, bool) or not isinstance(skip_nonfinite, int) or skip_nonfinite < 0:
+        raise ConfigError(f"skip_nonfinite 应是 ≥ 0 的整数，得到 {skip_nonfinite!r}。")
+    return config
+
+
+def start_run(config, resume, device, lock):
+    """读数据（续训时核对内容没变）、估算内存、建模型与优化器、恢复检查点。
+
+    返回 (state, 训练集词元, 固定的验证批)。``state.notes`` 是开头要打印的几行（接管的锁、清掉的临时文件、概况）。
+    """
+    notes = lock.notes + _remove_stale_files(config)
+    ckpt = read_resume_checkpoint(config) if resume else None
+    text = _load_corpus_for(config, ckpt)
+    data_info = describe_data(config.data, text)
+    if ckpt is not None:
+        check_same_data(ckpt, data_info, config.checkpoint_path)
+    tokenizer, train_ids, val_ids = prepare_data(text, config.val_fraction, config.block_size)
+    del text
+    check_memory(config, tokenizer.vocab_size, device)
+    model, optimizer = build_model_and_optimizer(config, tokenizer.vocab_size, device)
+    state = TrainState(config, model, tokenizer, optimizer, batch_rng=np.random.default_rng(config.seed),
+                       data_info=data_info)
+    if ckpt is not None:
+        restore_state(state, ckpt)
+    model.train()
+    val_batches = fixed_batches(val_ids, config.block_size, config.batch_size, config.eval_batches, device)
+    state.notes = notes + [_describe_run(state, device, len(train_ids), len(val_ids), resumed=resume)]
+    return state, train_ids, val_batches
+
+
+def skip_or_stop(state, console, loss_value, grad_norm, lr, skipped, skip_nonfinite):
+    """这一步的损失或梯度范数不是有限数：还有跳过的额度就警告并返回新的计数，否则抛 ``NonFiniteError``。"""
+    if skipped >= skip_nonfinite:
+        raise NonFiniteError(_nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite))
+    skipped += 1
+    console.log(f"警告：第 {state.step + 1} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
+                f"{grad_norm}，不是有限数：跳过这一步，不更新参数（--skip-nonfinite 还剩 "
+                f"{skip_nonfinite - skipped} 次）。")
+    return skipped
 
 
 def _nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite):
@@ -305,6 +326,7 @@ class TrainState:
         plot: 最近一次画成的损失曲线（起初是上一次运行留在 out_dir 里的那张，如果有）。
         data_info: 语料的路径、字符数与 SHA-256（``describe_data``）：存进检查点，续训时核对语料没有变。
         saved_step: out_dir 里的检查点是第几步的（这次运行保存过或从它续训）；None 表示还没有。
+        notes: 开始训练时要打印的几行（接管的锁、清掉的临时文件、运行概况）。
     """
 
     config: TrainConfig
@@ -317,6 +339,7 @@ class TrainState:
     plot: str | None = None
     data_info: dict | None = None
     saved_step: int | None = None
+    notes: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.plot is None and os.path.exists(self.config.plot_path):
