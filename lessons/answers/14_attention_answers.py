@@ -5,24 +5,19 @@
 # 完整模式约 10 秒，快速模式几秒。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_zh as tg
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson, show
 from tinygrad_zh.viz import label
 
 
 def load_lesson():
-    """按路径导入第 14 课，复用它的模型、训练与画图函数。"""
-    path = Path(__file__).resolve().parent.parent / "14_attention.py"
-    spec = importlib.util.spec_from_file_location("lesson14_attention", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 14 课的定义（模型、训练与画图函数），不运行课程本身。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "14_attention.py")
 
 
 # %% [markdown]
@@ -51,7 +46,7 @@ def exercise1(device, quick):
     steps = 150 if quick else 400
     x_test, y_test = reverse_batch(np.random.default_rng(1234), 1000)
     model = lesson.copy_model(True, device)
-    lesson.train(model, reverse_batch, steps, 0.01, device, "反转任务", True)
+    lesson.train(model, reverse_batch, steps, 0.01, device, "反转任务")
     acc = lesson.evaluate(model, x_test, y_test, device)
     with tg.no_grad():
         w = model.attention_weights(tg.tensor(x_test, device=device)).cpu().numpy()
@@ -60,9 +55,9 @@ def exercise1(device, quick):
     print(f"练习 1：反转任务，训练 {steps} 步")
     print(f"  测试准确率 {acc:.4f}；各头在后半段放在反对角线（位置 2n−1−t）上的平均权重 {lesson.fmt(anti)}")
     tokens = ["=" if i == 10 else str(i) for i in x_test[0]]
-    path = lesson.plot_heads([w[0]], tokens, output_dir() / "14_answers_reverse.png",
-                             label("反转任务：每个头的注意力权重", "reverse task: attention weights per head"),
-                             [label(f"训练 {steps} 步后", f"after {steps} steps")])
+    fig = lesson.plot_heads([w[0]], tokens, label("反转任务：每个头的注意力权重", "reverse task: attention weights per head"),
+                            [label(f"训练 {steps} 步后", f"after {steps} steps")])
+    path = str(show(fig, "14_answers_reverse.png", dpi=110))
     return {"reverse_acc": acc, "reverse_anti_diagonal": anti.tolist(), "figure": path}
 
 

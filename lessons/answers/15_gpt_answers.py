@@ -6,7 +6,6 @@
 # 2 核 CPU 上约两分钟；`--quick` 每次只训练 40 步，十几秒。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,21 +13,17 @@ import numpy as np
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.models.gpt import GPT, GPTConfig
 
 
 def load_lesson():
-    """按路径导入第 15 课，复用它的数据、批量与训练函数。"""
-    path = Path(__file__).resolve().parent.parent / "15_gpt.py"
-    spec = importlib.util.spec_from_file_location("lesson15_gpt", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 15 课的定义（数据、批量与训练函数），不运行课程本身。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "15_gpt.py")
 
 
 def setup(lesson, quick, **overrides):
-    cfg = dict(lesson.QUICK, steps=40 if quick else 300, eval_every=10 if quick else 50, **overrides)
+    cfg = dict(lesson.QUICK_CFG, steps=40 if quick else 300, eval_every=10 if quick else 50, **overrides)
     data = lesson.load_corpus(True)
     rng = np.random.default_rng(1234)
     val_batches = [lesson.get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], rng)
@@ -40,7 +35,7 @@ def setup(lesson, quick, **overrides):
 
 def run(lesson, model, cfg, data, val_batches, device):
     opt, sched = lesson.make_optimizer(model, cfg)
-    return lesson.train(model, opt, sched, data, cfg, val_batches, device, quick=True)
+    return lesson.train(model, opt, sched, data, cfg, val_batches, device)
 
 
 # %% [markdown]

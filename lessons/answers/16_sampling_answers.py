@@ -6,7 +6,6 @@
 # `--quick` 当场训练一个很小的模型（几秒）。
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
@@ -14,17 +13,13 @@ import numpy as np
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn.functional as F
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.sampling import filter_logits, sample_next
 
 
 def load_lesson():
-    """按路径导入第 16 课，复用它的手写过滤函数、熵、distinct-n 与读模型的函数。"""
-    path = Path(__file__).resolve().parent.parent / "16_sampling.py"
-    spec = importlib.util.spec_from_file_location("lesson16_sampling", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 16 课的定义（手写过滤函数、熵、distinct-n 与读模型的函数），不运行课程本身。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "16_sampling.py")
 
 
 # %% [markdown]
@@ -105,7 +100,7 @@ def exercise2(device, quick):
         distinct = len(set(grams)) / len(grams)
         out[tau] = {"nll": nll, "distinct4": distinct, "example": texts[0]}
         print(f"  τ = {tau}：distinct-4 {distinct:.3f}，模型自己的交叉熵 {nll:.3f}（验证损失 {info['model_val_loss']:.3f}）；"
-              f"例：{lesson.show(texts[0][:40])}")
+              f"例：{lesson.visible(texts[0][:40])}")
     return {"ex2": out, "ex2_val_loss": info["model_val_loss"], "ex2_ln_V": math.log(tok.vocab_size)}
 
 
