@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_zh.lesson import load_definitions
 
-from lesson_utils import (lesson_path, load, pngs as _pngs, quiet_output,  # noqa: F401  (quiet_output 是自动使用的 fixture)
+from lesson_utils import (lesson_path, pngs as _pngs, quiet_output,  # noqa: F401  (quiet_output 是自动使用的 fixture)
                           run_lesson_script)
 
 
@@ -109,7 +109,7 @@ def test_lesson09(tmp_path):
 
 @pytest.mark.lesson10
 def test_lesson10(tmp_path):
-    r = load("10").main(quick=True)
+    r = run_lesson_script("10")
     act, grad = r["act_std"], r["grad_std"]
     assert len(act["relu_kaiming"]) == 9 and len(grad["relu_kaiming"]) == 10
     assert act["tanh_small"][-1] < 1e-6 and max(grad["tanh_small"]) < 1e-8        # 消失
@@ -136,9 +136,9 @@ def test_lesson10(tmp_path):
     assert loss["tanh_small"] == pytest.approx(math.log(10), abs=0.01)
     assert loss["relu_small"] == pytest.approx(math.log(10), abs=0.01)
     assert loss["relu_kaiming"] < 1.5 and loss["relu_small_ln"] < 1.5
-    ref = load("10").REFERENCE_QUICK                   # 参考结果里的数 = 真实快速运行的数
+    ref = load_definitions(lesson_path("10")).REFERENCE["quick"]   # 参考结果里快速模式那一份 = 真实快速运行的数
     for key, value in ref["train_final_loss"].items():
-        if key in ref["sensitive"]:
+        if key in ("tanh_large", "relu_small_ln"):    # 对舍入敏感，只查大致范围
             assert loss[key] > 0.5 * value if key == "tanh_large" else loss[key] < 1.5, key
         else:
             assert loss[key] == pytest.approx(value, abs=2e-3), key

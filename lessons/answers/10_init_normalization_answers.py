@@ -4,22 +4,17 @@
 # 运行方式：`python lessons/answers/10_init_normalization_answers.py [--quick] [--device cuda]`
 
 # %%
-import importlib.util
 import math
 from pathlib import Path
 
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
-from tinygrad_zh.lesson import run_lesson
+from tinygrad_zh.lesson import load_definitions, run_lesson
 
 
 def load_lesson():
-    """按路径导入第 10 课（文件名以数字开头，不能直接 import），复用它的函数。"""
-    path = Path(__file__).resolve().parent.parent / "10_init_normalization.py"
-    spec = importlib.util.spec_from_file_location("lesson10_init_normalization", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """取第 10 课里定义的函数（只执行课程文件的 import 与 def，不运行课程本身）。"""
+    return load_definitions(Path(__file__).resolve().parent.parent / "10_init_normalization.py")
 
 
 # %% [markdown]
