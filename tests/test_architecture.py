@@ -2,7 +2,7 @@
 
 层次（每层只能导入同层或更低层；docs/architecture.md 有同一张表）：
 
-    0 backend, dtypes, version
+    0 backend, dtypes, version, console
     1 autograd/
     2 ops/
     3 tensor, creation, cuda
@@ -22,7 +22,7 @@ import tinygrad_zh
 PKG = Path(tinygrad_zh.__file__).resolve().parent
 
 LAYERS = [
-    ("backend", "dtypes", "version"),
+    ("backend", "dtypes", "version", "console"),
     ("autograd",),
     ("ops",),
     ("tensor", "creation", "cuda"),

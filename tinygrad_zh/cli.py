@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .console import tolerate_unencodable_output
 from .creation import Generator, tensor
 from .dtypes import int64
 from .lesson import doctor
@@ -467,6 +468,7 @@ _COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "doctor": _cmd_doctor, 
 def main(argv=None):
     """命令行入口；返回退出码（见模块说明：0 成功，1 发散 / 失败，2 参数或文件错误，130 Ctrl-C，143 SIGTERM）。"""
     argv = sys.argv[1:] if argv is None else list(argv)
+    tolerate_unencodable_output()  # GBK 控制台（中文 Windows）写不出个别字符时不崩溃
     try:
         code = _main(argv)
         sys.stdout.flush()   # 在这里刷新，管道已关闭的错误才能被下面接住

@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cuda
+from .console import tolerate_unencodable_output
 from .version import __version__
 from .viz import setup_font
 
@@ -105,6 +106,7 @@ def lesson_args(quick: bool = False, device: str = "cpu", argv=None) -> tuple[bo
       不认识的参数一律忽略，所以在 Jupyter 内核里（``-f kernel.json``）也能调用；
     - 环境变量：``TINYGRAD_ZH_QUICK=1``、``TINYGRAD_ZH_DEVICE=cpu``（CI 执行笔记本时用）。
     """
+    tolerate_unencodable_output()  # GBK 控制台（中文 Windows）写不出 ₁、ŷ 时不崩溃
     args, _ = _parser().parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.quick is not None:
         quick = True
