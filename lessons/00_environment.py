@@ -281,7 +281,7 @@ else:
 # 4. ★★★ 如果你有 GPU：在 `device="cuda"` 上重复第 3 步，验证同一种子在 CPU 和 GPU 上给出逐位相同的数；
 #    再读 `tinygrad_zh/creation.py` 里的 `randn`，解释为什么能做到这一点，代价又是什么。
 #
-# ★ 题的答案见 `lessons/answers/00_environment_answers.py`。
+# 全部练习的答案见 `lessons/answers/00_environment_answers.py`。
 #
 # ## 参考结果
 #

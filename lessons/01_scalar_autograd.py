@@ -574,7 +574,7 @@ RESULTS["curve_figure"] = str(show(fig, "01_f_and_df.png"))
 # 5. ★★★ 第 6 步的迷你引擎没有处理广播 (broadcasting)：用 `x`（形状 `(3,)`）和 `b`（形状 `()`）算 `(x + b).sum()`，
 #    它给 `b` 的梯度形状对吗？参考 `tinygrad_zh/autograd/engine.py` 的 `sum_to_shape` 修好它（第 03 课会详细讲广播）。
 #
-# ★ 题的答案见 `lessons/answers/01_scalar_autograd_answers.py`。
+# 全部练习的答案见 `lessons/answers/01_scalar_autograd_answers.py`。
 #
 # ## 参考结果
 #

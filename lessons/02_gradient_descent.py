@@ -466,7 +466,7 @@ RESULTS["figure_logreg"] = str(show(fig, "02_logreg.png"))
 #    （$\beta = 0.9$）。与 $\alpha = 0.0002$ 的普通梯度下降比较。再想一想：原文 §4.1.2 的
 #    “$\theta - \alpha\nabla J + \beta(1 - \alpha)\theta_{prev}$”为什么不是动量法？
 #
-# ★ 题的答案见 `lessons/answers/02_gradient_descent_answers.py`。
+# 全部练习的答案见 `lessons/answers/02_gradient_descent_answers.py`。
 #
 # ## 参考结果
 #

@@ -664,7 +664,7 @@ RESULTS.update({"bad_backward_caught": True, "bad_backward_ratio": bad_ratio})
 # - ★★★ 自己写 `MyMatMul(Function)`，支持批量维度的广播（如 `(2, 1, 3, 4) @ (5, 4, 2)`），
 #   反向返回 `G @ Bᵀ` 与 `Aᵀ @ G`，交给引擎求和回输入形状；用 `gradcheck` 检验。
 #
-# ★ 题的答案：`lessons/answers/03_tensors_broadcasting_answers.py`。
+# 全部练习的答案：`lessons/answers/03_tensors_broadcasting_answers.py`。
 #
 # ## 参考结果
 #

@@ -520,7 +520,7 @@ RESULTS["figure"] = str(show(fig, "04_network_gradients.png", dpi=110))
 # - ★★★ 去掉输出层的 ReLU（线性输出），把 `b_o` 设成 `−1`：有 ReLU 时所有梯度都是 0，没有 ReLU 时呢？
 #   训练 200 步，比较两种网络的损失曲线。
 #
-# ★ 题的答案：`lessons/answers/04_seed_321_network_answers.py`。
+# 全部练习的答案：`lessons/answers/04_seed_321_network_answers.py`。
 #
 # ## 参考结果
 #

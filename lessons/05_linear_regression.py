@@ -497,7 +497,7 @@ RESULTS["figure_plane"] = str(show(plot_plane(X_np, y_np, w_sgd, b_sgd, w_true),
 # 4. ★★★ 用 `make_regression(n_samples=N, ...)` 取 N = 30、100、1000、10000，画出闭式解与真实参数的差随 N 变化的图，
 #    验证它按 $1/\sqrt N$ 缩小。
 #
-# ★ 题的答案见 `lessons/answers/05_linear_regression_answers.py`。
+# 全部练习的答案见 `lessons/answers/05_linear_regression_answers.py`。
 #
 # ## 参考结果
 #

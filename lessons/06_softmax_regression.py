@@ -419,7 +419,7 @@ RESULTS["figure_regions"] = str(show(fig, "06_softmax_regions.png"))
 # 4. ★★★ 自己写一个 `Function` 子类实现融合的交叉熵（前向 LSE − z_y，反向 softmax − onehot），
 #    用 `tinygrad_zh.testing.gradcheck`（float64）检验它，再与 `F.cross_entropy` 对照。
 #
-# ★ 题的答案见 `lessons/answers/06_softmax_regression_answers.py`。
+# 全部练习的答案见 `lessons/answers/06_softmax_regression_answers.py`。
 #
 
 # ## 参考结果

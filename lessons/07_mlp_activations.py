@@ -548,7 +548,7 @@ RESULTS.update({"reload_diff": reload_diff, "reload_acc": reload_acc, "fresh_acc
 # 4. ★★★ 用 sigmoid 搭一个 10 个隐藏层的 MLP（每层 64 个单元），在螺旋上训练，打印每一层权重梯度的范数。
 #    再换成 ReLU 比较。这就是第 10 课要解决的梯度消失。
 #
-# ★ 题的答案见 `lessons/answers/07_mlp_activations_answers.py`。
+# 全部练习的答案见 `lessons/answers/07_mlp_activations_answers.py`。
 #
 
 # ## 参考结果

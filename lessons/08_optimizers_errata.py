@@ -986,7 +986,7 @@ RESULTS.update({"rmsprop_const_loss": rms_const["final_loss"], "rmsprop_cosine_l
 # 5. ★★★ 用 `FormulaOptimizer` 写出 AdamW，在一个有损失梯度的问题上（比如 $J = 10(w_1 - 2)^2$，再加一个没有梯度的 $w_2$）
 #    与 `optim.AdamW(weight_decay=0.1)` 逐步对照到 $10^{-12}$；再推导 Adam + L2 在这个问题上的不动点，与 AdamW 的比较。
 #
-# ★ 题的答案见 `lessons/answers/08_optimizers_errata_answers.py`。
+# 全部练习的答案见 `lessons/answers/08_optimizers_errata_answers.py`。
 #
 # ## 参考结果
 #

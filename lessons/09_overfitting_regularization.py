@@ -699,7 +699,7 @@ RESULTS["figure_confusion"] = str(show(plot_confusion(confusion), "09_confusion_
 # 5. ★★★ 用张量运算实现小角度旋转（双线性插值）的增强，与平移增强比较；再想一想：为什么卷积网络（第 11 课）
 #    对平移天生就更稳健？
 #
-# ★ 题的答案见 `lessons/answers/09_overfitting_regularization_answers.py`。
+# 全部练习的答案见 `lessons/answers/09_overfitting_regularization_answers.py`。
 #
 
 # %% [markdown]

@@ -594,7 +594,7 @@ RESULTS.update({"seed_prompt_tokens": len(ids), "seed_prompt_unk": n_unk, "seed_
 #    看贪心解码的 distinct-4 能提高多少。
 # 5. ★★★ 实现束搜索 (beam search，束宽 4)，比较它与贪心找到的序列的对数概率，以及文字的重复程度。
 #
-# ★ 题的答案见 `lessons/answers/16_sampling_answers.py`。
+# 全部练习的答案见 `lessons/answers/16_sampling_answers.py`。
 #
 # ## 参考结果
 #

@@ -698,7 +698,7 @@ RESULTS["figures"] = [str(show(plot_tokens_per_second(bars, dims, DEVICE), "17_t
 # 5. ★★★ 把 `loss.item()` 从每一步改成每 50 步一次（损失先留在显存里累加），在很小的模型上量训练速度的变化，
 #    解释为什么 GPU 上有差别而 CPU 上几乎没有。
 #
-# ★ 题的答案见 `lessons/answers/17_gpu_cupy_answers.py`。
+# 全部练习的答案见 `lessons/answers/17_gpu_cupy_answers.py`。
 #
 # ## 参考结果
 #

@@ -570,7 +570,7 @@ print(f"到这里共用了 {RESULTS['seconds']:.0f} 秒")
 # 5. ★★★ 用 `tinygrad-zh train --data 你的文本.txt` 在别的中文文本（如古诗、小说）上训练，比较不同语料的困惑度；
 #    为什么不同语料、不同词表之间的困惑度不能直接比较？
 #
-# ★ 题的答案见 `lessons/answers/18_gpu_gpt_answers.py`。
+# 全部练习的答案见 `lessons/answers/18_gpu_gpt_answers.py`。
 #
 # ## 参考结果
 #

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 第 08 课 ★ 练习答案
+# # 第 08 课 练习答案
 #
 # 运行方式：`python lessons/answers/08_optimizers_errata_answers.py [--quick] [--device cuda]`
 
@@ -107,11 +107,299 @@ def exercise2(device, quick):
             "adam_loss": correct["final_loss"]}
 
 
+# %% [markdown]
+# ## 练习 3 ★★：换成 Beale 函数重做汇总表
+#
+# > 换一个曲面：Beale 函数 $J = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$，最小值在 $(3, 0.5)$，
+# > 从 $(1, 1.5)$ 出发，重做第 9 步的汇总表。哪些结论不变？
+#
+# 第 9 步的 `run` 把 Rosenbrock 写死了，这里写一个接受任意损失的同款 `run_surface`，同样的 11 条规则、同样的学习率，
+# 并把 Rosenbrock 上的结果放在旁边。先想一想哪些结论**不依赖曲面**：
+#
+# - 原文动量法（照字面）多出来的 $\beta(1-\alpha)\theta_{t-2}$ 与梯度无关，按 $r^t$（$r \approx 1.572$）增长，**在任何曲面上都发散**；
+# - 宽容读法只是系数为 $\beta(1-\alpha)$ 的重球法，与正确的动量法结果接近；
+# - 正确的方法能否收敛、收敛得多快，则取决于曲面的尺度和学习率——换一个曲面，哪个“最快”可以变。
+#
+# 下面的结论句都由两张表的数字生成：哪些行在两个曲面上的“收敛 / 发散 / 没走到”状态相同，哪些变了。
+
+
+# %%
+def beale(theta):
+    x, y = theta[0], theta[1]
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y * y) ** 2 + (2.625 - x + x * y * y * y) ** 2
+
+
+def run_surface(loss_fn, make_optimizer, n_steps, device, start, optimum, blow_up=1e6):
+    """与第 08 课的 run 相同，只是损失函数、起点、最小值都作为参数。"""
+    theta = tg.tensor(start, dtype=tg.float64, device=device, requires_grad=True)
+    optimizer = make_optimizer([theta])
+    diverged_at, point = None, list(start)
+    for t in range(1, n_steps + 1):
+        optimizer.zero_grad()
+        loss_fn(theta).backward()
+        optimizer.step()
+        point = theta.detach().tolist()
+        if not all(math.isfinite(v) and abs(v) < blow_up for v in point):
+            diverged_at = t
+            break
+    if diverged_at is not None:
+        return {"diverged_at": diverged_at, "final_loss": math.inf, "dist": math.inf, "point": point}
+    with tg.no_grad():
+        final = loss_fn(tg.tensor(point, dtype=tg.float64, device=device)).item()
+    return {"diverged_at": None, "final_loss": final, "dist": math.dist(point, optimum), "point": point}
+
+
+def summary_rules(lesson):
+    """第 9 步汇总表的 11 条规则（学习率与课程相同）。"""
+    L = lesson
+    return [
+        ("SGD（α=0.001）", lambda ps: optim.SGD(ps, lr=0.001)),
+        ("动量法 正确（α=0.001, β=0.9）", lambda ps: optim.SGD(ps, lr=0.001, momentum=0.9)),
+        ("动量法 原文（照字面）", lambda ps: L.SeedMomentum(ps, lr=0.001, beta=0.9)),
+        ("动量法 原文（宽容读法）", lambda ps: L.SeedMomentumAsStep(ps, lr=0.001, beta=0.9)),
+        ("AdaGrad 正确（α=0.5）", lambda ps: optim.Adagrad(ps, lr=0.5)),
+        ("AdaGrad 原文（η=1/Σg²）", lambda ps: L.SeedAdaGrad(ps, lr=1.0)),
+        ("RMSprop 正确（α=0.01）", lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.99)),
+        ("RMSprop 原文（η=1/R）", lambda ps: L.SeedRMSprop(ps, lr=1.0, gamma=0.99, batch_size=1)),
+        ("Adam 正确（α=0.1）", lambda ps: optim.Adam(ps, lr=0.1)),
+        ("Adam 原文 §4.1.2（α=0.1）", lambda ps: L.SeedAdam412(ps, lr=0.1, betas=(0.9, 0.999))),
+        ("Adam 原文 §4.2.1（α=0.1）", lambda ps: L.SeedAdam421(ps, lr=0.1, betas=(0.9, 0.999))),
+    ]
+
+
+def status(r, tol=1e-3):
+    if r["diverged_at"] is not None:
+        return "发散"
+    return "收敛" if r["dist"] < tol else "没走到"
+
+
+def exercise3(device, quick):
+    lesson = load_lesson()
+    n_steps = 300 if quick else 2000
+    surfaces = {"Rosenbrock": (lesson.rosenbrock, lesson.START, lesson.OPTIMUM),
+                "Beale": (beale, (1.0, 1.5), (3.0, 0.5))}
+    with tg.no_grad():
+        j_opt = beale(tg.tensor([3.0, 0.5], dtype=tg.float64)).item()
+    assert j_opt == 0.0, "Beale 函数在 (3, 0.5) 处应恰为 0"
+    table = {}
+    for title, make in summary_rules(lesson):
+        table[title] = {k: run_surface(fn, make, n_steps, device, start, opt) for k, (fn, start, opt) in surfaces.items()}
+
+    def cell(r):
+        if r["diverged_at"] is not None:
+            return lesson.pad(f"第 {r['diverged_at']} 步发散", 24)
+        return lesson.pad(f"J={r['final_loss']:.2e} 距={r['dist']:.2e}", 24)
+
+    print(f"练习 3：Beale 函数（起点 (1, 1.5)，最小值 (3, 0.5)，J = {j_opt}），每条规则 {n_steps} 步")
+    print(f"  {lesson.pad('规则', 32)}{lesson.pad('Rosenbrock', 24)}{lesson.pad('Beale', 24)}状态")
+    same, changed = [], []
+    for title, r in table.items():
+        a, b = status(r["Rosenbrock"]), status(r["Beale"])
+        (same if a == b else changed).append(title)
+        print(f"  {lesson.pad(title, 32)}{cell(r['Rosenbrock'])}{cell(r['Beale'])}{a} → {b}")
+    # 与曲面无关的数学事实：原文动量法照字面在 Beale 上也发散
+    assert table["动量法 原文（照字面）"]["Beale"]["diverged_at"] is not None
+    fastest = {k: min((t for t in table if table[t][k]["diverged_at"] is None), key=lambda t: table[t][k]["final_loss"])
+               for k in surfaces}
+    print(f"  状态不变的规则（{len(same)} 条）：{'、'.join(same)}")
+    print(f"  状态变了的规则（{len(changed)} 条）：{'、'.join(changed) or '（没有）'}")
+    print(f"  最终损失最小的：Rosenbrock 上是 {fastest['Rosenbrock']}，Beale 上是 {fastest['Beale']}"
+          f"（{'相同' if fastest['Rosenbrock'] == fastest['Beale'] else '不同'}）")
+    print("  不变的结论：原文动量法（照字面）在两个曲面上都发散——它的增长与梯度无关；其余结论（谁收敛、谁最快）"
+          "依赖曲面与学习率，要看上面的数字。")
+    return {"beale_status": {t: status(r["Beale"]) for t, r in table.items()},
+            "beale_same_status": same, "beale_changed_status": changed}
+
+
+# %% [markdown]
+# ## 练习 4 ★★：Nesterov 动量与带动量的 RMSprop
+#
+# > 试试 `optim.SGD(nesterov=True)` 和 `optim.RMSprop(momentum=0.9)`，它们的公式是什么？在 Rosenbrock 上比动量法快吗？
+#
+# 两条公式（与 PyTorch 相同，$v_0 = b_0 = 0$）：
+#
+# - **Nesterov 动量**：$v_t = \beta v_{t-1} + g_t$，$\theta_t = \theta_{t-1} - \alpha\,(g_t + \beta v_t)$。
+#   普通动量法走 $\alpha v_t$；Nesterov 相当于先“往前看”一步：用的是 $g_t + \beta v_t$，即把下一步的动量也提前算进来，
+#   在山谷拐弯处刹车更早，振荡更小；
+# - **带动量的 RMSprop**：$E_t = \gamma E_{t-1} + (1-\gamma) g_t^2$，$b_t = \mu b_{t-1} + g_t/(\sqrt{E_t} + \varepsilon)$，
+#   $\theta_t = \theta_{t-1} - \alpha b_t$：动量加在**已经归一化过**的步子上，稳态步长约是不带动量时的 $1/(1-\mu) = 10$ 倍，
+#   所以学习率要相应减小。
+#
+# 先用 `FormulaOptimizer` 写出这两条公式，与 `optim` 里的实现逐步对照（float64，每一步从同一个 $\theta$ 出发，差到 $10^{-12}$ 以内），
+# 再在 Rosenbrock 上和第 4 步的动量法（$\alpha = 0.001$，$\beta = 0.9$）比较同样步数后的损失。
+# 带动量的 RMSprop 用 $\alpha = 0.001$（约等于不带动量时的 $\alpha = 0.01$），也试一下 $\alpha = 0.01$。
+
+
+# %%
+def stepwise_diff(lesson, make_lib, make_hand, n_steps, device):
+    """逐步对照：每一步先把手写优化器的参数设成 optim 的当前值，两者用同一个梯度各走一步，比较走完后的差。
+
+    不直接比较两条完整路径：带动量的 RMSprop 在最小值附近把 1e-16 的舍入差逐步放大，上千步后两条路径会分开，
+    那是浮点误差的放大，不是公式不同。"""
+    wa = tg.tensor(lesson.START, dtype=tg.float64, device=device, requires_grad=True)
+    wb = tg.tensor(lesson.START, dtype=tg.float64, device=device, requires_grad=True)
+    oa, ob = make_lib([wa]), make_hand([wb])
+    worst = 0.0
+    for _ in range(n_steps):
+        wb.data = wa.data.copy()
+        for w, o in ((wa, oa), (wb, ob)):
+            o.zero_grad()
+            lesson.rosenbrock(w).backward()
+            o.step()
+        worst = max(worst, float(abs(wa.data - wb.data).max()))
+    return worst
+
+
+def exercise4(device, quick):
+    lesson = load_lesson()
+
+    class HandNesterov(lesson.FormulaOptimizer):
+        """v ← βv + g；θ ← θ − α(g + βv)。"""
+
+        def update(self, xp, theta, g, state, hp):
+            state["v"] = hp["beta"] * state.get("v", 0.0) + g
+            return theta - hp["lr"] * (g + hp["beta"] * state["v"])
+
+    class HandRMSpropMomentum(lesson.FormulaOptimizer):
+        """E ← γE + (1−γ)g²；b ← μb + g/(√E + ε)；θ ← θ − αb。"""
+
+        def update(self, xp, theta, g, state, hp):
+            state["E"] = hp["gamma"] * state.get("E", 0.0) + (1 - hp["gamma"]) * g * g
+            state["b"] = hp["mu"] * state.get("b", 0.0) + g / (xp.sqrt(state["E"]) + hp["eps"])
+            return theta - hp["lr"] * state["b"]
+
+    n_steps = 1000 if quick else 2000
+    pairs = {
+        "Nesterov（α=0.001, β=0.9）": (lambda ps: optim.SGD(ps, lr=0.001, momentum=0.9, nesterov=True),
+                                       lambda ps: HandNesterov(ps, lr=0.001, beta=0.9)),
+        "RMSprop + 动量（α=0.001, μ=0.9）": (lambda ps: optim.RMSprop(ps, lr=0.001, alpha=0.99, momentum=0.9),
+                                           lambda ps: HandRMSpropMomentum(ps, lr=0.001, gamma=0.99, mu=0.9, eps=1e-8)),
+        "RMSprop + 动量（α=0.01, μ=0.9）": (lambda ps: optim.RMSprop(ps, lr=0.01, alpha=0.99, momentum=0.9),
+                                          lambda ps: HandRMSpropMomentum(ps, lr=0.01, gamma=0.99, mu=0.9, eps=1e-8)),
+    }
+    print(f"练习 4：Nesterov 动量与带动量的 RMSprop（Rosenbrock，{n_steps} 步）")
+    momentum = lesson.run(lambda ps: optim.SGD(ps, lr=0.001, momentum=0.9), "动量法", n_steps, device)
+    print(f"  {lesson.pad('动量法（α=0.001, β=0.9）', 36)}{lesson.describe(momentum)}")
+    out = {"momentum_loss": momentum["final_loss"]}
+    for name, (lib, hand) in pairs.items():
+        a = lesson.run(lib, name, n_steps, device)
+        diff = stepwise_diff(lesson, lib, hand, n_steps, device)
+        assert diff < 1e-12, f"{name}：公式与 optim 不一致"
+        faster = a["diverged_at"] is None and a["final_loss"] < momentum["final_loss"]
+        print(f"  {lesson.pad(name, 36)}{lesson.describe(a)}")
+        print(f"  {'':36}手写公式与 optim 逐步对照的最大差 {diff:.1e}；比动量法{'快' if faster else '慢（或发散）'}")
+        out[name] = {"final_loss": a["final_loss"], "diverged_at": a["diverged_at"], "hand_diff": diff,
+                     "faster_than_momentum": faster}
+    return {"nesterov_rmsprop": out}
+
+
+# %% [markdown]
+# ## 练习 5 ★★★：手写 AdamW；Adam + L2 的不动点
+#
+# > 用 `FormulaOptimizer` 写出 AdamW，在一个有损失梯度的问题上（比如 $J = 10(w_1 - 2)^2$，再加一个没有梯度的 $w_2$）
+# > 与 `optim.AdamW(weight_decay=0.1)` 逐步对照到 $10^{-12}$；再推导 Adam + L2 在这个问题上的不动点，与 AdamW 的比较。
+#
+# **AdamW**（PyTorch 的顺序）：先衰减 $\theta \leftarrow (1 - \alpha\lambda)\theta$，再做普通的 Adam 更新
+# $\theta \leftarrow \theta - \alpha\,\hat m/(\sqrt{\hat v} + \varepsilon)$，$m$、$v$ 里只有损失的梯度 $g$。
+# 把 $w_2$ 写成 `0 * w2` 放进损失：它的梯度恰为 0 但不是 `None`，优化器照常更新它。
+#
+# **Adam + L2 的不动点**：梯度是 $g + \lambda\theta$。不动点要求更新为 0，即 $\hat m = 0$，即 $g + \lambda\theta = 0$：
+#
+# - $w_1$：$20(w_1 - 2) + \lambda w_1 = 0 \Rightarrow w_1^* = 40/(20 + \lambda)$，$\lambda = 0.1$ 时约 1.990——就是 L2 正则化后损失的最小值；
+# - $w_2$：$\lambda w_2 = 0 \Rightarrow w_2^* = 0$，但走向 0 的速度被 $\sqrt{\hat v}$ 归一化，与 $\lambda$ 无关（第 10 步）。
+#
+# **AdamW 的不动点**：稳态时 $\hat m = g$、$\sqrt{\hat v} = |g|$，更新为 0 要求 $\lambda\theta + g/(|g| + \varepsilon) = 0$。
+#
+# - $w_1$：$|g|/(|g|+\varepsilon) = \lambda w_1$，解得 $|g| = \varepsilon\lambda w_1/(1 - \lambda w_1) \approx 2.5\times10^{-9}$，
+#   于是 $w_1^* = 2 - |g|/20 \approx 2 - 1.25\times10^{-10}$：只要有一点点损失梯度，归一化后的步子就是 $O(\alpha)$，
+#   足以抵消 $\alpha\lambda\theta$ 的衰减——AdamW 几乎不改变有梯度的参数的最优点；
+# - $w_2$：$m = v = 0$，每步只乘 $(1 - \alpha\lambda)$，$w_2 = (1-\alpha\lambda)^t \to 0$，速度由 $\lambda$ 决定。
+#
+# 两者的差别正是“解耦”：Adam + L2 把正则化当成损失的一部分（改变了最优点、却让无梯度参数的衰减速度与 $\lambda$ 无关）；
+# AdamW 对每个参数施加同一比例的衰减，有梯度的参数由损失决定，没梯度的参数按 $(1-\alpha\lambda)^t$ 衰减。
+# 但 AdamW 走到这个不动点很慢：$\hat v$ 按 $\beta_2 = 0.999$ 慢慢忘掉开头的大梯度，在那之前平衡条件是
+# $|g| = \lambda w_1(\sqrt{\hat v} + \varepsilon)$，即 $w_1 \approx 2 - \lambda w_1\sqrt{\hat v}/20$（准平衡），随 $\hat v$ 变小而逼近 2。
+# 下面先逐步对照，再长时间运行两种优化器，与上面推出的不动点、准平衡比较。
+
+
+# %%
+def exercise5(device, quick):
+    lesson = load_lesson()
+    lr, lam, eps = 0.01, 0.1, 1e-8
+
+    class HandAdamW(lesson.FormulaOptimizer):
+        """θ ← (1 − αλ)θ；m、v、偏差修正同 Adam；θ ← θ − α·m̂/(√v̂ + ε)。"""
+
+        def update(self, xp, theta, g, state, hp):
+            b1, b2 = hp["betas"]
+            t = state["t"]
+            theta = theta * (1 - hp["lr"] * hp["weight_decay"])
+            state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+            state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * g * g
+            m_hat = state["m"] / (1 - b1 ** t)
+            v_hat = state["v"] / (1 - b2 ** t)
+            return theta - hp["lr"] * m_hat / (xp.sqrt(v_hat) + hp["eps"])
+
+    def loss(w):
+        return 10 * (w[0] - 2) ** 2 + 0 * w[1]
+
+    def trajectory(make, n):
+        w = tg.tensor([0.0, 1.0], dtype=tg.float64, device=device, requires_grad=True)
+        opt = make([w])
+        path = []
+        for _ in range(n):
+            opt.zero_grad()
+            loss(w).backward()
+            opt.step()
+            path.append(w.detach().tolist())
+        return path, opt.state[w]
+
+    n_check = 200 if quick else 2000
+    lib, _ = trajectory(lambda ps: optim.AdamW(ps, lr=lr, weight_decay=lam, eps=eps), n_check)
+    hand, _ = trajectory(lambda ps: HandAdamW(ps, lr=lr, betas=(0.9, 0.999), weight_decay=lam, eps=eps), n_check)
+    step_diff = max(abs(a - b) for pa, pb in zip(lib, hand) for a, b in zip(pa, pb))
+    assert step_diff < 1e-12, step_diff
+    print(f"练习 5：手写 AdamW 与 optim.AdamW(weight_decay={lam}) 逐步对照 {n_check} 步，最大差 {step_diff:.1e}")
+
+    n_long = 3000 if quick else 10000
+    adam_l2, _ = trajectory(lambda ps: optim.Adam(ps, lr=lr, weight_decay=lam, eps=eps), n_long)
+    adamw_path, st = trajectory(lambda ps: HandAdamW(ps, lr=lr, betas=(0.9, 0.999), weight_decay=lam, eps=eps), n_long)
+    adam_l2, adamw = adam_l2[-1], adamw_path[-1]
+    l2_fixed = 40 / (20 + lam)
+    g_star = eps * lam * 2 / (1 - lam * 2)          # 用 w₁ ≈ 2 代入 |g| = ελw/(1 − λw)
+    adamw_fixed = 2 - g_star / 20
+    decay_w2 = (1 - lr * lam) ** n_long
+    # 准平衡：m̂ ≈ g 时更新为 0 要求 |g| = λw₁(√v̂₁ + ε)，即 w₁ = 2 − λw₁(√v̂₁ + ε)/20；v̂ 按 β₂ 慢慢遗忘以前的大梯度
+    v_hat = float(st["v"][0]) / (1 - 0.999 ** st["t"])
+    quasi = 2 - lam * adamw[0] * (math.sqrt(v_hat) + eps) / 20
+    print(f"  {n_long} 步后（从 w = (0, 1) 出发，α = {lr}）：")
+    print(f"    Adam + L2：w₁ = {adam_l2[0]:.6f}（推导 40/(20+λ) = {l2_fixed:.6f}，差 {abs(adam_l2[0] - l2_fixed):.1e}），"
+          f"w₂ = {adam_l2[1]:.2e}")
+    print(f"    AdamW    ：w₁ = {adamw[0]:.8f}，w₂ = {adamw[1]:.6e}（(1 − αλ)^{n_long} = {decay_w2:.6e}）")
+    print(f"      准平衡 w₁ = 2 − λw₁(√v̂₁ + ε)/20 = {quasi:.8f}（用当前的 v̂₁ = {v_hat:.2e}），差 {abs(adamw[0] - quasi):.1e}；"
+          f"v̂ 趋于 0 时的不动点 2 − {g_star / 20:.2e}")
+    deltas = [2 - adamw_path[k - 1][0] for k in (n_long // 3, 2 * n_long // 3, n_long)]
+    print(f"      2 − w₁ 在第 {n_long // 3}、{2 * n_long // 3}、{n_long} 步：" + "、".join(f"{d:.2e}" for d in deltas)
+          + "（按 β₂ 的遗忘速度逐渐变小）")
+    assert abs(adam_l2[0] - l2_fixed) < 1e-9
+    assert abs(adamw[0] - quasi) < 0.05 * (2 - adamw[0]) and deltas[0] > deltas[1] > deltas[2] > 0
+    assert abs(adamw[1] - decay_w2) < 1e-12
+    if not quick:
+        assert abs(adamw[0] - adamw_fixed) < 2e-3
+    print(f"  结论：有梯度的 w₁，Adam + L2 停在 L2 正则化损失的最小值 {l2_fixed:.4f}（被拉离 2 约 {2 - l2_fixed:.4f}）；"
+          f"AdamW 在 {n_long} 步时离 2 还差 {2 - adamw[0]:.1e}，并继续向 2 靠拢（不动点只差 {g_star / 20:.0e}）；"
+          f"没有梯度的 w₂ 在 AdamW 下严格按 (1 − αλ)^t 衰减，在 Adam + L2 下 {n_long} 步后是 {adam_l2[1]:.1e}。")
+    return {"adamw_step_diff": step_diff, "adam_l2_w1": adam_l2[0], "adamw_w1": adamw[0], "l2_fixed_point": l2_fixed}
+
+
 # %%
 def main(quick=False, device="cpu"):
     results = {}
     results.update(exercise1(device, quick))
     results.update(exercise2(device, quick))
+    results.update(exercise3(device, quick))
+    results.update(exercise4(device, quick))
+    results.update(exercise5(device, quick))
     return results
 
 
