@@ -596,7 +596,7 @@ RESULTS["figures"] = [RESULTS[k] for k in ("figure_histograms", "figure_layer_st
 # 5. ★★★ 推导 LayerNorm 的反向传播：$\partial L/\partial x$ 用 $\hat x$、$\sigma$ 和 $\partial L/\partial \hat x$ 表示，
 #    并用 `tinygrad_zh.testing.gradcheck` 验证你手写的版本。
 #
-# ★ 题的答案见 `lessons/answers/10_init_normalization_answers.py`。
+# 全部练习的答案：`lessons/answers/10_init_normalization_answers.py`。
 #
 
 # %% [markdown]

@@ -490,7 +490,7 @@ RESULTS.update({"bn2d_hand_diff": diff, "bn2d_channel_mean": float(np.abs(ch_mea
 # 4. ★★★ 自己写 `Conv2d` 的 `Function`：前向用 im2col，反向 $\partial L/\partial W = G_{mat}^\top \cdot \text{cols}$，
 #    $\partial L/\partial X$ 用 col2im（按卷积核的 $k^2$ 个偏移把梯度切片相加）。用 `tinygrad_zh.testing.gradcheck` 检验。
 #
-# ★ 题的答案见 `lessons/answers/11_cnn_answers.py`。
+# 全部练习的答案：`lessons/answers/11_cnn_answers.py`。
 #
 # ## 参考结果
 #

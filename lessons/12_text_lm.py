@@ -546,7 +546,7 @@ RESULTS.update({"smoothed_sample": smoothed, "samples": mle, "neural_sample": ne
 # 4. ★★★ 用 `nn.Embedding(V, V)` 做神经网络二元语法，训练到收敛（提示：在 GPU 上；或把全部字对的计数写成一个
 #    加权的交叉熵，做全批量梯度下降）。验证它在训练集上的困惑度趋近计数模型 $k = 0$ 时的训练集困惑度。
 #
-# ★ 题的答案见 `lessons/answers/12_text_lm_answers.py`。
+# 全部练习的答案：`lessons/answers/12_text_lm_answers.py`。
 #
 # ## 参考结果
 #
