@@ -697,7 +697,7 @@ RESULTS.update({"sentiment_majority": majority, "sentiment_confusion": cm.tolist
 # 5. ★★★ 手写 `LSTMCell` 的反向传播（对 $h_{t-1}, c_{t-1}, x_t$ 和四个门的权重），用 float64 的 `gradcheck` 验证，
 #    再与 `nn.LSTMCell` 对照。
 #
-# ★ 题的答案见 `lessons/answers/13_rnn_answers.py`。
+# 全部练习的答案见 `lessons/answers/13_rnn_answers.py`。
 #
 # ## 参考结果
 #

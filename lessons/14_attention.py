@@ -718,7 +718,7 @@ RESULTS["figure_corpus"] = str(show(fig, "14_attention_corpus.png", dpi=110))
 # 5. ★★★ 不用 `F.scaled_dot_product_attention`，自己写一个融合的 `Function`（前向存 $P$，反向用第 3 步的公式），
 #    用 float64 的 `gradcheck` 验证，再与库里的比较速度。
 #
-# ★ 题的答案见 `lessons/answers/14_attention_answers.py`。
+# 全部练习的答案见 `lessons/answers/14_attention_answers.py`。
 #
 # ## 参考结果
 #

@@ -715,7 +715,7 @@ RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
 # 5. ★★★ 把第 6 步的验证批换成整个验证集（按 block_size 切成不重叠的段），算出验证集困惑度，
 #    与第 13 课的 LSTM 比较：注意两课的词表与划分不同，要让比较公平需要改什么？
 #
-# ★ 题的答案见 `lessons/answers/15_gpt_answers.py`。
+# 全部练习的答案见 `lessons/answers/15_gpt_answers.py`。
 #
 # ## 参考结果
 #

@@ -1,12 +1,13 @@
 # %% [markdown]
-# # 第 15 课 ★ 练习答案：组装 GPT 并训练
+# # 第 15 课 练习答案：组装 GPT 并训练
 #
 # 运行方式：`python lessons/answers/15_gpt_answers.py [--quick] [--device cuda]`（在仓库根目录）。
-# 两道题都用第 15 课快速模式的设置（语料前 400 段、2 层、C = 32），完整模式每次训练 300 步，共 7 次，
-# 2 核 CPU 上约两分钟；`--quick` 每次只训练 40 步，十几秒。
+# 各题都用第 15 课快速模式的设置（语料前 400 段、C = 32；练习 3 是 8 层），完整模式每次训练 200—300 步，
+# 2 核 CPU 上约五分钟；`--quick` 每次只训练 10—40 步，不到一分钟。
 
 # %%
 import math
+import types
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ import numpy as np
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 from tinygrad_zh.lesson import load_definitions, run_lesson
+import tinygrad_zh.nn.functional as F
 from tinygrad_zh.models.gpt import GPT, GPTConfig
+from tinygrad_zh.testing import assert_close
 
 
 def load_lesson():
@@ -23,7 +26,8 @@ def load_lesson():
 
 
 def setup(lesson, quick, **overrides):
-    cfg = dict(lesson.QUICK_CFG, steps=40 if quick else 300, eval_every=10 if quick else 50, **overrides)
+    cfg = dict(lesson.QUICK_CFG, steps=40 if quick else 300, eval_every=10 if quick else 50)
+    cfg.update(overrides)
     data = lesson.load_corpus(True)
     rng = np.random.default_rng(1234)
     val_batches = [lesson.get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], rng)
@@ -127,11 +131,181 @@ def exercise2(device, quick):
     return {"warmup": out}
 
 
+# %% [markdown]
+# ## 练习 3 ★★：后置层规范化，8 层
+#
+# > 把前置层规范化改成后置（`x = ln_1(x + attn(x))`，去掉 `ln_f`），层数加到 8，比较训练前 200 步的损失。
+#
+# 前置（pre-LN）时残差流 $x$ 本身从不被规范化，每个块只往上“加”一点，梯度沿恒等的残差路径直达底层；
+# 后置（post-LN，原始 Transformer 的写法）时每个块的输出都过一次层规范化，梯度回传要穿过 8 次层规范化的雅可比矩阵，
+# 底层的梯度被层层改变尺度，训练初期更难、对学习率和预热更敏感（原始 Transformer 需要很长的预热就是因为它）。
+# 下面两种模型用同样的初始化、种子、数据顺序和优化设置（快速模式的配置，层数改为 8），比较前若干步的训练损失。
+
+
+# %%
+def post_ln_forward(self, x, kv_cache=None, layer=0):
+    x = self.ln_1(x + self.attn(x, kv_cache, layer))
+    return self.ln_2(x + self.mlp(x))
+
+
+def exercise3(device, quick):
+    lesson = load_lesson()
+    steps = 6 if quick else 200
+    cfg, data, val_batches, config = setup(lesson, quick, steps=steps, eval_every=steps, warmup=min(10, steps))
+    cfg["n_layer"] = 8
+    config = GPTConfig(block_size=cfg["block_size"], vocab_size=data["vocab_size"], n_layer=8,
+                       n_head=cfg["n_head"], n_embd=cfg["n_embd"])
+    print(f"练习 3：前置与后置层规范化（8 层，各训练 {steps} 步）")
+    out = {}
+    for kind in ("pre", "post"):
+        tg.manual_seed(1337)
+        model = GPT(config).to(device)
+        if kind == "post":
+            for block in model.transformer.h:
+                block.forward = types.MethodType(post_ln_forward, block)
+            model.transformer.ln_f = nn.Identity()
+        hist = run(lesson, model, cfg, data, val_batches, device)
+        assert np.all(np.isfinite(hist["loss"]))
+        k = max(1, steps // 10)
+        out[kind] = {"loss_first": float(np.mean(hist["loss"][:k])), "loss_last": float(np.mean(hist["loss"][-k:])),
+                     "val_loss": hist["val"][-1][1], "grad_first": float(np.mean(hist["grad_norm"][:k]))}
+        print(f"  {'前置' if kind == 'pre' else '后置'}：前 {k} 步平均损失 {out[kind]['loss_first']:.3f}，"
+              f"最后 {k} 步 {out[kind]['loss_last']:.3f}，验证损失 {out[kind]['val_loss']:.4f}，"
+              f"前 {k} 步平均梯度范数 {out[kind]['grad_first']:.2f}")
+    better = "前置" if out["pre"]["loss_last"] < out["post"]["loss_last"] else "后置"
+    print(f"  {steps} 步后训练损失更低的是{better}（差 {abs(out['pre']['loss_last'] - out['post']['loss_last']):.3f}）")
+    return {"post_ln": out}
+
+
+# %% [markdown]
+# ## 练习 4 ★★：去掉位置嵌入
+#
+# > 去掉位置嵌入 `wpe`，模型还能学到多少？
+#
+# 没有 `wpe` 时，**单层**注意力对前文是“一袋字”：把前文打乱（最后一个字不动），加权平均不变，最后一个位置的输出也不变。
+# 所以单层模型学不到“前一个字是什么”这种依赖顺序的规律（而二元语法恰恰最依赖它），只有当前字本身沿残差流直通输出。
+# 但因果掩码泄露了位置：第 $t$ 个位置平均的是前 $t + 1$ 个字，它的表示取决于“自己前面有哪些字”；
+# 到了第二层，最后一个位置看到的是这些各自带着不同前缀的表示，打乱顺序就会改变输出——
+# 多层的模型可以从因果掩码里重新拼出顺序信息（文献里称为 NoPE，只是学得更慢）。
+# 下面两件事都量出来：打乱前文对单层、两层无 `wpe` 模型的影响；以及把 `wpe` 清零并冻结后训练，验证损失与完整模型、
+# 一元语法基线相比如何。
+
+
+# %%
+def exercise4(device, quick):
+    lesson = load_lesson()
+    cfg, data, val_batches, config = setup(lesson, quick, steps=10 if quick else 300, warmup=5 if quick else 10)
+    print(f"练习 4：去掉位置嵌入（各训练 {cfg['steps']} 步）")
+    out = {}
+    for use_wpe in (True, False):
+        tg.manual_seed(1337)
+        model = GPT(config).to(device)
+        if not use_wpe:
+            model.transformer.wpe.weight.data = tg.zeros(*model.transformer.wpe.weight.shape, device=device)
+            model.transformer.wpe.weight.requires_grad_(False)
+        hist = run(lesson, model, cfg, data, val_batches, device)
+        out["wpe" if use_wpe else "no_wpe"] = hist["val"][-1][1]
+    # 打乱前文（最后一个字不动）：单层无 wpe 的模型输出不变，两层的（刚训练完的这个）会变
+    tg.manual_seed(0)
+    one_layer = GPT(GPTConfig(block_size=config.block_size, vocab_size=config.vocab_size, n_layer=1,
+                              n_head=config.n_head, n_embd=config.n_embd)).to(device)
+    one_layer.transformer.wpe.weight.data = tg.zeros(*one_layer.transformer.wpe.weight.shape, device=device)
+    x = val_batches[0][0][:4]
+    perm = np.concatenate([np.random.default_rng(0).permutation(x.shape[1] - 1), [x.shape[1] - 1]])
+    diffs = {}
+    for name, m in (("1 层", one_layer), (f"{config.n_layer} 层（训练后）", model)):
+        m.eval()
+        with tg.no_grad():
+            diffs[name] = (m(tg.tensor(x, device=device))[0][:, -1]
+                           - m(tg.tensor(x[:, perm], device=device))[0][:, -1]).abs().max().item()
+    d1, d2 = diffs.values()
+    assert d1 < 1e-5 and d2 > 100 * max(d1, 1e-7), diffs
+    diff = d2
+    uni = data["unigram_val"]
+    assert all(np.isfinite(v) and v < data["ln_V"] for v in out.values()), out
+    print("  打乱前文、最后一个字不动，最后位置的 logits 最大差：" + "，".join(f"{k} {v:.1e}" for k, v in diffs.items())
+          + "（单层与顺序无关；多层靠因果掩码拿回了顺序信息）")
+    print(f"  验证损失：有位置嵌入 {out['wpe']:.4f}，没有 {out['no_wpe']:.4f}，一元语法 {uni:.4f}，ln V = {data['ln_V']:.4f}")
+    if out["wpe"] < uni:
+        print(f"  去掉位置嵌入后，从一元语法往下走的距离是完整模型的 {(uni - out['no_wpe']) / (uni - out['wpe']):.0%}")
+    else:
+        print("  训练太短，两个模型都还没低于一元语法基线，看不出差别（去掉 --quick 再看）")
+    return {"no_wpe": out, "no_wpe_perm_diff": diffs}
+
+
+# %% [markdown]
+# ## 练习 5 ★★★：整个验证集的困惑度，与第 13 课比较
+#
+# > 把第 6 步的验证批换成整个验证集（按 block_size 切成不重叠的段），算出验证集困惑度，
+# > 与第 13 课的 LSTM 比较：注意两课的词表与划分不同，要让比较公平需要改什么？
+#
+# 把验证集切成 $\lfloor N / (T+1) \rfloor$ 段不重叠的 $T + 1$ 个字（输入 $T$ 个、目标错开一位），逐段平均交叉熵，
+# 困惑度 = $\exp(\text{平均交叉熵})$。下面还用 NumPy 的对数 softmax 对前几段独立算一遍核对。
+# 不重叠的切法让每段开头的字几乎没有上下文（第 0 个位置只看到 1 个字），所以它**高估**了模型的损失；
+# 按位置统计的损失正好显示这一点（滑动窗口评估，每次只计最后一个位置，能去掉这个偏差，但慢 $T$ 倍）。
+#
+# 与第 13 课的 LSTM 比，困惑度不能直接比，要统一：
+# 1. **同一个词表**：困惑度是“平均在几个字里犹豫”，词表不同（字表大小、罕见字是否并成 `<unk>`）时，
+#    预测 `<unk>` 比预测一个具体的罕见字容易得多，词表小的一方占便宜；
+# 2. **同一份验证文本**：两课的语料截取与 90/10 划分不同，文本难度不同；
+# 3. **同样的上下文处理**：LSTM 的评估让隐状态跨段传递（有很长的上下文），这里每段从零开始；
+#    要么都用滑动窗口，要么都从零开始；
+# 4. 还要考虑模型的大小和训练的字数（参数量、步数×每步字数）相近，否则比较的是预算而不是结构。
+# 下面打印两课的词表大小与验证集字数，说明它们确实不同。
+
+
+# %%
+def full_val_nll(model, ids, block_size, device, chunk=64):
+    n = (len(ids) - 1) // block_size
+    x = ids[:n * block_size].reshape(n, block_size)
+    y = ids[1:n * block_size + 1].reshape(n, block_size)
+    model.eval()
+    per_pos = np.zeros(block_size)
+    with tg.no_grad():
+        for s in range(0, n, chunk):
+            logits = model(tg.tensor(x[s:s + chunk], device=device))[0]
+            logp = F.log_softmax(logits, dim=-1).cpu().numpy()
+            nll = -np.take_along_axis(logp, y[s:s + chunk, :, None], axis=-1)[..., 0]
+            per_pos += nll.sum(axis=0)
+    return per_pos / n, n, x, y
+
+
+def exercise5(device, quick):
+    lesson = load_lesson()
+    cfg, data, val_batches, config = setup(lesson, quick, steps=10 if quick else 300, warmup=5 if quick else 10)
+    tg.manual_seed(1337)
+    model = GPT(config).to(device)
+    hist = run(lesson, model, cfg, data, val_batches, device)
+    T = cfg["block_size"]
+    per_pos, n, x, y = full_val_nll(model, data["val_ids"], T, device)
+    nll = float(per_pos.mean())
+    # 核对：前 8 段用 NumPy 独立算一次，与模型自带的损失（F.cross_entropy）比较
+    with tg.no_grad():
+        logits, loss = model(tg.tensor(x[:8], device=device), tg.tensor(y[:8], device=device))
+    z = logits.cpu().numpy().astype(np.float64)
+    z = z - z.max(-1, keepdims=True)
+    ref = float((np.log(np.exp(z).sum(-1)) - np.take_along_axis(z, y[:8, :, None], -1)[..., 0]).mean())
+    assert abs(ref - loss.item()) < 1e-4, (ref, loss.item())
+    assert np.isfinite(nll) and nll < data["ln_V"] + 0.5
+    print(f"练习 5：训练 {cfg['steps']} 步后，整个验证集 {len(data['val_ids'])} 字切成 {n} 段 × {T}：平均交叉熵 {nll:.4f}，"
+          f"困惑度 {math.exp(nll):.1f}（固定的 {len(val_batches)} 批验证批上是 {hist['val'][-1][1]:.4f}）")
+    k = max(1, T // 8)
+    print(f"  按段内位置：前 {k} 个位置平均 {per_pos[:k].mean():.4f}，最后 {k} 个位置平均 {per_pos[-k:].mean():.4f}")
+    split13 = load_definitions(Path(__file__).resolve().parent.parent / "13_rnn.py").load_lesson12().load_split(quick)
+    print(f"  词表：第 15 课 V = {data['vocab_size']}，第 13 课 V = {split13['tok'].vocab_size}；"
+          f"验证集：第 15 课 {len(data['val_ids'])} 字，第 13 课 {len(split13['val_ids'])} 字——不统一就不能直接比困惑度")
+    return {"full_val_nll": nll, "full_val_ppl": math.exp(nll), "full_val_segments": n,
+            "per_position_first": float(per_pos[:k].mean()), "per_position_last": float(per_pos[-k:].mean())}
+
+
 # %%
 def main(quick=False, device="cpu"):
     results = {}
     results.update(exercise1(device, quick))
     results.update(exercise2(device, quick))
+    results.update(exercise3(device, quick))
+    results.update(exercise4(device, quick))
+    results.update(exercise5(device, quick))
     return results
 
 
