@@ -8,7 +8,7 @@
     3 tensor, creation, cuda
     4 nn/, optim/, data/, metrics, sampling, serialization, testing/, viz
     5 models/
-    6 training, training_config, lesson
+    6 training, training_config, run_guard, lesson
     7 cli, __main__, 包的 __init__
 """
 
@@ -28,7 +28,7 @@ LAYERS = [
     ("tensor", "creation", "cuda"),
     ("nn", "optim", "data", "metrics", "sampling", "serialization", "testing", "viz"),
     ("models",),
-    ("training", "training_config", "lesson"),
+    ("training", "training_config", "run_guard", "lesson"),
     ("cli", "__main__", "__init__"),
 ]
 LAZY_ALLOWED = {"cli"}  # 命令行按子命令延迟导入，`tinygrad-zh --help` 才快

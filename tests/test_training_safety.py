@@ -18,7 +18,7 @@ import pytest
 
 import tinygrad_zh as tg
 import tinygrad_zh.training as training
-from tinygrad_zh import cli, serialization
+from tinygrad_zh import cli, run_guard, serialization
 from tinygrad_zh.cli import describe_error, main
 from tinygrad_zh.models.gpt import GPT
 from tinygrad_zh.training import ConfigError, NonFiniteError, TrainConfig, train
@@ -232,7 +232,7 @@ def test_impossible_model_sizes_are_refused_before_allocating(corpus, tmp_path, 
     available = training.available_memory()
     if sys.platform.startswith("linux"):
         assert isinstance(available, int) and available > 0
-    monkeypatch.setattr(training, "available_memory", lambda device="cpu": 10 ** 5)   # 只有 100 kB 的机器
+    monkeypatch.setattr(run_guard, "available_memory", lambda device="cpu": 10 ** 5)   # 只有 100 kB 的机器
     with pytest.raises(ConfigError, match="放不下"):
         train(tiny(corpus, tmp_path / "small"), progress=False, verbose=False)
     params, need = training.estimate_memory(tiny(corpus, tmp_path), vocab_size=40)
@@ -422,7 +422,7 @@ def test_sigterm_saves_and_exits_143_and_a_lock_keeps_a_second_run_out(corpus, t
 
 def test_a_lock_held_by_this_process_blocks_train(corpus, tmp_path):
     run = tmp_path / "run"
-    with training._run_lock(str(run)):
+    with run_guard.run_lock(str(run)):
         with pytest.raises(ConfigError, match="正被另一个训练进程使用"):
             train(tiny(corpus, run), progress=False, verbose=False)
     assert not run.exists()                                         # 这次新建的空目录也收拾掉了
@@ -503,7 +503,7 @@ def test_sample_bounds(trained, capsys, args, message):
 
 
 def test_sample_refuses_batches_that_do_not_fit(trained, capsys, monkeypatch):
-    monkeypatch.setattr(training, "available_memory", lambda device="cpu": 1000)
+    monkeypatch.setattr(run_guard, "available_memory", lambda device="cpu": 1000)
     assert main(["sample", "--checkpoint", trained, "--device", "cpu", "--num-samples", "1000"]) == 2
     assert "采样估计至少需要" in one_line(capsys.readouterr().err)
 

@@ -358,7 +358,8 @@ def _check_sample_args(args):
 def _cmd_sample(args):
     from .autograd import no_grad              # 同上：只在 sample 子命令里导入
     from .backend import to_numpy
-    from .training import available_memory, format_bytes, load_checkpoint
+    from .run_guard import available_memory, format_bytes
+    from .training import load_checkpoint
     _check_sample_args(args)
     temperature = 0.0 if 0 < args.temperature < GREEDY_TEMPERATURE else args.temperature
 
