@@ -19,9 +19,8 @@ import tinygrad_zh as tg
 import tinygrad_zh.training as training
 from tinygrad_zh.cli import main
 from tinygrad_zh.serialization import CheckpointError
+from tiny_run import POEM
 
-POEM = ("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n"
-        "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n")
 STRUCTURE = "__tinygrad_zh__.json"
 
 

@@ -11,23 +11,12 @@ import pytest
 import tinygrad_zh as tg
 import tinygrad_zh.training as training
 from tinygrad_zh.cli import lesson_list, main
-
-POEM = ("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n"
-        "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tiny_run import POEM, ROOT, tiny_args, write_corpus
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "poem.txt"
-    path.write_text(POEM * 12, encoding="utf-8")
-    return str(path)
-
-
-def tiny_args(corpus, out_dir, *extra):
-    return ["train", "--data", corpus, "--out-dir", str(out_dir), "--n-layer", "1", "--n-head", "2", "--n-embd", "32",
-            "--block-size", "16", "--batch-size", "8", "--max-steps", "20", "--warmup-steps", "2", "--lr", "0.01",
-            "--eval-interval", "10", "--eval-batches", "2", "--device", "cpu", "--no-progress", *extra]
+    return write_corpus(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,12 @@ from tinygrad_zh.models.gpt import GPT
 from tinygrad_zh.serialization import CheckpointError
 from tinygrad_zh.training import (CPU_CONFIG, GPU_CONFIG, ConfigError, TrainConfig, evaluate, fixed_batches, get_batch,
                                   load_checkpoint, prepare_data, preset, resolve_device, train)
-
-POEM = ("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。\n"
-        "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n")
+from tiny_run import POEM, write_corpus
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    path = tmp_path / "poem.txt"
-    path.write_text(POEM * 12, encoding="utf-8")   # 600 字，训练 540 / 验证 60
-    return str(path)
+    return write_corpus(tmp_path)
 
 
 def tiny(corpus, out_dir, **changes):
