@@ -16,8 +16,26 @@ import pytest
 LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
 
 
+LESSON_ID = re.compile(r"^(\d\d[a-z]?)_")   # 08_*.py 是第 08 课；分成几部分的课写作 08a_*.py、08b_*.py
+
+
+def lesson_files():
+    """lessons/ 里全部课程文件，按编号排序。"""
+    return [p for p in sorted(LESSONS.glob("[0-9][0-9]*_*.py")) if LESSON_ID.match(p.name)]
+
+
+def lesson_id(path):
+    """``lessons/08a_optimizers_momentum.py`` → ``"08a"``。"""
+    return LESSON_ID.match(pathlib.Path(path).name).group(1)
+
+
+def lesson_marker(name):
+    """课程编号对应的 pytest 标记：``"08a"`` → ``pytest.mark.lesson08``（一课的几部分共用一个标记）。"""
+    return getattr(pytest.mark, f"lesson{name[:2]}")
+
+
 def lesson_path(name):
-    """按编号（如 "04"）找到 ``lessons/04_*.py``。"""
+    """按编号（如 "04"、"08a"）找到 ``lessons/04_*.py``。"""
     return next(LESSONS.glob(f"{name}_*.py"))
 
 
@@ -27,7 +45,7 @@ def is_notebook_lesson(path):
     return re.search(r'^# %% tags=\[.*"parameters".*\]', text, flags=re.M) is not None
 
 
-NOTEBOOK_LESSONS = [p.name[:2] for p in sorted(LESSONS.glob("[0-9][0-9]_*.py")) if is_notebook_lesson(p)]
+NOTEBOOK_LESSONS = [lesson_id(p) for p in lesson_files() if is_notebook_lesson(p)]
 
 
 def load(name):

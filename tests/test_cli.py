@@ -226,7 +226,10 @@ def test_doctor(capsys):
 def test_lessons_lists_titles(capsys, tmp_path):
     assert main(["lessons"]) == 0
     out = capsys.readouterr().out
-    assert "00  环境与约定" in out and "lessons/13_rnn.py" in out
+    assert "00  环境与约定" in out and "lessons/01_scalar_autograd.py" in out
     (tmp_path / "07_demo.py").write_text("# %% [markdown]\n# # 第 07 课：示例课\n", encoding="utf-8")
+    (tmp_path / "08b_part.py").write_text("# %% [markdown]\n# # 第 08 课（下）：后半课\n", encoding="utf-8")
     (tmp_path / "notes.py").write_text("", encoding="utf-8")
-    assert [(n, t, p.name) for n, t, p in lesson_list(tmp_path)] == [("07", "示例课", "07_demo.py")]
+    (tmp_path / "123_not_a_lesson.py").write_text("", encoding="utf-8")
+    assert [(n, t, p.name) for n, t, p in lesson_list(tmp_path)] == [("07", "示例课", "07_demo.py"),
+                                                                     ("08b", "后半课", "08b_part.py")]

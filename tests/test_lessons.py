@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from lesson_utils import (LESSONS, is_notebook_lesson, load, pngs as _pngs, quiet_output,  # noqa: F401
+from lesson_utils import (LESSONS, is_notebook_lesson, lesson_files, lesson_id, load, pngs as _pngs,  # noqa: F401
+                          quiet_output,
                           run_lesson_script)  # quiet_output 是自动使用的 fixture
 
 
@@ -126,10 +127,10 @@ def test_every_lesson_is_tested_and_has_the_required_sections():
     import re
     tests_dir = pathlib.Path(__file__).resolve().parent
     tested = {m for f in tests_dir.glob("test_lessons*.py")
-              for m in re.findall(r"^def test_lesson(\d\d)\b", f.read_text(encoding="utf-8"), flags=re.M)}
-    for path in sorted(LESSONS.glob("[0-9][0-9]_*.py")):
+              for m in re.findall(r"^def test_lesson(\d\d[a-z]?)(?=[_(])", f.read_text(encoding="utf-8"), flags=re.M)}
+    for path in lesson_files():
         text = path.read_text(encoding="utf-8")
-        assert path.name[:2] in tested, f"{path.name} 没有对应的测试"
+        assert lesson_id(path) in tested, f"{path.name} 没有对应的测试"
         # 按笔记本约定改写的课程有参数单元与 RESULTS；旧写法的课程有 main(quick, device)
         entry = (("QUICK, DEVICE = lesson_args(QUICK, DEVICE)", "RESULTS = {}") if is_notebook_lesson(path)
                  else ("def main(quick=False, device=\"cpu\")",))

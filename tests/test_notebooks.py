@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from lesson_utils import NOTEBOOK_LESSONS, lesson_path, quiet_output  # noqa: F401  (自动使用的 fixture)
+from lesson_utils import NOTEBOOK_LESSONS, lesson_marker, lesson_path, quiet_output  # noqa: F401  (自动使用的 fixture)
 
 jupytext = pytest.importorskip("jupytext")
 nbclient = pytest.importorskip("nbclient")
@@ -30,7 +30,7 @@ def _text(output):
 
 
 @pytest.mark.lessons
-@pytest.mark.parametrize("name", [pytest.param(n, marks=getattr(pytest.mark, f"lesson{n}"))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=lesson_marker(n))
                                   for n in NOTEBOOK_LESSONS])
 def test_lesson_runs_as_a_notebook(name, tmp_path, monkeypatch):
     monkeypatch.setenv("TINYGRAD_ZH_QUICK", "1")

@@ -22,7 +22,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_lists_every_lesson():
-    for path in sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py")):
+    for path in sorted((ROOT / "lessons").glob("[0-9][0-9]*_*.py")):
         assert f"python lessons/{path.name}" in README, path.name
 
 

@@ -32,7 +32,7 @@ def test_alternative_terms_are_glossed(path):
 
 
 def test_layer_norm_is_called_规范化_with_the_归一化_gloss():
-    for path in sorted(ROOT.glob("lessons/[0-9][0-9]_*.py")):
+    for path in sorted(ROOT.glob("lessons/[0-9][0-9]*_*.py")):
         text = path.read_text(encoding="utf-8")
         if "层归一化" in text:
             assert "层规范化" in text, f"{path.name}：LayerNorm 应译作「层规范化」，「层归一化」只作注"

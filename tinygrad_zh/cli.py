@@ -436,18 +436,25 @@ def _cmd_doctor(args):
 
 
 def lesson_list(folder=None):
-    """``[(编号, 标题, 路径)]``：lessons/ 里 ``NN_*.py`` 的课程，标题取自 ``# # 第 NN 课：标题`` 那一行。"""
+    """``[(编号, 标题, 路径)]``：lessons/ 里的课程。
+
+    编号是文件名第一个下划线前的部分：``08_*.py`` 是第 08 课，一课分成几部分时写作 ``08a_*.py``、``08b_*.py``；
+    标题取自 ``# # 第 08 课：标题`` 或 ``# # 第 08 课（上）：标题`` 那一行（冒号后面的部分）。
+    """
     folder = Path(folder) if folder is not None else Path(__file__).resolve().parent.parent / "lessons"
     found = []
-    for path in sorted(folder.glob("[0-9][0-9]_*.py")):
-        title = path.stem[3:]
+    for path in sorted(folder.glob("[0-9][0-9]*_*.py")):
+        number = path.stem.split("_", 1)[0]
+        if not re.fullmatch(r"\d\d[a-z]?", number):
+            continue
+        title = path.stem[len(number) + 1:]
         with open(path, encoding="utf-8") as f:
             for line in f:
-                m = re.match(r"^# # 第 ?(\d+) ?课[：:]\s*(.+)$", line.strip())
+                m = re.match(r"^# # 第 ?\d+ ?课(?:[（(][^）)]*[）)])?[：:]\s*(.+)$", line.strip())
                 if m:
-                    title = m.group(2).strip()
+                    title = m.group(1).strip()
                     break
-        found.append((path.stem[:2], title, path))
+        found.append((number, title, path))
     return found
 
 
