@@ -343,7 +343,7 @@ RESULTS.update({"epochs": epochs, "initial_loss": initial_loss, "initial_acc": i
 # 线性模型的决策区域一定是这样的：点 $x$ 被判为第 $k$ 类，当且仅当对所有 $j$ 都有 $z_k(x) \ge z_j(x)$，
 # 而 $z_k - z_j = (w_k - w_j)^\top x + (b_k - b_j)$ 是 $x$ 的线性函数，所以每个条件是一个**半平面**，
 # 第 $k$ 类的区域是几个半平面的交——一个**凸**的扇形，边界是直线。而每条螺旋臂绕着中心转了一圈多，
-# 不可能放进一个凸区域里。所以无论怎么训练，准确率都只能比瞎猜的 1/3 好一点（这里约 0.54）。
+# 不可能放进一个凸区域里。所以无论怎么训练，准确率都离 1 很远，只比瞎猜的 1/3 好一些（图下打印这次的数）。
 # 这不是优化的问题，是模型本身表达不了；第 07 课给它加上隐藏层和激活函数。
 
 # %%
@@ -397,6 +397,7 @@ def plot_regions(model, X_np, y_np, initial_loss, initial_acc, losses, accs):
 
 fig = plot_regions(model, X_np, y_np, initial_loss, initial_acc, losses, accs)
 RESULTS["figure_regions"] = str(show(fig, "06_softmax_regions.png"))
+print(f"训练集准确率 {accs[-1]:.3f}：比瞎猜的 1/3 高 {accs[-1] - 1 / 3:.3f}，离 1 还差 {1 - accs[-1]:.3f}")
 
 # %% [markdown]
 # ## 小结

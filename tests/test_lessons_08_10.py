@@ -97,6 +97,8 @@ def test_lesson09(tmp_path):
     assert base["peak_epoch"] < r["epochs"] and base["val_acc"] < base["peak_val_acc"] - 0.05
     assert base["val_loss"] > base["best_val_loss"] + 0.2 and base["train_acc"] > base["train_acc_at_peak"] + 0.1
     assert runs["clean"]["test_acc"] > 0.85 and runs["baseline"]["test_acc"] < runs["early_stop"]["test_acc"]
+    # 课文说“基线比其余模型差一大截”：每个正则化的模型都比基线高，且差距大于种子噪声（约两个百分点）
+    assert set(r["baseline_gaps"]) == set(runs) - {"clean", "baseline"} and min(r["baseline_gaps"].values()) > 0.02
     # L1：次梯度步得不到正好为 0 的权重，近端步（软阈值）可以
     z = r["l1_exact_zeros"]
     assert z["n_weights"] == 84480 and z["exact_zeros_l1"] == 0 and z["exact_zeros_prox"] > 0.02 * z["n_weights"]

@@ -41,6 +41,13 @@ def exercise1(device):
     print(f"  全局种子 42 第一次：{[round(v, 4) for v in a.tolist()]}")
     print(f"  全局种子 42 第二次：{[round(v, 4) for v in b.tolist()]}  相同：{bool((a == b).all())}")
     print(f"  Generator(42)：     {[round(v, 4) for v in c.tolist()]}  与全局种子相同：{bool((a == c).all())}")
+    assert bool((a == b).all()) and bool((a == c).all()), "同一个种子应当给出同一串随机数"
+    # 从独立生成器取数不推进全局生成器：取数前后，全局生成器接下来给出的数相同
+    tg.manual_seed(7)
+    expected = tg.randn(3, device=device)
+    tg.manual_seed(7)
+    tg.randn(3, generator=tg.Generator().manual_seed(1), device=device)
+    assert bool((tg.randn(3, device=device) == expected).all()), "独立生成器不应改变全局生成器的状态"
     return {"seed42": [round(v, 4) for v in a.tolist()], "generator_same": bool((a == c).all())}
 
 
@@ -67,6 +74,7 @@ def exercise2(device):
     print("练习 2：")
     for text, t in cases.items():
         print(f"  {text:<46} → {t.dtype}")
+    assert [t.dtype for t in cases.values()] == [tg.int64, tg.float32, tg.float64, tg.float32]   # 与上表一致
     return {"dtypes": [str(t.dtype) for t in cases.values()]}
 
 

@@ -51,6 +51,7 @@ def exercise1(device):
     silu(x).backward()
     print("练习 1：g(x) = x·sigmoid(x) 在 x = 0.5 处")
     print(f"  公式 {formula:.6f}，中心差分 {numerical:.6f}，backward {x.grad.item():.6f}")
+    assert abs(formula - 0.739961) < 1e-6 and abs(numerical - formula) < 1e-8 and abs(x.grad.item() - formula) < 1e-12
     return {"silu_formula": formula, "silu_numerical": numerical, "silu_backward": x.grad.item()}
 
 
@@ -76,6 +77,7 @@ def exercise2(device):
     y.backward()
     print("练习 2：y = x * x * x 在 x = 2 处")
     print(f"  覆盖 {wrong}，累加 {right}，框架 {x.grad.item()}（3x² = 12）")
+    assert (wrong, right, x.grad.item()) == (4.0, 12.0, 12.0), "覆盖得 4，累加与框架都得 3x² = 12"
     return {"cube_overwrite": wrong, "cube_accumulate": right, "cube_framework": x.grad.item()}
 
 

@@ -38,7 +38,7 @@ def make_data(lesson, device, quick):
 #
 # - 一开始，各步的梯度方向大体一致，$G_t$ 越积越大，相当于学习率变成了 $t$ 倍；
 # - 参数冲过最优点以后，新的梯度方向反过来，但要先抵消掉积下的 $G_t$ 才能掉头——于是参数在最优点两侧
-#   大幅度地来回摆动，振幅越来越大，损失随之上下翻腾，最后冲到 `inf` / `nan`。
+#   大幅度地来回摆动，振幅越来越大，损失随之上下翻腾、一轮比一轮高（训练得更久就冲到 `inf` / `nan`）。
 #
 # 这和一个没有阻尼的弹簧很像（第 08 课会看到：动量法是“有阻尼”的版本，$v \leftarrow \beta v + g$，$\beta < 1$）。
 
@@ -46,12 +46,12 @@ def make_data(lesson, device, quick):
 # %%
 def exercise1(device, quick):
     lesson = load_lesson()
-    data = make_data(lesson, device, quick)
+    data = make_data(lesson, device, quick=False)   # 两种模式都用完整设置：不到半秒，少几轮看不出振幅在长
     tg.manual_seed(0)
     model = nn.Linear(2, 1).to(device)
     optimizer = optim.SGD(model.parameters(), lr=0.1)
     loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
-    epochs = 3 if quick else 20
+    epochs = 20
     epoch_losses = []
     for _ in range(epochs):
         for xb, yb in loader:
@@ -63,6 +63,8 @@ def exercise1(device, quick):
     print("练习 1：不清零梯度，学习率 0.1，每轮末的全数据损失：")
     print("  " + "，".join(f"{v:.3g}" for v in epoch_losses))
     print(f"  对照：第 05 课正常训练后损失约 {lesson.NOISE ** 2}（噪声方差）")
+    # 从来没有接近噪声方差，而且后几轮的损失比前几轮大一个数量级以上（振幅在长）
+    assert min(epoch_losses) > 2 * lesson.NOISE ** 2 and max(epoch_losses[-5:]) > 10 * max(epoch_losses[:5]), epoch_losses
     return {"no_zero_grad_losses": epoch_losses}
 
 
@@ -86,9 +88,9 @@ def exercise1(device, quick):
 # %%
 def exercise2(device, quick):
     lesson = load_lesson()
-    data = make_data(lesson, device, quick)
+    data = make_data(lesson, device, quick=False)   # 两种模式都用完整设置（不到半秒）
     loader = DataLoader(TensorDataset(data["X"], data["y"]), batch_size=32, shuffle=True)
-    epochs = 3 if quick else 20
+    epochs = 20
     out = {}
     print(f"练习 2：恒定学习率，{epochs} 轮后的全数据损失")
     for lr in (0.01, 0.1, 1.0, 1.1):
@@ -100,6 +102,9 @@ def exercise2(device, quick):
         out[f"lr{lr}"] = final
         note = "发散" if not math.isfinite(final) or final > 1e6 else ""
         print(f"  α = {lr:<5} 损失 {final:.4g} {note}")
+    floor = lesson.NOISE ** 2
+    assert out["lr0.01"] < out["lr0.1"] < 1.1 * floor, out                          # 0.01 走到底且抖得更少
+    assert all(not math.isfinite(out[k]) or out[k] > 1e6 for k in ("lr1.0", "lr1.1")), out   # 两个都发散
     return out
 
 

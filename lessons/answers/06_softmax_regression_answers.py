@@ -40,7 +40,7 @@ def make_data(device):
 # $$\frac{e^{1}}{e^{1} + 2e^{0}} = \frac{e}{e + 2} \approx 0.576,\qquad \ell \ge -\ln 0.576 \approx 0.551.$$
 #
 # 损失有一个降不下去的“地板”，梯度还多穿过一层 softmax 被压小，学得更慢。
-# 线性模型在螺旋上反正只有约 0.54 的准确率，这里准确率相差不大，损失却明显更高；换成第 07 课的 MLP，差别会更明显。
+# 线性模型在螺旋上的准确率本来就不高，这里两者的准确率相差不大，损失却明显更高；换成第 07 课的 MLP，差别会更明显。
 # 结论：模型输出 logits，softmax 只在交叉熵里做一次。
 
 
@@ -66,7 +66,10 @@ def exercise1(device, quick):
             acc = accuracy(model(data["X"]), data["y"])
         out[name] = (loss, acc)
         print(f"  {name}：{epochs} 轮后损失 {loss:.4f}，训练集准确率 {acc:.4f}")
-    print(f"  先 softmax 时损失的下限 −ln(e/(e + 2)) = {-math.log(math.e / (math.e + 2)):.4f}")
+    floor = -math.log(math.e / (math.e + 2))
+    print(f"  先 softmax 时损失的下限 −ln(e/(e + 2)) = {floor:.4f}")
+    (good, good_acc), (bad, bad_acc) = out["正确：logits"], out["错误：先 softmax"]
+    assert bad > floor and bad > good + 0.1 and abs(bad_acc - good_acc) < 0.05, out
     return {"logits_loss": out["正确：logits"][0], "double_softmax_loss": out["错误：先 softmax"][0]}
 
 
@@ -99,6 +102,9 @@ def exercise2(device):
             first_inf = next(g for g, v in zip(grid, e) if math.isinf(v))
             limit = math.log(float(np.finfo(np_dtype).max))
             out[name] = first_inf
+            # 朴素版本三种类型都溢出成 nan；减最大值的版本正常；inf 正好从门槛 ln(max) 之后的第一个格点开始
+            assert all(math.isnan(v) for v in naive) and abs(sum(stable) - 1) < 1e-2, (naive, stable)
+            assert limit <= first_inf < limit + 0.25 + 0.05, (first_inf, limit)
             print(f"  {name}：朴素 softmax([1000, 1001, 1002]) = {[round(v, 4) for v in naive]}，"
                   f"减最大值 = {[round(v, 4) for v in stable]}；e^z 从 z = {first_inf:g} 起为 inf（门槛 ln(max) = {limit:.2f}）")
     return {"first_inf": out}

@@ -47,6 +47,8 @@ def exercise1(device, quick):
         rise = r["val_loss"] - r["best_val_loss"]
         print(f"    验证损失最后比最低点高 {rise:.3f}")
         out[key] = {"test_acc": r["test_acc"], "val_loss_rise": rise}
+    # 没有错标签：验证损失不再先降后升（第 09 课有错标签时回升了零点几）
+    assert all(v["val_loss_rise"] < 0.05 for v in out.values()), out
     return out
 
 
@@ -77,6 +79,7 @@ def exercise2(device, quick):
     print(f"  召回率（对角线 / 行和）：{np.round(recall, 3).tolist()}")
     diff = max(float(np.abs(precision - lib_p).max()), float(np.abs(recall - lib_r).max()))
     print(f"  与 metrics.precision / metrics.recall(average=None) 的最大差：{diff:.1e}")
+    assert diff < 1e-12
     return {"confusion_diff": diff}
 
 

@@ -63,15 +63,17 @@ def exercise1(device, quick):
     fig = lesson.plot_heads([w[0]], tokens, label("反转任务：每个头的注意力权重", "reverse task: attention weights per head"),
                             [label(f"训练 {steps} 步后", f"after {steps} steps")])
     path = str(show(fig, "14_answers_reverse.png", dpi=110))
+    # 热图应当是反对角线：每个头在后半段都把大部分权重放在位置 2n−1−t 上
+    assert acc > 0.95 and anti.min() > 0.5, (acc, anti)
     return {"reverse_acc": acc, "reverse_anti_diagonal": anti.tolist(), "figure": path}
 
 
 # %% [markdown]
 # ## 练习 2 ★：$d = 1024$，以及方差不是 1 的时候
 #
-# $d = 1024$ 时不缩放的分数标准差 31.69（$\sqrt{1024} = 32$），平均最大权重 0.954，71% 的行已经饱和（最大权重 > 0.99），
-# 穿过 softmax 的平均梯度只剩缩放时的 22%；除以 $\sqrt{d}$ 后标准差 0.99、平均最大权重 0.161、梯度 0.227，
-# 与 $d = 16$ 时没有区别。
+# $d = 1024$ 时不缩放的分数标准差接近 $\sqrt{1024} = 32$，平均最大权重接近 1，大部分行已经饱和（最大权重 > 0.99），
+# 穿过 softmax 的平均梯度只剩缩放时的一小部分；除以 $\sqrt{d}$ 后标准差回到 1 附近，与 $d = 16$ 时没有区别。
+# 具体的数见下面代码的输出（答案末尾的断言检查这些说法）。
 #
 # 若 $q_i, k_i$ 独立、均值 0、方差都是 $\sigma^2$，则每一项 $q_i k_i$ 的方差是 $\sigma^2 \cdot \sigma^2 = \sigma^4$，
 # $d$ 项之和的方差是 $d\sigma^4$，标准差 $\sigma^2\sqrt{d}$。$\sigma^2 = 4$ 时标准差是 $4\sqrt{d}$，
@@ -97,6 +99,11 @@ def exercise2(device):
     stds = {"1/√d": (dots / math.sqrt(d)).std().item(), "1/(4√d)": (dots / (4 * math.sqrt(d))).std().item()}
     print(f"  q、k 的分量方差为 4、d = {d}：点积标准差 {dots.std().item():.2f}（理论 4√d = {4 * math.sqrt(d):.0f}）；"
           + "，".join(f"乘 {k} 后 {v:.2f}" for k, v in stds.items()))
+    # 不缩放：标准差约 √d、多数行饱和、梯度小得多；缩放后标准差约 1。方差 4 时要乘 1/(4√d) 才回到 1
+    assert abs(raw["std"] / math.sqrt(1024) - 1) < 0.05 and raw["saturated"] > 0.5 and raw["grad"] < 0.5 * sc["grad"]
+    assert abs(sc["std"] - 1) < 0.05 and sc["saturated"] == 0
+    assert abs(dots.std().item() / (4 * math.sqrt(d)) - 1) < 0.05
+    assert abs(stds["1/(4√d)"] - 1) < 0.05 and abs(stds["1/√d"] - 4) < 0.2
     return {"d1024_raw": raw, "d1024_scaled": sc, "var4_std": dots.std().item(), "var4_scaled_std": stds}
 
 

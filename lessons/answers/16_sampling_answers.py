@@ -53,6 +53,8 @@ def exercise1(device):
     print(f"  τ = 0.5：{np.round(p_half, 4).tolist()}，熵 {h_half:.4f}（原分布 {lesson.entropy(p):.4f}）")
     print(f"  top_k = 3 再 top_p = 0.7：留下 {kept}；抽 {n} 次的频率 {np.round(freq, 4).tolist()}，"
           f"手算 {np.round(expected, 4).tolist()}")
+    assert np.allclose(p_half, [0.16 / 0.3, 0.09 / 0.3, 0.04 / 0.3, 0.01 / 0.3]) and abs(h_half - 1.0785) < 1e-4
+    assert kept == [0, 1] and float(np.abs(freq - expected).max()) < 0.02, (kept, freq)
     return {"ex1_probs_half": p_half.tolist(), "ex1_entropy_half": h_half, "ex1_kept": kept,
             "ex1_freq": freq.tolist(), "ex1_freq_err": float(np.abs(freq - expected).max())}
 
@@ -67,13 +69,7 @@ def exercise1(device):
 # - **模型自己的交叉熵**：把生成的文字再送进模型（τ = 1 的原分布），生成部分每个字的平均 $-\ln p$。
 #   它量的是“在模型看来，这段文字有多意外”。
 #
-# 第 15 课的模型（验证损失 4.81）上，每段 60 个字：
-#
-# | τ | distinct-4 | 模型自己的交叉熵 |
-# |---|---|---|
-# | 0.5 | 0.897 | 2.46 |
-# | 1.0 | 1.000 | 4.44 |
-# | 1.5 | 1.000 | 7.39 |
+# 每个温度的两个量打印在代码下面（完整模式用第 15 课的模型，快速模式用一个小模型，数不同，趋势相同）。
 #
 # 结果：τ 越低，交叉熵越低（低温只挑模型最有把握的字，文字在模型眼里“很通顺”），distinct-4 也越低（越重复）；
 # τ 越高两者都越高，τ = 1.5 时交叉熵超过模型在真实验证集上的损失——写出来的东西比真实文本还“意外”，也就是胡言乱语。
@@ -102,6 +98,10 @@ def exercise2(device, quick, loaded):
         out[tau] = {"nll": nll, "distinct4": distinct, "example": texts[0]}
         print(f"  τ = {tau}：distinct-4 {distinct:.3f}，模型自己的交叉熵 {nll:.3f}（验证损失 {info['model_val_loss']:.3f}）；"
               f"例：{lesson.visible(texts[0][:40])}")
+    # 交叉熵随 τ 单调上升，distinct-4 不降；τ = 1.5 的文字在模型眼里比真实验证集还“意外”
+    assert out[0.5]["nll"] < out[1.0]["nll"] < out[1.5]["nll"], out
+    assert out[0.5]["distinct4"] <= out[1.0]["distinct4"] <= out[1.5]["distinct4"], out
+    assert out[1.5]["nll"] > info["model_val_loss"], (out[1.5]["nll"], info["model_val_loss"])
     return {"ex2": out, "ex2_val_loss": info["model_val_loss"], "ex2_ln_V": math.log(tok.vocab_size)}
 
 
