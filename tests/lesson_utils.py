@@ -6,6 +6,7 @@
 """
 
 import importlib.util
+import io
 import pathlib
 import re
 import runpy
@@ -57,19 +58,30 @@ def load(name):
     return module
 
 
+def gbk_console():
+    """一个像中文 Windows 控制台 / 管道那样的输出流：GBK 编码、遇到写不出的字符就报错（errors="strict"）。"""
+    return io.TextIOWrapper(io.BytesIO(), encoding="gbk", errors="strict", line_buffering=True)
+
+
 def run_lesson_script(name, *args, quick=True, device="cpu"):
     """在本进程里把课程当脚本运行（``sys.argv`` = 课程路径 --quick --device cpu），返回它的 ``RESULTS``。
 
-    图片写到哪里、matplotlib 用什么后端由自动使用的 fixture ``quiet_output`` 决定（临时目录、Agg）。
+    标准输出与标准错误换成 GBK 的严格流（中文 Windows 的样子）：课程打印 ₁、ŷ 之前没有调用
+    ``lesson_args``（它让写不出的字符变成 ``?``）就会在这里报 ``UnicodeEncodeError``。运行结束后把输出转写到
+    真正的标准输出，测试失败时能看到。图片写到哪里、matplotlib 用什么后端由自动使用的 fixture ``quiet_output``
+    决定（临时目录、Agg）。
     """
     path = lesson_path(name)
     argv = [str(path), *(["--quick"] if quick else []), "--device", device, *args]
-    old_argv = sys.argv
-    sys.argv = argv
+    old_argv, old_out, old_err = sys.argv, sys.stdout, sys.stderr
+    sys.argv, sys.stdout, sys.stderr = argv, gbk_console(), gbk_console()
     try:
         namespace = runpy.run_path(str(path), run_name="__main__")
     finally:
-        sys.argv = old_argv
+        for stream, real in ((sys.stdout, old_out), (sys.stderr, old_err)):
+            stream.flush()
+            real.write(stream.buffer.getvalue().decode("gbk"))
+        sys.argv, sys.stdout, sys.stderr = old_argv, old_out, old_err
         try:
             import matplotlib.pyplot as plt
             plt.close("all")

@@ -36,6 +36,22 @@ def test_lessons_run_on_a_gbk_console(lesson, tmp_path):
     assert "运行参数".encode("gbk") in done.stdout
 
 
+def test_cli_commands_run_on_a_gbk_console(tmp_path):
+    """课程列表、环境检查、训练（带进度输出与检查点）、采样：整条命令行流程写到 GBK 管道里也不崩溃。"""
+    from tiny_run import tiny_args, write_corpus
+
+    for args in (["lessons"], ["doctor"]):
+        done = _run(["-m", "tinygrad_zh", *args], tmp_path)
+        assert done.returncode == 0, done.stderr.decode("gbk", errors="replace")[-2000:]
+    done = _run(["-m", "tinygrad_zh", *tiny_args(write_corpus(tmp_path), tmp_path / "run", "--overwrite")], tmp_path)
+    assert done.returncode == 0, done.stderr.decode("gbk", errors="replace")[-2000:]
+    assert (tmp_path / "run" / "ckpt.npz").is_file()
+    done = _run(["-m", "tinygrad_zh", "sample", "--checkpoint", str(tmp_path / "run" / "ckpt.npz"), "--prompt", "春眠",
+                 "--max-new-tokens", "8", "--device", "cpu"], tmp_path)
+    assert done.returncode == 0, done.stderr.decode("gbk", errors="replace")[-2000:]
+    assert "春眠".encode("gbk") in done.stdout
+
+
 def test_cli_help_and_errors_on_a_gbk_console(tmp_path):
     done = _run(["-m", "tinygrad_zh", "--help"], tmp_path)
     assert done.returncode == 0 and "训练".encode("gbk") in done.stdout

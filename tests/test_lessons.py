@@ -4,6 +4,7 @@
 """
 
 import math
+import os
 import pathlib
 import subprocess
 import sys
@@ -105,13 +106,18 @@ def test_lesson04_full_mode(tmp_path):
     assert round(r["final_loss"], 6) == 0.000229 and round(r["final_y_hat"], 6) == 0.978604
 
 
+def gbk_env():
+    """子进程里运行的课程与答案都写到 GBK 的管道里（中文 Windows 的样子），写不出的字符不能让它们崩溃。"""
+    return {**os.environ, "PYTHONIOENCODING": "gbk"}   # 调用时再取：fixture 设的输出目录、后端要传下去
+
+
 @pytest.mark.lessons
 @pytest.mark.parametrize("name", ["00", "04"])
 def test_lesson_runs_as_a_script(name, tmp_path):
     path = next(LESSONS.glob(f"{name}_*.py"))
     done = subprocess.run([sys.executable, str(path), "--quick", "--device", "cpu"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+                          capture_output=True, timeout=300, env=gbk_env())
+    assert done.returncode == 0, done.stderr.decode("gbk", errors="replace")[-2000:]
 
 
 @pytest.mark.lessons
@@ -119,8 +125,8 @@ def test_lesson_runs_as_a_script(name, tmp_path):
 def test_answers_run(path, tmp_path):
     # 支持快速模式的答案用 --quick 跑（完整模式可能要几分钟，留给学生自己运行）
     quick = ["--quick"] if "--quick" in path.read_text(encoding="utf-8") else []
-    done = subprocess.run([sys.executable, str(path), *quick], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run([sys.executable, str(path), *quick], capture_output=True, timeout=300, env=gbk_env())
+    assert done.returncode == 0, done.stderr.decode("gbk", errors="replace")[-2000:]
 
 
 def test_every_lesson_is_tested_and_has_the_required_sections():

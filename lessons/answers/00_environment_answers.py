@@ -109,10 +109,11 @@ def exercise3(quick, device):
     target = Path(tempfile.gettempdir()) / "tg_figs"
     before = _snapshot(default_dir)
     started = time.time_ns()
-    env = dict(os.environ, TINYGRAD_ZH_OUTPUT=str(target), MPLBACKEND="Agg")
+    # 子进程用 UTF-8 写、这里按 UTF-8 读：控制台是 GBK（中文 Windows）时两边也对得上
+    env = dict(os.environ, TINYGRAD_ZH_OUTPUT=str(target), MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
     env.pop("TINYGRAD_ZH_QUICK", None)
     cmd = [sys.executable, str(LESSON), "--device", device] + (["--quick"] if quick else [])
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(cmd, env=env, capture_output=True, encoding="utf-8", errors="replace", timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     after = _snapshot(default_dir)
     figure = target / "00_test_plot.png"
