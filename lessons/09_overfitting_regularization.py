@@ -28,7 +28,7 @@
 # 5. 会在训练循环里用学习率调度器 (learning-rate scheduler)。
 #
 # **前置知识**：第 05 课（训练循环、`DataLoader`）、第 07 课（多层感知机、8×8 手写数字）、
-# 第 08 课（SGD 的 L2 = 权重衰减、学习率调度）。
+# 第 08 课下半课（SGD 的 L2 = 权重衰减、学习率调度）。
 #
 # **运行方式**（在仓库根目录）：
 #
@@ -262,7 +262,7 @@ runs["baseline"][2].update(peak_val_acc=h["val_acc"][peak], peak_epoch=peak + 1,
 #
 # 代入 SGD：$\theta \leftarrow \theta - \alpha(\nabla J + \lambda\theta) = (1 - \alpha\lambda)\theta - \alpha\nabla J$——每步先把权重
 # 按比例缩小一点，所以叫权重衰减。它偏爱“小而分散”的权重：要把一个错标签硬背下来，往往需要几个很大的权重，
-# 惩罚让这样做变得不划算。对 SGD 这两种说法完全等价（第 08 课第 10 步验证过），所以直接用
+# 惩罚让这样做变得不划算。对 SGD 这两种说法完全等价（第 08 课（下）第 10 步验证过），所以直接用
 # `optim.SGD(weight_decay=λ)`，不必自己加损失项（`optim.l2_penalty` 只用于演示等价）。对 Adam 它们不等价，要用 AdamW。
 #
 # 我们取 $\lambda = 10^{-2}$。$\lambda$ 太大，模型连真规律都学不动（欠拟合 (underfitting)）；太小则没有作用——
@@ -452,7 +452,7 @@ runs["early_stop"] = (model, hist, result)
 # ## 第 8 步：组合起来，再加一个学习率调度
 #
 # 实践中会把几种手段组合使用。最后一个模型用 dropout（$p = 0.5$）+ 权重衰减（$\lambda = 5\times10^{-3}$），
-# 再加上余弦退火 `CosineAnnealingLR(T_max=轮数)`（第 08 课第 11 步）：学习率从 0.01 沿半个余弦降到 0。
+# 再加上余弦退火 `CosineAnnealingLR(T_max=轮数)`（第 08 课（下）第 11 步）：学习率从 0.01 沿半个余弦降到 0。
 # 训练后期步子越来越小，模型不再有力气去追那些错标签，效果上有点像“温和的早停”。
 #
 # 不过正则化不是越多越好：把平移增强也叠上去、$\lambda$ 再加大，200 轮里连训练集的真规律都学不完（欠拟合）。

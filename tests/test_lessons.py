@@ -142,3 +142,18 @@ def test_every_lesson_is_tested_and_has_the_required_sections():
                  else ("def main(quick=False, device=\"cpu\")",))
         for section in ("学习目标", "前置知识", "运行方式", "小结", "练习", "参考结果", "--quick", *entry):
             assert section in text, f"{path.name} 缺少「{section}」"
+
+
+def reading_minutes(path):
+    """一课读完大约要几分钟：汉字按每分钟 300 字，代码按每分钟 20 行（不算空行与注释行）。"""
+    import re
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    hanzi = len(re.findall(r"[\u4e00-\u9fff]", text))
+    code = sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    return hanzi / 300 + code / 20
+
+
+def test_every_lesson_fits_one_sitting():
+    """一课一次坐下来读完（约 45 分钟）；更长的课分成几部分（08a、08b……）。"""
+    too_long = {p.name: round(reading_minutes(p)) for p in lesson_files() if reading_minutes(p) > 45}
+    assert not too_long, f"这些课读完要超过 45 分钟，应当分成几部分：{too_long}"

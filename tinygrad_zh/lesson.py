@@ -171,12 +171,16 @@ def progress(iterable, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
-def load_definitions(path) -> types.SimpleNamespace:
+def load_definitions(path, base=None) -> types.SimpleNamespace:
     """只取课程文件里的 ``import``、``def``、``class`` 与字面常量赋值（如 ``X0 = 1.5``），不运行课程本身。
 
     练习答案要复用课程里的函数（``gd_step``、``mini_backward``……）时用它：
     ``lesson = load_definitions(LESSONS / "02_gradient_descent.py"); lesson.gd_step(x, 0.1)``。
     函数只能依赖这些定义；用到课程里算出来的变量的函数会在调用时报 NameError。
+
+    ``base``：另一次 ``load_definitions`` 的结果，它的名字先放进命名空间（结果里也有）。分成几部分的课，
+    后一部分的类与函数用到前一部分定义的名字（如继承前一部分的基类）时这样取：
+    ``load_definitions(下半部分, base=load_definitions(上半部分))``。
     """
     path = Path(path)
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -193,7 +197,8 @@ def load_definitions(path) -> types.SimpleNamespace:
         return False
 
     module = ast.Module(body=[n for n in tree.body if keep(n)], type_ignores=[])
-    namespace = {"__name__": f"lesson_definitions_{path.stem}", "__file__": str(path)}
+    namespace = {**(vars(base) if base is not None else {}),
+                 "__name__": f"lesson_definitions_{path.stem}", "__file__": str(path)}
     exec(compile(module, str(path), "exec"), namespace)
     return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
 

@@ -9,33 +9,41 @@
 # ---
 
 # %% [markdown]
-# # 第 08 课：优化器：原文公式勘误
+# # 第 08 课（下）：优化器——AdaGrad、RMSprop、Adam 与原文勘误
 #
-# 原文（«AI大模型创业：如何利用国际优势？»）§4.1.2 和 §4.2.1 给出了动量法、AdaGrad、RMSprop 和 Adam 的公式，可惜几乎都写错了：
-# 动量法的“动量项”用的是上一步的**参数**而不是上一步的**步子**；AdaGrad 和 RMSprop 两行根本不是完整的更新规则；
-# 两处 Adam 公式都没有用到它自己定义的二阶矩 $v$，“偏差修正”也写错了。
+# 原文（«AI大模型创业：如何利用国际优势？»）§4.2.1 给出了 AdaGrad、RMSprop 和 Adam 的公式，§4.1.2 还有另一个 Adam，
+# 可惜都写错了：AdaGrad 和 RMSprop 两行
 #
-# 这一课不只是指出错误：我们把原文的每一行**照字面**写成一个优化器，放到同一个曲面、同一个起点、同一个学习率上，
-# 和正确的优化器（`tinygrad_zh.optim` 里的实现，算法与 PyTorch 逐步相同）并排跑，用数字和图看它们错在哪里。
+# $$\frac{1}{\text{AdaGrad}} = \sum_{i=0}^{t} \left(\frac{dx_i}{dt}\right)^2,\qquad
+# \frac{1}{\text{RMSprop}} = \frac{\gamma \cdot \frac{1}{\text{batch size}} \sum_{i=0}^t \left( \frac{dx_i}{dt} \right)^2 + (1 - \gamma) \cdot \frac{1}{\text{batch size}} \sum_{i=0}^{t-1} \left( \frac{dx_i}{dt} \right)^2}{1 - \gamma^t}$$
+#
+# 根本不是完整的更新规则；两处 Adam 公式
+# $\theta = \theta - \alpha \cdot \frac{m}{1 + \beta_1^T + \beta_2^T}$（§4.1.2）与
+# $\theta_t = \theta_{t-1} - \alpha \cdot \frac{m_t}{1 - \beta_1^t + \beta_2^t}$（§4.2.1）
+# 都没有用到它自己定义的二阶矩 $v$，“偏差修正”也写错了。
+#
+# 本课接着上半课（`lessons/08a_optimizers_momentum.py`）：试验场（Rosenbrock 曲面、通用的 `run()`）、
+# 把公式变成优化器的 `FormulaOptimizer` 和动量法都在那里。这里直接取用上半课的定义
+# （`load_definitions`：只执行上半课的 `import`、`def`、`class` 和常量，不运行它），步骤编号也接着上半课，从第 5 步开始。
+# 和上半课一样，每条原文公式都**照字面**写成一个优化器，与 `tinygrad_zh.optim` 里的正确实现（算法与 PyTorch 逐步相同）并排跑。
 #
 # **学习目标**
 #
-# 1. 能写出 SGD、动量法 (momentum)、AdaGrad、RMSprop、Adam、AdamW 的正确更新公式，并说出原文每一行错在哪里；
-# 2. 会继承 `optim.Optimizer` 写自己的优化器（只需实现 `step()`），并用它把纸上的公式变成可以运行的代码；
-# 3. 会手算 Adam 的第一步（含偏差修正 (bias correction)），并与 `optim.Adam` 逐位对照；
-# 4. 理解“尺度不变性”：把损失乘以 100，SGD 的步子变大 100 倍，而 AdaGrad / RMSprop / Adam 的步子不变；
-# 5. 分清 L2 正则化与解耦权重衰减 (decoupled weight decay)：为什么 Adam 要换成 AdamW；
-# 6. 认识三种学习率调度 (learning-rate schedule)：阶梯衰减、余弦退火、预热 (warmup) + 余弦。
+# 1. 能写出 AdaGrad、RMSprop、Adam、AdamW 的正确更新公式，并说出原文每一行错在哪里；
+# 2. 会手算 Adam 的第一步（含偏差修正 (bias correction)），并与 `optim.Adam` 逐位对照；
+# 3. 理解“尺度不变性”：把损失乘以 100，SGD 的步子变大 100 倍，而 AdaGrad / RMSprop / Adam 的步子不变；
+# 4. 分清 L2 正则化与解耦权重衰减 (decoupled weight decay)：为什么 Adam 要换成 AdamW；
+# 5. 认识三种学习率调度 (learning-rate schedule)：阶梯衰减、余弦退火、预热 (warmup) + 余弦。
 #
-# **前置知识**：第 02 课（梯度下降、Rosenbrock 函数、学习率的稳定上限 $2/f''$）；第 05 课（`optim.SGD`、训练循环五行）。
+# **前置知识**：第 08 课（上）（试验场 `run()`、`FormulaOptimizer`、动量法）；第 02 课（梯度下降、Rosenbrock 函数）。
 #
-# **运行方式**（在仓库根目录）：
+# **运行方式**（在仓库根目录；上半课的文件 `lessons/08a_optimizers_momentum.py` 要在同一个目录里）：
 #
 # ```bash
-# python lessons/08_optimizers_errata.py            # 完整模式（每个优化器 2000 步，十几秒）
-# python lessons/08_optimizers_errata.py --quick    # 快速模式：每个优化器 1000 步（QUICK_STEPS），几秒
-# python lessons/08_optimizers_errata.py --device cuda
-# jupytext --to notebook lessons/08_optimizers_errata.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
+# python lessons/08b_optimizers_adaptive.py            # 完整模式（每个优化器 2000 步，约 10 秒）
+# python lessons/08b_optimizers_adaptive.py --quick    # 快速模式：每个优化器 1000 步，几秒
+# python lessons/08b_optimizers_adaptive.py --device cuda
+# jupytext --to notebook lessons/08b_optimizers_adaptive.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
 #
 # 课程的写法见第 00 课：第一个代码单元是参数单元，每一步的结果打印在那一步的代码下面，数字汇总在 `RESULTS` 里。
@@ -47,266 +55,42 @@ DEVICE = "cpu"   # "cpu" 或 "cuda"
 
 # %%
 import math
-import unicodedata
+from pathlib import Path
 
 import numpy as np
 
 import tinygrad_zh as tg
 from tinygrad_zh import optim
-from tinygrad_zh.lesson import lesson_args, progress, show
+from tinygrad_zh.lesson import lesson_args, load_definitions, progress, show
 from tinygrad_zh.viz import label, subplots
 
 QUICK, DEVICE = lesson_args(QUICK, DEVICE)   # 命令行 / 环境变量可以覆盖参数单元里的值
 RESULTS = {}                                 # 本课的结果（测试和「参考结果」都从这里取数）
 
-START = (-1.2, 1.0)          # Rosenbrock 的经典起点（与第 02 课相同）
-FULL_STEPS = 2000            # 完整模式每个优化器的步数
-QUICK_STEPS = 1000           # 快速模式：步数少一半，自适应方法也已明显接近最小值
-OPTIMUM = (1.0, 1.0)         # 最小值所在的点，J = 0
-BLOW_UP = 1e6                # 坐标的绝对值超过它（或变成 inf / nan）就算发散，停止这次运行
-N_STEPS = QUICK_STEPS if QUICK else FULL_STEPS
+
+def part_one():
+    """上半课 08a 里的定义（import、def、class 与字面常量），不运行上半课本身。"""
+    here = globals().get("__file__")
+    folder = Path(here).resolve().parent if here else Path.cwd()   # 笔记本里没有 __file__：工作目录就是 lessons/
+    return load_definitions(folder / "08a_optimizers_momentum.py")
+
+# %% [markdown]
+# ## 准备：取来上半课的试验场
+#
+# 从上半课取来这些名字：起点 `START = (−1.2, 1)`、最小值 `OPTIMUM = (1, 1)`、曲面 `rosenbrock`（可乘尺度 `scale`）、
+# 通用的 `run(make_optimizer, name, n_steps, device, ...)` 与一行结果 `describe(r)`、两条路径的最大差 `max_path_diff`、
+# 基类 `FormulaOptimizer`（子类只写 `update(xp, θ, g, state, hp)`），以及画轨迹和损失曲线的 `plot_paths`、`plot_losses`。
+# 每个优化器走的步数 `N_STEPS` 与上半课相同。
+
+# %%
+part1 = part_one()
+START, OPTIMUM, rosenbrock, rosenbrock_np = part1.START, part1.OPTIMUM, part1.rosenbrock, part1.rosenbrock_np
+run, describe, pad, max_path_diff = part1.run, part1.describe, part1.pad, part1.max_path_diff
+FormulaOptimizer, plot_paths, plot_losses = part1.FormulaOptimizer, part1.plot_paths, part1.plot_losses
+N_STEPS = part1.QUICK_STEPS if QUICK else part1.FULL_STEPS
 RESULTS["n_steps"] = N_STEPS
-
-
-def pad(text, width):
-    """按终端显示宽度补空格（中文字符占两列），让表格对齐。"""
-    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(1, width - shown)
-
-# %% [markdown]
-# ## 第 1 步：试验场——Rosenbrock 曲面与一个通用的运行函数
-#
-# 沿用第 02 课的 Rosenbrock 函数
-#
-# $$J(x, y) = (1 - x)^2 + 100\,(y - x^2)^2,\qquad \min J = 0 \ \text{在}\ (1, 1),$$
-#
-# 从 $(-1.2, 1)$ 出发。它有一条又窄又弯的山谷：横跨山谷的方向曲率约 1000，沿山谷的方向曲率不到 1。
-# 第 02 课看到，普通梯度下降的学习率不能超过约 0.002，于是沿山谷走得极慢——这正是各种优化器想要解决的问题。
-#
-# 下面的 `run()` 对任何优化器都一样：就是第 05 课的训练循环五行，只是“模型”只有一个形状为 `(2,)` 的参数 $\theta = (x, y)$。
-# 参数用 float64：这一课要把不同实现的结果比到 $10^{-12}$ 量级，float32 的舍入（约 $10^{-7}$）会淹没差别。
-# 每次运行记录整条路径、每步的损失，以及（若发散）在第几步发散。
-#
-# 记号：$g_t = \nabla J(\theta_{t-1})$ 是第 $t$ 步用到的梯度，$\alpha$ 是学习率，$t$ 从 1 开始数。
-
-
-# %%
-def rosenbrock(theta, scale=1.0):
-    """J(x, y) = (1 − x)² + 100 (y − x²)²，可选乘一个常数 scale（第 8 步的尺度测试用）。"""
-    x, y = theta[0], theta[1]
-    return ((1 - x) ** 2 + 100 * (y - x * x) ** 2) * scale
-
-
-def rosenbrock_np(x, y):
-    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-
-def run(make_optimizer, name, n_steps, device, scale=1.0, start=START, make_scheduler=None):
-    """从 start 出发用 make_optimizer([θ]) 给出的优化器走 n_steps 步。发散（|坐标| > 1e6 或 inf/nan）时提前停止。"""
-    theta = tg.tensor(start, dtype=tg.float64, device=device, requires_grad=True)
-    optimizer = make_optimizer([theta])
-    scheduler = make_scheduler(optimizer) if make_scheduler else None
-    path, losses, diverged_at = [list(start)], [], None
-    for t in progress(range(1, n_steps + 1), desc=name, unit="step", leave=False, disable=n_steps < 100):
-        optimizer.zero_grad()
-        loss = rosenbrock(theta, scale)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        losses.append(loss.item() / scale)
-        point = theta.detach().tolist()
-        path.append(point)
-        if not all(math.isfinite(v) and abs(v) < BLOW_UP for v in point):
-            diverged_at = t
-            break
-    x, y = path[-1]
-    if diverged_at is None:
-        final_loss = rosenbrock_np(x, y)
-        dist = math.hypot(x - OPTIMUM[0], y - OPTIMUM[1])
-    else:
-        final_loss = dist = math.inf
-    return {"name": name, "path": path, "losses": losses, "diverged_at": diverged_at,
-            "final_loss": final_loss, "dist": dist}
-
-
-def describe(r):
-    """一行结果：最终损失与到最小值 (1, 1) 的距离，或在第几步发散。"""
-    if r["diverged_at"] is not None:
-        x, y = r["path"][-1]
-        return f"第 {r['diverged_at']} 步发散，θ = ({x:.3g}, {y:.3g})"
-    x, y = r["path"][-1]
-    return f"θ = ({x:.4f}, {y:.4f})，J = {r['final_loss']:.3e}，‖θ − (1, 1)‖ = {r['dist']:.3e}"
-
-
-print(f"起点 θ₀ = {START}：J(θ₀) = {rosenbrock_np(*START):.2f}，离最小值 (1, 1) {math.dist(START, OPTIMUM):.2f}；"
-      f"本次运行每个优化器最多走 {N_STEPS} 步（QUICK = {QUICK}）")
-
-# %% [markdown]
-# ## 第 2 步：把纸上的公式变成优化器
-#
-# 框架里的优化器都继承 `optim.Optimizer`：构造时把参数和超参数 (hyperparameter) 交给基类，它整理成
-# `self.param_groups`（每组一个字典：`"params"` 是参数列表，其余键是 `lr` 等超参数），并为每个参数准备一个空字典
-# `self.state[p]` 存放动量之类的状态。子类只需实现 `step()`。这和 PyTorch 里自己写优化器的方式完全相同。
-#
-# 为了让每条公式都写成“一行数学 = 一行代码”，我们先写一个小基类 `FormulaOptimizer`：`step()` 负责遍历参数、
-# 数步数 `t`，子类只写 `update(xp, θ, g, state, hp)`，在原始数组上算出新的 $\theta$ 返回。
-# `xp` 是 NumPy 或 CuPy（由参数所在的设备决定），所以同一份公式在 GPU 上也能跑。
-# 更新直接写进 `p.data`，不经过自动微分（更新本身不该进入计算图，第 02 课第 1 步）。
-
-
-# %%
-class FormulaOptimizer(optim.Optimizer):
-    """把一条更新公式变成优化器。子类实现 update(xp, theta, g, state, hp)，返回新的 θ（原始数组）。
-
-    state 是这个参数自己的字典，state["t"] 是当前步数（从 1 开始）；hp 是参数组字典（lr 等超参数）。
-    """
-
-    def __init__(self, params, **hyperparameters):
-        super().__init__(params, hyperparameters)
-
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                state["t"] = state.get("t", 0) + 1
-                p.data = self.update(p.xp, p.data, p.grad.data, state, group)
-
-    def update(self, xp, theta, g, state, hp):
-        raise NotImplementedError
-
-# %% [markdown]
-# ## 第 3 步：基线——普通的随机梯度下降 (SGD)
-#
-# $$\theta_t = \theta_{t-1} - \alpha\, g_t.$$
-#
-# 原文 §4.1.2 的第一条“梯度下降法”就是它，是对的。取 $\alpha = 0.001$（稳定上限约 0.002 的一半），它沿山谷爬得很慢，
-# 是后面所有方法的参照。
-
-# %%
-sgd = run(lambda ps: optim.SGD(ps, lr=0.001), "SGD", N_STEPS, DEVICE)
-print(f"SGD（α = 0.001）：{N_STEPS} 步后 {describe(sgd)}")
-
-# %% [markdown]
-# ## 第 4 步：动量法——原文把“上一步的步子”写成了“上一步的参数”
-#
-# **原文 §4.1.2**：
-#
-# $$\theta = \theta - \alpha \cdot \nabla_\theta J(\theta) + \beta \cdot (1 - \alpha) \cdot \theta_{\text{prev}}$$
-#
-# **正确的动量法**（PyTorch 的写法，$\beta$ 常取 0.9）：
-#
-# $$v_t = \beta\, v_{t-1} + g_t,\qquad \theta_t = \theta_{t-1} - \alpha\, v_t\qquad(v_0 = 0).$$
-#
-# $v$ 是梯度的累积（“速度”）：方向一致的梯度越积越大，来回翻转的梯度互相抵消。把两式合起来消去 $v$，
-# 就是 Polyak 的“重球法” (heavy ball)：
-#
-# $$\theta_t = \theta_{t-1} - \alpha\, g_t + \beta\,(\theta_{t-1} - \theta_{t-2}),$$
-#
-# 多出来的一项是**上一步的位移** $\theta_{t-1} - \theta_{t-2}$，而不是上一步的参数。
-#
-# **照字面读原文**：$\theta_{\text{prev}}$ 是上一步的参数值 $\theta_{t-2}$（第 1 步没有更早的值，取 $\theta_{\text{prev}} = \theta_0$）：
-#
-# $$\theta_t = \theta_{t-1} - \alpha\, g_t + \beta(1-\alpha)\,\theta_{t-2}.$$
-#
-# 这一项与损失无关，只与 $\theta$ 的大小有关。两个后果，不用跑就能算出来：
-#
-# - **最小值不是不动点**：在 $(1, 1)$ 处 $g = 0$，可 $\theta_1 = \theta_0 + \beta(1-\alpha)\theta_0 = 1.8991 \cdot (1, 1)$——
-#   从最小值出发，第一步就离开了它；
-# - **指数发散**：即使梯度为 0，$\theta_t = \theta_{t-1} + c\,\theta_{t-2}$（$c = \beta(1-\alpha) \approx 0.9$）的解按
-#   $r^t$ 增长，$r$ 是 $r^2 = r + c$ 的正根 $r = (1 + \sqrt{1 + 4c})/2 \approx 1.572$：每步放大 57%。
-#   我们用一个梯度恒为 0 的“损失”验证它：参数自己就会按这个比例越长越大。
-#
-# **宽容的读法**：如果作者想写的是上一步的**位移** $\theta_{t-1} - \theta_{t-2}$，那就是系数为 $\beta(1-\alpha)$ 的重球法，
-# 与正确的动量法只差一点点。我们也把它跑一遍。
-
-
-# %%
-class SeedMomentum(FormulaOptimizer):
-    """原文 §4.1.2 照字面：θ ← θ − α∇J + β(1−α)θ_prev，θ_prev 是上一步的参数值（第 1 步取 θ₀）。"""
-
-    def update(self, xp, theta, g, state, hp):
-        prev = state.get("prev", theta)
-        state["prev"] = theta.copy()
-        return theta - hp["lr"] * g + hp["beta"] * (1 - hp["lr"]) * prev
-
-
-class SeedMomentumAsStep(FormulaOptimizer):
-    """宽容的读法：把 θ_prev 换成上一步的位移 θ_{t−1} − θ_{t−2}（重球法，系数 β(1−α)）。"""
-
-    def update(self, xp, theta, g, state, hp):
-        step = state.get("last_step", xp.zeros_like(theta))
-        new = theta - hp["lr"] * g + hp["beta"] * (1 - hp["lr"]) * step
-        state["last_step"] = new - theta
-        return new
-
-
-class HandMomentum(FormulaOptimizer):
-    """正确的动量法（PyTorch 的写法）：v ← βv + g；θ ← θ − αv。"""
-
-    def update(self, xp, theta, g, state, hp):
-        state["v"] = hp["beta"] * state.get("v", 0.0) + g
-        return theta - hp["lr"] * state["v"]
-
-
-def max_path_diff(a, b):
-    """两条路径逐点的最大差（长度不同时按较短的比）。"""
-    n = min(len(a["path"]), len(b["path"]))
-    return float(np.max(np.abs(np.array(a["path"][:n]) - np.array(b["path"][:n]))))
-
-
-def first_split(a, b, tol=1e-12):
-    """两条路径第一次相差超过 tol 的步数；始终不超过时返回 None。"""
-    n = min(len(a["path"]), len(b["path"]))
-    d = np.abs(np.array(a["path"][:n]) - np.array(b["path"][:n])).max(axis=1)
-    return int(np.argmax(d > tol)) if (d > tol).any() else None
-
-# %% [markdown]
-# 下面这一格让四个优化器从同一个起点、用同一个学习率 $\alpha = 0.001$、$\beta = 0.9$ 各走 `N_STEPS` 步：
-# 库里的动量法、照公式手写的动量法、原文（照字面）和原文（宽容读法）。
-
-# %%
-mom_lr, mom_beta = 0.001, 0.9
-momentum = run(lambda ps: optim.SGD(ps, lr=mom_lr, momentum=mom_beta), "SGD momentum", N_STEPS, DEVICE)
-hand_momentum = run(lambda ps: HandMomentum(ps, lr=mom_lr, beta=mom_beta), "手写动量法", N_STEPS, DEVICE)
-seed_momentum = run(lambda ps: SeedMomentum(ps, lr=mom_lr, beta=mom_beta), "原文动量法", N_STEPS, DEVICE)
-seed_momentum_as_step = run(lambda ps: SeedMomentumAsStep(ps, lr=mom_lr, beta=mom_beta), "原文（宽容读法）",
-                            N_STEPS, DEVICE)
-momentum_hand_diff = max_path_diff(momentum, hand_momentum)
-print(f"正确（optim.SGD(momentum=0.9)）：{describe(momentum)}")
-print(f"手写 v ← βv + g; θ ← θ − αv 与 optim.SGD 整条路径的最大差：{momentum_hand_diff:.1e}")
-print(f"原文（照字面，θ_prev = 上一步的参数）：{describe(seed_momentum)}")
-print(f"原文（宽容读法，θ_prev = 上一步的位移）：{describe(seed_momentum_as_step)}")
-
-# %% [markdown]
-# 再验证上面“不用跑就能算出来”的两个后果：从最小值 $(1, 1)$ 出发（梯度为 0，正确的优化器一动不动，原文的公式第一步就离开），
-# 以及一个梯度恒为 0 的“损失”上参数按 $r$ 倍/步增长（$\theta_t = \theta_{t-1} + c\,\theta_{t-2}$，相邻两步之比趋于 $r$）。
-
-# %%
-at_min = run(lambda ps: SeedMomentum(ps, lr=mom_lr, beta=mom_beta), "原文动量法@最小值", 3, DEVICE, start=OPTIMUM)
-still = run(lambda ps: optim.SGD(ps, lr=mom_lr, momentum=mom_beta), "动量法@最小值", 3, DEVICE, start=OPTIMUM)
-c = mom_beta * (1 - mom_lr)
-growth_rate = (1 + math.sqrt(1 + 4 * c)) / 2
-p = at_min["path"]
-print(f"从最小值 (1, 1) 出发：原文公式 θ₁ = ({p[1][0]:.4f}, {p[1][1]:.4f})，θ₂ = ({p[2][0]:.4f}, {p[2][1]:.4f})，"
-      f"θ₃ = ({p[3][0]:.4f}, {p[3][1]:.4f})；正确的动量法 θ₃ = {tuple(round(v, 4) for v in still['path'][-1])}")
-
-w = tg.tensor([1.0], dtype=tg.float64, device=DEVICE, requires_grad=True)
-opt = SeedMomentum([w], lr=mom_lr, beta=mom_beta)
-growth_values = [1.0]
-for _ in range(20):
-    opt.zero_grad()
-    (w * 0.0).sum().backward()
-    opt.step()
-    growth_values.append(w.item())
-growth_measured = growth_values[-1] / growth_values[-2]
-print(f"梯度恒为 0 时：c = β(1 − α) = {c:.4f}，理论增长率 r = (1 + √(1 + 4c))/2 = {growth_rate:.4f}；"
-      f"20 步后 w = {growth_values[-1]:.4g}，实测 w₂₀/w₁₉ = {growth_measured:.4f}")
-RESULTS.update({"seed_momentum_from_min": p[1], "still_momentum_at_min": still["path"][-1],
-                "momentum_growth_rate": growth_rate, "momentum_growth_measured": growth_measured,
-                "momentum_growth_w20": growth_values[-1]})
+print(f"从 08a 取来试验场：起点 {START}，最小值 {OPTIMUM}，J(起点) = {rosenbrock_np(*START):.2f}；"
+      f"每个优化器最多走 {N_STEPS} 步（QUICK = {QUICK}）")
 
 # %% [markdown]
 # ## 第 5 步：AdaGrad——原文那一行不是学习率
@@ -379,7 +163,7 @@ RESULTS["seed_adagrad_first_step"] = [p1[0] - START[0], p1[1] - START[1]]
 #
 # - 分子里是**全部**历史梯度平方的和，没有任何衰减，和 AdaGrad 的 $G$ 几乎一样。RMSprop 的本意恰恰是“忘掉”
 #   久远的梯度，避免 AdaGrad 学习率一路衰减到 0——原文的公式正好没做到它自己说的事；
-# - 除以 $1-\gamma^t$ 是给**从 0 出发的指数平均**做的偏差修正，用在累加和上没有意义（第 1 步把 $R_1$ 放大了 100 倍）；
+# - 除以 $1-\gamma^t$ 是给**从 0 出发的指数平均**做的偏差修正，用在累加和上没有意义（$t = 1$ 时把 $R_1$ 放大了 100 倍）；
 # - 同样没有开方、量纲不对（第 8 步）。
 #
 # **正确的 RMSprop**（Hinton 的课程讲义，2012；PyTorch 的 $\gamma$ 叫 `alpha`，默认 0.99）：
@@ -398,6 +182,13 @@ RESULTS["seed_adagrad_first_step"] = [p1[0] - START[0], p1[1] - START[1]]
 
 
 # %%
+def first_split(a, b, tol=1e-12):
+    """两条路径第一次相差超过 tol 的步数；始终不超过时返回 None。"""
+    n = min(len(a["path"]), len(b["path"]))
+    d = np.abs(np.array(a["path"][:n]) - np.array(b["path"][:n])).max(axis=1)
+    return int(np.argmax(d > tol)) if (d > tol).any() else None
+
+
 class SeedRMSprop(FormulaOptimizer):
     """原文 §4.2.1 照字面：R = (γ·S_t + (1−γ)·S_{t−1}) / (B·(1−γ^t))，S 是梯度平方的累加和；θ ← θ − lr·g/R。"""
 
@@ -600,9 +391,9 @@ RESULTS.update({"adam_g1": g.tolist(), "adam_m1": m.tolist(), "adam_v1": v.tolis
 # 再把正确的 Adam 和原文 §4.2.1 的 Adam 都取 $\alpha = 0.01$，分别在 $J/100$、$J$、$100J$ 上跑完整的步数，看谁对尺度敏感。
 # 你会看到一个乍看意外的结果：在原始的 $J$ 上，原文的 Adam 反而比正确的 Adam 收敛得**更快**。原因是它本质上就是
 # 一个动量法（$m$ 是梯度的指数平均），而 $\alpha = 0.01$ 对 Rosenbrock 的梯度尺度来说恰好合适：
-# $\alpha m_t = \alpha(1-\beta_1)\,u_t$（$u_t = \beta_1 u_{t-1} + g_t$ 是第 4 步动量法的“速度”），再除以第 7 步算出的分母
+# $\alpha m_t = \alpha(1-\beta_1)\,u_t$（$u_t = \beta_1 u_{t-1} + g_t$ 是上半课第 4 步动量法的“速度”），再除以第 7 步算出的分母
 # 1.099 ~ 1.947，所以它相当于 $\beta = 0.9$、学习率在 $0.001/1.947 \approx 0.00051$ 与 $0.001/1.099 \approx 0.00091$
-# 之间变化的动量法——比第 4 步的 $\alpha = 0.001$ 小，最多小将近一半，并不“就是”那个动量法。可一旦损失换个单位，它要么慢得几乎不动，要么几步之内发散；
+# 之间变化的动量法——比上半课第 4 步的 $\alpha = 0.001$ 小，最多小将近一半，并不“就是”那个动量法。可一旦损失换个单位，它要么慢得几乎不动，要么几步之内发散；
 # 正确的 Adam 在三种尺度上走出的是**同一条**路径。一个公式在某个例子上碰巧管用，不等于它是对的。
 
 
@@ -660,9 +451,15 @@ RESULTS.update({"scale_adam_loss": {k: v[0]["final_loss"] for k, v in scale_runs
 # %% [markdown]
 # ## 第 9 步：汇总表与轨迹图
 #
-# 所有规则同起点 $(-1.2, 1)$、同步数；每对“原文 / 正确”用同一个学习率。
+# 所有规则同起点 $(-1.2, 1)$、同步数；每对“原文 / 正确”用同一个学习率。上半课的 SGD 与动量法（正确、原文照字面、
+# 原文宽容读法）也用上半课的类重跑一遍放进表里，作为自适应方法的对照。
 
 # %%
+sgd = run(lambda ps: optim.SGD(ps, lr=0.001), "SGD", N_STEPS, DEVICE)
+momentum = run(lambda ps: optim.SGD(ps, lr=0.001, momentum=0.9), "SGD momentum", N_STEPS, DEVICE)
+seed_momentum = run(lambda ps: part1.SeedMomentum(ps, lr=0.001, beta=0.9), "原文动量法", N_STEPS, DEVICE)
+seed_momentum_as_step = run(lambda ps: part1.SeedMomentumAsStep(ps, lr=0.001, beta=0.9), "原文（宽容读法）",
+                            N_STEPS, DEVICE)
 runs = {"sgd": sgd, "momentum": momentum, "seed_momentum": seed_momentum,
         "seed_momentum_as_step": seed_momentum_as_step, "adagrad": adagrad, "seed_adagrad": seed_adagrad,
         "rmsprop": rmsprop, "seed_rmsprop": seed_rmsprop, "adam": adam, "seed_adam_412": seed_adam_412,
@@ -685,114 +482,34 @@ RESULTS.update({
     "final_loss": {k: r["final_loss"] for k, r in runs.items()},
     "dist": {k: r["dist"] for k, r in runs.items()},
     "diverged_at": {k: r["diverged_at"] for k, r in runs.items()},
-    "hand_diff": {"momentum": momentum_hand_diff, "adagrad": adagrad_hand_diff, "rmsprop": rmsprop_hand_diff,
-                  "adam": adam_hand_diff},
+    "hand_diff": {"adagrad": adagrad_hand_diff, "rmsprop": rmsprop_hand_diff, "adam": adam_hand_diff},
 })
 
 # %% [markdown]
-# 轨迹图：四个面板分别是动量法、AdaGrad、RMSprop 和 Adam，实线是正确的公式，虚线是原文的公式。
-# 发散的路径坐标可达 $10^{15}$，画到离开画框的那一点为止（用 × 标出）。
-
-
-# %%
-def clipped(path, box=(-2.5, 2.5, -1.5, 3.5)):
-    """截到第一个离开画框的点为止，并把那个点夹到框边上（发散的路径坐标可达 1e15，不能直接画）。"""
-    x0, x1, y0, y1 = box
-    p = np.array(path, dtype=float)
-    outside = ~((p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1) & np.isfinite(p).all(axis=1))
-    if outside.any():
-        k = int(np.argmax(outside))
-        p = p[:k + 1]
-        p[-1] = [np.clip(np.nan_to_num(p[-1, 0], posinf=x1, neginf=x0), x0, x1),
-                 np.clip(np.nan_to_num(p[-1, 1], posinf=y1, neginf=y0), y0, y1)]
-        return p, True
-    return p, False
-
-
-def plot_paths(runs):
-    gx, gy = np.meshgrid(np.linspace(-2.5, 2.5, 300), np.linspace(-1.5, 3.5, 300))
-    gz = np.log10(rosenbrock_np(gx, gy) + 1e-3)   # 对数等高线：山谷底部与两壁差好几个数量级
-    panels = [
-        (("动量法", "momentum"), [("sgd", "SGD", "C7", "-"),
-                                  ("momentum", ("正确（与宽容读法几乎重合）", "correct (almost under the dotted one)"),
-                                   "C2", "-"),
-                                  ("seed_momentum", ("原文（照字面）", "seed, literal"), "C3", "--"),
-                                  ("seed_momentum_as_step", ("原文（宽容读法）", "seed, as a step"), "C1", ":")]),
-        (("AdaGrad", "AdaGrad"), [("adagrad", ("正确", "correct"), "C2", "-"),
-                                  ("seed_adagrad", ("原文 η = 1/Σg²（几乎没动）", "seed: lr = 1/sum g^2 (barely moves)"),
-                                   "C3", "--")]),
-        (("RMSprop", "RMSprop"), [("rmsprop", ("正确", "correct"), "C2", "-"),
-                                  ("seed_rmsprop", ("原文 η = 1/R（几乎没动）", "seed: lr = 1/R (barely moves)"), "C3", "--")]),
-        (("Adam（α = 0.1）", "Adam (lr = 0.1)"), [("adam", ("正确", "correct"), "C2", "-"),
-                                                 ("seed_adam_412", ("原文 §4.1.2", "seed 4.1.2"), "C3", "--"),
-                                                 ("seed_adam_421", ("原文 §4.2.1", "seed 4.2.1"), "C1", ":")]),
-    ]
-    fig, axes = subplots(2, 2, figsize=(12, 10))
-    for ax, (title, curves) in zip(axes.ravel(), panels):
-        ax.contour(gx, gy, gz, levels=np.linspace(-1, 3.5, 19), cmap="viridis", linewidths=0.5, alpha=0.7, zorder=1)
-        for key, name, color, ls in curves:
-            r = runs[key]
-            p, left = clipped(r["path"])
-            text = label(*name) if isinstance(name, tuple) else name
-            if r["diverged_at"] is not None:
-                text += label(f"（第 {r['diverged_at']} 步发散）", f" (diverged at step {r['diverged_at']})")
-            # 正确的路径画粗一点、放在下层：宽容读法的路径几乎与它重合，要能同时看见两条
-            lw = 3.0 if ls == "-" and key != "sgd" else 1.4
-            ax.plot(p[:, 0], p[:, 1], ls, color=color, lw=lw, marker=".", ms=2, label=text, zorder=2 if lw > 2 else 3)
-            ax.plot(p[-1, 0], p[-1, 1], "x" if left else "o", color=color, ms=9, mew=2)
-        ax.plot(*START, "ks", ms=6)
-        ax.plot(*OPTIMUM, "y*", ms=16, markeredgecolor="black")
-        ax.set_xlim(-2.5, 2.5)
-        ax.set_ylim(-1.5, 3.5)
-        ax.set_title(label(*title))
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle(label("Rosenbrock 上的轨迹：实线 = 正确的公式，虚线 = 原文的公式（× = 离开画面）",
-                       "Rosenbrock paths: solid = correct rule, dashed = the article's formula (x = left the frame)"))
-    fig.tight_layout()
-    return fig
-
-
-RESULTS["figure_paths"] = str(show(plot_paths(runs), "08_optimizer_paths.png", dpi=110))
-
-# %% [markdown]
-# 损失曲线：横轴、纵轴都取对数；发散的曲线在发散处画一个 ×。
-
+# 轨迹图：四个面板分别是动量法（上半课的图）、AdaGrad、RMSprop 和 Adam，实线是正确的公式，虚线是原文的公式；
+# 然后是全部规则的损失曲线（横轴、纵轴都取对数，发散的曲线在发散处画一个 ×）。两个画图函数来自上半课。
 
 # %%
-def plot_losses(runs, n_steps):
-    curves = [("sgd", "SGD", "C7", "-"), ("momentum", ("动量法", "momentum"), "C0", "-"),
-              ("adagrad", "AdaGrad", "C1", "-"), ("rmsprop", "RMSprop", "C4", "-"), ("adam", "Adam", "C2", "-"),
-              ("seed_momentum", ("原文动量法", "seed momentum"), "C0", "--"),
-              ("seed_adagrad", ("原文 AdaGrad", "seed AdaGrad"), "C1", "--"),
-              ("seed_rmsprop", ("原文 RMSprop", "seed RMSprop"), "C4", "--"),
-              ("seed_adam_412", ("原文 Adam §4.1.2", "seed Adam 4.1.2"), "C2", ":"),
-              ("seed_adam_421", ("原文 Adam §4.2.1", "seed Adam 4.2.1"), "C2", "--")]
-    fig, ax = subplots(figsize=(8, 5))
-    for key, name, color, ls in curves:
-        r = runs[key]
-        losses = np.array(r["losses"], dtype=float)
-        text = label(*name) if isinstance(name, tuple) else name
-        if r["diverged_at"] is not None:
-            text += label(f"（第 {r['diverged_at']} 步发散）", f" (diverged at step {r['diverged_at']})")
-            losses = np.minimum(np.nan_to_num(losses, nan=1e12, posinf=1e12), 1e12)
-        ax.semilogy(np.arange(1, len(losses) + 1), np.maximum(losses, 1e-18), ls, color=color, label=text)
-        if r["diverged_at"] is not None:
-            ax.plot(len(losses), losses[-1], "x", color=color, ms=10, mew=2)
-    ax.set_ylim(1e-18, 1e13)
-    ax.set_xscale("log")   # 横轴也取对数：发散只发生在前十几步，线性横轴上看不见
-    ax.set_xlim(1, n_steps)
-    ax.set_xlabel(label("迭代步（对数坐标）", "step (log scale)"))
-    ax.set_ylabel(label("损失 J（对数坐标）", "loss J (log scale)"))
-    ax.set_title(label("损失曲线：实线 = 正确，虚线 = 原文", "loss curves: solid = correct, dashed = the article"))
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, ncol=2, loc="lower left")
-    fig.tight_layout()
-    return fig
-
-
-RESULTS["figure_losses"] = str(show(plot_losses(runs, N_STEPS), "08_optimizer_losses.png"))
+panels = [
+    (("动量法", "momentum"), part1.MOMENTUM_CURVES),
+    (("AdaGrad", "AdaGrad"), [("adagrad", ("正确", "correct"), "C2", "-"),
+                              ("seed_adagrad", ("原文 η = 1/Σg²（几乎没动）", "seed: lr = 1/sum g^2 (barely moves)"),
+                               "C3", "--")]),
+    (("RMSprop", "RMSprop"), [("rmsprop", ("正确", "correct"), "C2", "-"),
+                              ("seed_rmsprop", ("原文 η = 1/R（几乎没动）", "seed: lr = 1/R (barely moves)"), "C3", "--")]),
+    (("Adam（α = 0.1）", "Adam (lr = 0.1)"), [("adam", ("正确", "correct"), "C2", "-"),
+                                             ("seed_adam_412", ("原文 §4.1.2", "seed 4.1.2"), "C3", "--"),
+                                             ("seed_adam_421", ("原文 §4.2.1", "seed 4.2.1"), "C1", ":")]),
+]
+loss_curves = [("sgd", "SGD", "C7", "-"), ("momentum", ("动量法", "momentum"), "C0", "-"),
+               ("adagrad", "AdaGrad", "C1", "-"), ("rmsprop", "RMSprop", "C4", "-"), ("adam", "Adam", "C2", "-"),
+               ("seed_momentum", ("原文动量法", "seed momentum"), "C0", "--"),
+               ("seed_adagrad", ("原文 AdaGrad", "seed AdaGrad"), "C1", "--"),
+               ("seed_rmsprop", ("原文 RMSprop", "seed RMSprop"), "C4", "--"),
+               ("seed_adam_412", ("原文 Adam §4.1.2", "seed Adam 4.1.2"), "C2", ":"),
+               ("seed_adam_421", ("原文 Adam §4.2.1", "seed Adam 4.2.1"), "C2", "--")]
+RESULTS["figure_paths"] = str(show(plot_paths(runs, panels), "08b_optimizer_paths.png", dpi=110))
+RESULTS["figure_losses"] = str(show(plot_losses(runs, loss_curves, N_STEPS), "08b_optimizer_losses.png"))
 
 # %% [markdown]
 # ## 第 10 步：AdamW——权重衰减为什么要“解耦”
@@ -872,7 +589,7 @@ def plot_adamw(curves):
     return fig
 
 
-RESULTS["figure_adamw"] = str(show(plot_adamw(adamw_curves), "08_adam_vs_adamw.png"))
+RESULTS["figure_adamw"] = str(show(plot_adamw(adamw_curves), "08b_adam_vs_adamw.png"))
 
 # %% [markdown]
 # ## 第 11 步：学习率调度
@@ -945,7 +662,7 @@ def plot_schedules(lrs):
     return fig
 
 
-RESULTS["figure_schedules"] = str(show(plot_schedules(schedules), "08_lr_schedules.png"))
+RESULTS["figure_schedules"] = str(show(plot_schedules(schedules), "08b_lr_schedules.png"))
 
 # %% [markdown]
 # 最后用 $\alpha_0 = 0.03$ 的 RMSprop 在 Rosenbrock 上比较恒定学习率与余弦退火（`T_max` 取总步数，每步调度一次）。
@@ -963,30 +680,30 @@ RESULTS.update({"rmsprop_const_loss": rms_const["final_loss"], "rmsprop_cosine_l
 #
 # | 方法 | 原文 | 正确 |
 # |---|---|---|
-# | 动量法 | $\theta - \alpha\nabla J + \beta(1-\alpha)\theta_{\text{prev}}$：加的是上一步的**参数**，最小值都不是不动点，按 1.57 倍/步发散 | $v \leftarrow \beta v + g,\ \theta \leftarrow \theta - \alpha v$（等价于加 $\beta$ 倍的上一步**位移**） |
 # | AdaGrad | $1/\text{AdaGrad} = \sum g^2$：不是更新规则；当学习率用，步子 $\propto 1/g$ | $G \leftarrow G + g^2,\ \theta \leftarrow \theta - \alpha g/(\sqrt G + \varepsilon)$ |
 # | RMSprop | 分子是不衰减的累加和，再除以 $1-\gamma^t$：既不是指数平均，也没开方 | $E \leftarrow \gamma E + (1-\gamma) g^2,\ \theta \leftarrow \theta - \alpha g/(\sqrt E + \varepsilon)$ |
 # | Adam | $m/(1 + \beta_1^T + \beta_2^T)$ 与 $m_t/(1 - \beta_1^t + \beta_2^t)$：没用 $v$，偏差修正写错 | $\hat m = m/(1-\beta_1^t),\ \hat v = v/(1-\beta_2^t),\ \theta \leftarrow \theta - \alpha\hat m/(\sqrt{\hat v} + \varepsilon)$ |
 #
-# - 自己写优化器：继承 `optim.Optimizer`，实现 `step()`，状态放在 `self.state[p]`，超参数放在 `param_groups`；
+# （动量法那一行见上半课的小结。）
+#
 # - 自适应方法的要点是“用梯度的大小去除梯度”（开方后的二阶矩），于是步长与损失的尺度无关；原文的几条公式恰恰丢了这一点；
+# - Adam = 动量（$m$，梯度的指数平均）+ RMSprop（$v$，梯度平方的指数平均），不是 AdaGrad + RMSprop；
 # - Adam 的偏差修正让第一步恰好走 $\alpha$；不修正时第一步大 $1/\sqrt{1-\beta_2} \cdot (1-\beta_1) \approx 3.16$ 倍；
 # - 对 SGD，L2 正则化 = 权重衰减；对 Adam 不是，要用 AdamW 的解耦衰减；
 # - 学习率调度：阶梯、余弦、预热 + 余弦；恒定学习率的自适应方法会在最小值附近打转，退火让它停下来。
 #
 # ## 练习
 #
-# 1. ★ 把原文动量法的 $\beta$ 改成 0.5 和 0，分别从 $(1, 1)$ 和 $(-1.2, 1)$ 出发。$\beta = 0$ 时它退化成什么？
-#    $\beta = 0.5$ 时用 $r = (1 + \sqrt{1 + 4c})/2$ 预测每步的增长率，再用实验验证。
-# 2. ★ 写一个**不做偏差修正**的 Adam（`FormulaOptimizer` 的子类），验证第一步的步长是 $\alpha$ 的 3.16 倍，
+# 1. ★ 写一个**不做偏差修正**的 Adam（`FormulaOptimizer` 的子类），验证第一步的步长是 $\alpha$ 的 3.16 倍，
 #    再比较它和正确的 Adam 在 Rosenbrock 上 2000 步后的损失。
-# 3. ★★ 换一个曲面：Beale 函数 $J = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$，最小值在 $(3, 0.5)$，
+# 2. ★★ 换一个曲面：Beale 函数 $J = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2$，最小值在 $(3, 0.5)$，
 #    从 $(1, 1.5)$ 出发，重做第 9 步的汇总表。哪些结论不变？
-# 4. ★★ 试试 `optim.SGD(nesterov=True)` 和 `optim.RMSprop(momentum=0.9)`，它们的公式是什么？在 Rosenbrock 上比动量法快吗？
-# 5. ★★★ 用 `FormulaOptimizer` 写出 AdamW，在一个有损失梯度的问题上（比如 $J = 10(w_1 - 2)^2$，再加一个没有梯度的 $w_2$）
+# 3. ★★ 试试 `optim.RMSprop(momentum=0.9)`：它的公式是什么？用 `FormulaOptimizer` 写出来，与库里的实现逐步对照；
+#    在 Rosenbrock 上比动量法快吗？
+# 4. ★★★ 用 `FormulaOptimizer` 写出 AdamW，在一个有损失梯度的问题上（比如 $J = 10(w_1 - 2)^2$，再加一个没有梯度的 $w_2$）
 #    与 `optim.AdamW(weight_decay=0.1)` 逐步对照到 $10^{-12}$；再推导 Adam + L2 在这个问题上的不动点，与 AdamW 的比较。
 #
-# 全部练习的答案见 `lessons/answers/08_optimizers_errata_answers.py`。
+# 全部练习的答案见 `lessons/answers/08b_optimizers_adaptive_answers.py`。
 #
 # ## 参考结果
 #
@@ -994,8 +711,8 @@ RESULTS.update({"rmsprop_const_loss": rms_const["final_loss"], "rmsprop_cosine_l
 # （其余设置相同）；前一半的数与步数无关，两种模式相同。汇总表里“另一种模式”那一列来自 `REFERENCE`：
 # 完整模式与快速模式各一次真实运行（CPU，float64）记下的数，测试会核对快速模式那一份与真实运行一致。
 #
-# 图片：`08_optimizer_paths.png`（四个面板的轨迹）、`08_optimizer_losses.png`、`08_adam_vs_adamw.png`、`08_lr_schedules.png`。
-# 运行时间（2 核 CPU）：完整模式约 12 秒，快速模式约 3 秒。
+# 图片：`08b_optimizer_paths.png`（四个面板的轨迹）、`08b_optimizer_losses.png`、`08b_adam_vs_adamw.png`、`08b_lr_schedules.png`。
+# 运行时间（2 核 CPU）：完整模式约 10 秒，快速模式约 7 秒。
 
 # %%
 REFERENCE = {
@@ -1019,7 +736,6 @@ R = RESULTS
 other = REFERENCE["full" if QUICK else "quick"]
 other_name = "完整模式" if QUICK else "快速模式"
 div = R["diverged_at"]
-fm = R["seed_momentum_from_min"]
 den = R["seed_adam_denominator"]
 hd = R["hand_diff"]
 E = R["rmsprop_denominators"]
@@ -1027,20 +743,22 @@ steps = R["first_step_sizes"]
 sched = list(R["schedules"].values())
 adamw = R["adamw_final"]
 scale_same = max(R["scale_adam_loss"].values()) - min(R["scale_adam_loss"].values()) <= 1e-6 * R["scale_adam_loss"][1.0]
+start_dist = math.dist(START, OPTIMUM)
+adaptive = {"adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"}
+closer = {name: R["dist"][k] / start_dist for k, name in adaptive.items()}
+seed_worse = [adaptive[k] for k in ("adagrad", "rmsprop") if R["final_loss"][f"seed_{k}"] > R["final_loss"][k]]
 
 
 def sizes(name, fmt=".4g"):
     return " / ".join(f"{s:{fmt}}" for s in steps[name])
 
 
-print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'，每个优化器 {R['n_steps']} 步）。与步数无关的数：
-- 原文动量法（照字面）在第 {div['seed_momentum']} 步发散；从最小值 (1, 1) 出发，θ₁ = ({fm[0]:.4f}, {fm[1]:.4f})，\
-正确的动量法停在 ({R['still_momentum_at_min'][0]:g}, {R['still_momentum_at_min'][1]:g})；
-  梯度恒为 0 时理论增长率 r = {R['momentum_growth_rate']:.4f}，实测 w₂₀/w₁₉ = {R['momentum_growth_measured']:.4f}\
-（w₂₀ ≈ {R['momentum_growth_w20']:.0f}）；
+print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'，每个优化器 {R['n_steps']} 步）：
+- 正确的自适应方法离最小值的距离是起点距离 {start_dist:.2f} 的：""" + "、".join(
+    f"{k} {100 * v:.2g}%" for k, v in closer.items()) + f"""（{'都走近了最小值' if max(closer.values()) < 0.5 else '并非都走近了最小值'}）；
+  原文的 {'、'.join(seed_worse) or '（没有）'} 最终损失比正确的同名方法高（{len(seed_worse)} / 2）。与步数无关的数：
 - 原文 Adam §4.1.2 在第 {div['seed_adam_412']} 步、§4.2.1 在第 {div['seed_adam_421']} 步发散（α = 0.1）；
-- 手写的正确公式与 optim 整条路径的最大差：动量法 {hd['momentum']:.1e}、AdaGrad {hd['adagrad']:.1e}、\
-Adam {hd['adam']:.1e}；RMSprop {hd['rmsprop']:.1e}
+- 手写的正确公式与 optim 整条路径的最大差：AdaGrad {hd['adagrad']:.1e}、Adam {hd['adam']:.1e}；RMSprop {hd['rmsprop']:.1e}
   （从第 {R['rmsprop_split']} 步起因舍入顺序分开；最终损失 {R['final_loss']['rmsprop']:.5f} 与 \
 {R['hand_rmsprop_loss']:.5f}）；
 - 原文 §4.2.1 的分母 1 − β1^t + β2^t：t = 1 时 {den['t1']:.3f}，第 {den['argmax']} 步最大 {den['max']:.3f}，\
@@ -1072,7 +790,7 @@ def cell(final_loss, diverged_at, key):
     return f"{final_loss[key]:.3e}"
 
 
-print(f"\n汇总表（J(θ_N)；发散的写步数）：")
+print("\n汇总表（J(θ_N)；发散的写步数）：")
 print(f"  {pad('规则', 34)}{pad('本次运行 N = ' + str(R['n_steps']), 22)}{other_name}参考 N = {other['n_steps']}")
 for title, key in SUMMARY_ROWS:
     print(f"  {pad(title, 34)}{pad(cell(R['final_loss'], div, key), 22)}{cell(other['final_loss'], div, key)}")
