@@ -20,6 +20,10 @@
 用法：
     python benchmarks/bench_gpt.py [--steps 2] [--repeat 3] [--device cpu|cuda] [--clock wall|cpu]
                                    [--check] [--profile] [--no-torch] [--no-memory]
+                                   [--preset gpu] [--tf32] [--json FILE]
+
+``--preset gpu`` 换成第 18 课的 GPU 配置（GPU 上比较框架、手写 CuPy 与 PyTorch CUDA eager 的 tokens/s）；
+``--tf32`` 让两边的 float32 矩阵乘法都用 TF32（默认都不用，与 PyTorch 的默认相同）。
 
 机器上同时有别的程序在跑时，OpenBLAS 的多线程会互相空等；比较时用
 ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gpt.py``（torch 也会被设成 1 个线程）；
@@ -535,8 +539,15 @@ def parse_args(argv=None):
     parser.add_argument("--n-head", type=int, default=4)
     parser.add_argument("--n-embd", type=int, default=128)
     parser.add_argument("--vocab", type=int, default=4689)
+    parser.add_argument("--preset", choices=["gpu"], help="gpu：第 18 课的 GPU 配置（6 层、6 头、384 维、上下文 256、批量 64），"
+                        "覆盖上面五个尺寸参数")
+    parser.add_argument("--tf32", action="store_true", help="GPU 上 float32 矩阵乘法用 TF32（框架与 PyTorch 都打开）")
+    parser.add_argument("--json", metavar="FILE", help="把计时结果（ms/步、tokens/s）另存为 JSON")
     parser.add_argument("--_memory-child", dest="memory_child", choices=COLUMNS, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.preset == "gpu":
+        args.n_layer, args.n_head, args.n_embd, args.block_size, args.batch = 6, 6, 384, 256, 64
+    return args
 
 
 def main(argv=None):
@@ -544,10 +555,14 @@ def main(argv=None):
     cfg = make_config(args)
     if args.device == "cuda" and not tg.cuda.is_available():
         raise SystemExit("没有可用的 NVIDIA GPU 或 CuPy（--device cuda）。提示：去掉 --device cuda 在 CPU 上运行。")
+    torch = None if args.no_torch or args.memory_child not in (None, "torch") else import_torch()
+    if args.device == "cuda":
+        tg.cuda.set_allow_tf32(args.tf32)
+        if torch is not None:  # PyTorch eager 的默认也是不用 TF32；两边同一个设置才可比
+            torch.backends.cuda.matmul.allow_tf32 = args.tf32
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child, cfg, args.batch, args.device)))
         return
-    torch = None if args.no_torch else import_torch()
     threads = blas_threads()
     if torch is not None:
         torch.set_num_threads(threads)
@@ -583,6 +598,13 @@ def main(argv=None):
     ratio = times["framework"] / times["hand"]
     print(f"比值 框架 / 手写 NumPy = {ratio:.2f}（目标 ≤ 1.3）"
           + (f"；框架 / PyTorch = {times['framework'] / times['torch']:.2f}" if "torch" in times else ""))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"device": args.device, "tf32": bool(args.tf32 and args.device == "cuda"),
+                       "config": {"n_layer": cfg.n_layer, "n_head": cfg.n_head, "n_embd": cfg.n_embd,
+                                  "block_size": cfg.block_size, "batch": args.batch, "vocab": cfg.vocab_size},
+                       "ms_per_step": {k: t * 1e3 for k, t in times.items()},
+                       "tokens_per_s": {k: tokens / t for k, t in times.items()}}, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,15 @@ if DEVICE == "cuda":
 # 是整条数据路径上最窄的一段。
 # （消费级 GPU 的 float64 只有 float32 的几十分之一，所以数据路径上坚持用 float32。）
 #
+# 表里 A100 括号中的“TF32 张量核心”是另一种取舍。float32 有 1 位符号、8 位指数、23 位尾数 (mantissa)；
+# TF32 (TensorFloat-32) 保留 8 位指数（能表示的范围不变），尾数只留 **10 位**（与 float16 一样），乘积仍在
+# float32 里累加。每个乘数的相对舍入误差从约 $2^{-24} \approx 6\times10^{-8}$ 变成约 $2^{-11} \approx 5\times10^{-4}$，
+# 换来 Ampere（A100）及更新的 GPU 上快好几倍的矩阵乘法。训练神经网络通常察觉不到这点误差（梯度本来就带着
+# 小批量的噪声），但梯度检验、与 CPU 逐位对照的测试就会失败。所以它是一个开关，默认关闭（与 PyTorch 的
+# `torch.backends.cuda.matmul.allow_tf32` 相同）：`tg.cuda.set_allow_tf32(True)` 打开，`False` 关上；
+# 只影响 GPU 上 float32 的矩阵乘法，CPU 上什么也不改。`python3 benchmarks/bench_gpt.py --device cuda --preset gpu --tf32`
+# 比较打开前后的词元/秒。
+#
 # 一个运算到底快不快，要看它每搬一个字节做多少次运算——**算术强度** $I$（FLOP/字节）：
 #
 # - $n \times n$ 的 float32 矩阵乘法：$2n^3$ 次运算，读两个矩阵写一个，$3 \cdot 4 n^2$ 字节，$I = n/6$，矩阵越大越“重计算”；

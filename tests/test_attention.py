@@ -161,7 +161,8 @@ def test_dropout_on_probabilities_matches_reference_and_is_reproducible(device):
         return F.scaled_dot_product_attention(a, b, c, dropout_p=p, is_causal=True)
     out = to_host(fn(q, k, v).detach())
     tg.manual_seed(7)
-    u = tg.rand(2, 4, 5, 5, dtype=tg.float64).numpy()
+    # 在同一设备上抽：GPU 上的随机数在显存里生成，与 CPU 上同一种子的数不同
+    u = to_host(tg.rand(2, 4, 5, 5, dtype=tg.float64, device=device))
     keep = np.where(u >= p, 1 / (1 - p), 0.0)
     ref = ref_attention(*(to_host(t.detach()) for t in (q, k, v)), causal=True, keep=keep)
     assert_close(out, ref, rtol=1e-10, atol=1e-12)

@@ -11,6 +11,7 @@
 
 from . import autograd, cuda, data, metrics, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import get_debug_checks, set_debug_checks
 from .creation import (Generator, arange, as_tensor, default_generator, eye, from_numpy, full, full_like, linspace,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, tensor,
                        zeros, zeros_like)

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -237,6 +239,17 @@ def scatter_add(target, indices, values):
     return target
 
 
+def nccl_communicator(world_size: int, rank: int):
+    """GPU 之间的 NCCL 通信器 ``cupyx.distributed.NCCLBackend``（``tinygrad_zh.distributed`` 的 nccl 后端用）。
+
+    ``use_mpi=True``：进程由 mpiexec 启动，NCCL 的 ID 用 MPI 广播、栅栏也走 MPI（需要 mpi4py）。
+    调用前当前 GPU 要已经选好（``cupy.cuda.Device(i).use()``）。
+    """
+    xp_for_device("cuda")   # 没有 GPU 或 CuPy 时给出中文说明
+    import cupyx.distributed
+    return cupyx.distributed.NCCLBackend(world_size, rank, use_mpi=True)
+
+
 def _has_integer_array(key) -> bool:
     keys = key if isinstance(key, tuple) else (key,)
     for k in keys:
@@ -277,19 +290,124 @@ def erf(x):
     return special.erf(x)
 
 
+# ----------------------------------------------------------------------------
+# 随机数：每个设备一个生成器
+# ----------------------------------------------------------------------------
+
+_DEVICE_GENERATORS: dict = {}   # GPU 编号 → cupy.random.RandomState（Philox），每块 GPU 一个，用到时才建
+
+
+def _cuda_generator(cp):
+    """当前 GPU 的随机数生成器：整个进程每块 GPU 只建一个，以后只换种子。"""
+    dev = cp.cuda.Device().id
+    gen = _DEVICE_GENERATORS.get(dev)
+    if gen is None:
+        # Philox4x32-10 是计数器型 (counter-based) 生成器：换种子只是设两个数，不用像 XORWOW 那样
+        # 重新初始化一大块状态，所以每次调用都换种子也很便宜
+        gen = cp.random.RandomState(0, method=cp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
+        _DEVICE_GENERATORS[dev] = gen
+    return gen
+
+
 def random_uniform(shape, dtype, device: str, rng: np.random.Generator):
     """``device`` 上形状为 ``shape`` 的 [0, 1) 均匀随机数，由主机上的 ``rng`` 决定。
 
     CPU 与注册的设备直接用 ``rng`` 在主机上生成再搬过去（结果与设备无关、可复现）。GPU 上若在主机生成
-    再拷过去，dropout 掩码每步要搬几百 MB；所以只从 ``rng`` 取一个 64 位种子，在显存里用计数器型的
-    Philox 生成器就地生成：同一个种子给出同样的数，``rng`` 的状态照常前进，检查点续训仍然一致。
+    再拷过去，dropout 掩码每步要搬几百 MB；所以只从 ``rng`` 取一个 64 位种子，交给这块 GPU 唯一的
+    Philox 生成器，在显存里就地生成 ``dtype``（float32）的数：同一个种子给出同样的数，``rng`` 的状态
+    照常前进，检查点续训仍然一致；取种子在主机上，不等 GPU。
     """
     device = normalize_device(device)
     if device != "cuda":
         return to_device(rng.random(shape, dtype=np.float64).astype(dtype), device)
     cp = xp_for_device("cuda")
-    seed = int(rng.integers(0, 2**63 - 1))
-    if hasattr(cp.random, "Philox4x3210"):
-        gen = cp.random.Generator(cp.random.Philox4x3210(seed))
-        return gen.random(shape, dtype=np.float32).astype(dtype, copy=False)
-    return cp.random.RandomState(seed).random_sample(shape, dtype=np.float32).astype(dtype, copy=False)
+    gen = _cuda_generator(cp)
+    gen.seed(int(rng.integers(0, 2**63 - 1)))
+    dtype = np.dtype(dtype)
+    if dtype in (np.float32, np.float64):
+        return gen.random_sample(shape, dtype=dtype)
+    return gen.random_sample(shape, dtype=np.float32).astype(dtype)
+
+
+# ----------------------------------------------------------------------------
+# 调试检查：要同步的范围检查只在需要时做
+# ----------------------------------------------------------------------------
+# 下标越界、类别越界、概率不在 [0, 1] 之内……这些检查要看数组里的值。在 NumPy 上值就在主机内存里，
+# 顺手看一眼几乎不花时间；在 GPU 上，看值就要把数搬回主机，先等 GPU 把排队的计算做完（同步），
+# 训练的每一步都因此停顿。所以默认只在 CPU 上检查；调试时打开，所有设备都检查。
+
+_DEBUG_CHECKS = {"1": True, "0": False}.get(os.environ.get("TINYGRAD_ZH_DEBUG_CHECKS", "").strip())
+
+
+def set_debug_checks(enabled) -> bool | None:
+    """打开或关闭要同步的数值检查，返回原来的设置（可以再传回来恢复）。
+
+    参数:
+        enabled: ``True``：所有设备都检查（GPU 上每次检查同步一次，越界的下标给出与 CPU 相同的中文错误）；
+            ``False``：哪里都不检查（越界的下标在 NumPy 上由 NumPy 报错，在 CuPy 上会悄悄绕回 (wrap)）；
+            ``None``（默认）：只在 CPU 上检查。环境变量 ``TINYGRAD_ZH_DEBUG_CHECKS=1`` / ``0`` 设定初值。
+
+    例::
+
+        >>> tg.set_debug_checks(True)     # GPU 上的下标越界也报错（每次检查同步一次）
+    """
+    global _DEBUG_CHECKS
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"set_debug_checks 需要 True、False 或 None，得到 {enabled!r}。")
+    old, _DEBUG_CHECKS = _DEBUG_CHECKS, enabled
+    return old
+
+
+def get_debug_checks() -> bool | None:
+    """当前的设置：``True``、``False`` 或 ``None``（只在 CPU 上检查），见 ``set_debug_checks``。"""
+    return _DEBUG_CHECKS
+
+
+def debug_checks(device: str) -> bool:
+    """``device`` 上的数组要不要做要看值的检查（见 ``set_debug_checks``）。"""
+    if _DEBUG_CHECKS is None:
+        return device == "cpu"
+    return _DEBUG_CHECKS
+
+
+# ----------------------------------------------------------------------------
+# TF32：用精度换矩阵乘法的速度
+# ----------------------------------------------------------------------------
+
+_ALLOW_TF32 = False
+
+
+def set_allow_tf32(enabled: bool) -> bool:
+    """GPU 上 float32 的矩阵乘法是否允许用 TF32 张量核 (tensor core)；返回设置后是否真的生效。
+
+    TF32 把乘数的尾数 (mantissa) 从 23 位截到 10 位（指数仍是 8 位、累加仍用 float32），矩阵乘法在
+    Ampere（计算能力 8.0）及更新的 GPU 上快几倍，每个乘积的相对误差从约 6e−8 变成约 5e−4。
+    默认关闭，与 PyTorch 的 ``torch.backends.cuda.matmul.allow_tf32 = False`` 相同。
+
+    CuPy 没有公开的开关：环境变量 ``CUPY_TF32=1`` 只在第一次矩阵乘法之前读一次，所以这里用
+    ``cupy._core.set_compute_type``（CuPy 自己的测试也这样切换），运行中随时可以改。
+    没有 GPU 时只记下设置，等到有 GPU 时也不会自动生效；GPU 太旧（< 8.0）时给出警告并返回 False。
+    """
+    global _ALLOW_TF32
+    _ALLOW_TF32 = bool(enabled)
+    if not cuda_is_available():
+        return False
+    cp = _cupy
+    core = cp._core
+    linalg = getattr(core, "_routines_linalg", None)
+    if linalg is None or not hasattr(core, "set_compute_type"):
+        warnings.warn("这个版本的 CuPy 没有 cupy._core.set_compute_type：TF32 开关不起作用。"
+                      "提示：启动前设环境变量 CUPY_TF32=1。", RuntimeWarning, stacklevel=2)
+        return False
+    if _ALLOW_TF32 and int(cp.cuda.Device().compute_capability) < 80:
+        warnings.warn(f"这块 GPU 的计算能力是 {cp.cuda.Device().compute_capability}，TF32 需要 8.0（Ampere）"
+                      "或更新的 GPU：矩阵乘法仍用 float32。", RuntimeWarning, stacklevel=2)
+        core.set_compute_type(np.float32, linalg.COMPUTE_TYPE_DEFAULT)
+        return False
+    core.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if _ALLOW_TF32 else linalg.COMPUTE_TYPE_DEFAULT)
+    return _ALLOW_TF32
+
+
+def get_allow_tf32() -> bool:
+    """``set_allow_tf32`` 最近一次的设置（默认 False）。"""
+    return _ALLOW_TF32

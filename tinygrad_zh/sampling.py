@@ -75,9 +75,12 @@ def filter_logits(logits, top_k=None, top_p=None):
     V = z.shape[-1]
     neg_inf = xp.asarray(-np.inf, dtype=z.dtype)
     if top_k is not None and top_k < V:
+        # BEGIN SOLUTION task16_1
         kth = xp.sort(z, axis=-1)[..., V - top_k:V - top_k + 1]     # 第 k 大的值
         z = xp.where(z < kth, neg_inf, z)
+        # END SOLUTION
     if top_p is not None and top_p < 1.0:
+        # BEGIN SOLUTION task16_2
         order = xp.argsort(-z, axis=-1)                              # 从大到小
         zs = xp.take_along_axis(z, order, axis=-1).astype(np.float64)
         probs = xp.exp(zs - zs[..., :1])
@@ -87,6 +90,7 @@ def filter_logits(logits, top_k=None, top_p=None):
         drop_sorted[..., 0] = False                                   # 至少留一个
         drop = xp.take_along_axis(drop_sorted, xp.argsort(order, axis=-1), axis=-1)  # 排回原来的顺序
         z = xp.where(drop, neg_inf, z)
+        # END SOLUTION
     return Tensor(z)
 
 
@@ -122,9 +126,11 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
         logits: ``(…, V)``，通常是模型最后一个位置的输出 ``(B, V)``。
         temperature: τ ≥ 0；0 表示贪心（取最大的），此时不消耗随机数。``top_k=1`` 也是贪心。
         top_k, top_p: 见 ``filter_logits``。
-        generator: ``tg.Generator``；省略时用全局生成器，``tg.manual_seed(s)`` 之后结果可复现。
+        generator: ``tg.Generator``；省略时用全局生成器，``tg.manual_seed(s)`` 之后结果可复现
+            （CPU 上与严格替身设备上结果相同；GPU 上的随机数在显存里生成，同一种子可复现，但与 CPU 上的不同）。
     返回:
         ``(…, 1)`` 的 int64 张量，与 logits 在同一设备上（可以直接 ``tg.cat`` 到序列末尾）。
+        抽样全在设备上做，不与主机同步：要看词元时才 ``.tolist()`` / ``.cpu()``。
     """
     check_temperature(temperature)
     _check_top_k(top_k)
@@ -134,14 +140,19 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
         return greedy(logits)
     scaled = Tensor(logits.data / temperature)
     filtered = filter_logits(scaled, top_k, top_p)
-    # 抽样在主机上用 float64 做：每步只有 (B, V) 个数，搬过来很便宜，且各设备用同一个随机数流
-    z = backend.to_numpy(filtered.data).astype(np.float64)
-    p = np.exp(z - z.max(axis=-1, keepdims=True))
-    cdf = np.cumsum(p, axis=-1)
-    u = (generator or default_generator).numpy.random(z.shape[:-1] + (1,)) * cdf[..., -1:]
+    # 在 logits 所在的设备上抽样，词元不回主机：GPU 上每生成一个词元就少一次设备 → 主机的同步。
+    # 用 float64：被去掉的词元概率正好是 0，累计概率也不受 float32 舍入的影响
+    xp = filtered.xp
+    z = filtered.data.astype(np.float64)
+    p = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
+    cdf = xp.cumsum(p, axis=-1)
+    # 均匀随机数 u 来自 generator：CPU 上与设备无关（同一种子同一结果），GPU 上在显存里生成
+    u = backend.random_uniform(z.shape[:-1] + (1,), np.float64, logits.device,
+                               (generator or default_generator).numpy)
+    u = u * cdf[..., -1:]
     # 逆变换采样 (inverse transform sampling)：第一个 cdf > u 的位置；概率为 0 的词元 cdf 不增长，永远选不到
-    choice = np.minimum(np.sum(cdf <= u, axis=-1, keepdims=True), z.shape[-1] - 1)
-    return tensor(choice.astype(np.int64), device=logits.device)
+    choice = xp.minimum(xp.sum(cdf <= u, axis=-1, keepdims=True), z.shape[-1] - 1)
+    return Tensor(choice.astype(np.int64))
 
 
 __all__ = ["filter_logits", "sample_next", "greedy"]

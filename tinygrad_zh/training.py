@@ -15,9 +15,12 @@
        新建模型与优化器；续训时从检查点恢复全部状态（语料的内容哈希必须与检查点记录的相同）。
     3. 每一步从训练集的随机位置截 ``batch_size`` 段长 ``block_size + 1`` 的文字：前 T 个字是输入 x，
        后 T 个字是目标 y（x 右移一位）。随机位置由主机上的 NumPy 生成器给出，再把批量搬到设备上。
-    4. 设学习率（``get_lr``）→ 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW 更新。
-       损失或梯度范数不是有限数（nan / inf）时立即停止（``NonFiniteError``），不写检查点；
-       ``skip_nonfinite=N`` 允许跳过至多 N 个这样的步（不更新参数），像大规模训练那样容忍偶尔的坏批量。
+    4. 设学习率（``get_lr``）→ 前向 → 交叉熵 → 反向 → 梯度裁剪 (gradient clipping) → AdamW 更新
+       （``train_step``）。这一步里没有一处要等 GPU：损失与梯度范数留在设备上，每 ``log_interval`` 步
+       （以及评估、保存之前）才一起取回主机，打印进度、记进 history。
+       损失或梯度范数不是有限数（nan / inf）时停止（``NonFiniteError``），不写检查点：取回时发现，报告
+       第一个坏掉的步；检查点只在取回并核对之后才写。``skip_nonfinite=N`` 允许跳过至多 N 个这样的步
+       （不更新参数），像大规模训练那样容忍偶尔的坏批量——要在更新之前知道这一步坏没坏，所以这时每步取回一次。
     5. 第 0 步、每 ``eval_interval`` 步与最后一步在**固定的**验证批量上求损失与困惑度 (perplexity)：
        批量只抽一次（固定种子），所以不同时刻、不同次运行的数字可以直接比较，续训时也完全一样。
     6. 每次评估后原子地 (atomic) 写检查点 ``out_dir/ckpt.npz`` 与损失曲线 ``out_dir/loss.png``。
@@ -47,6 +50,7 @@ import numpy as np
 from . import backend, nn
 from .autograd import no_grad
 from .creation import default_generator, manual_seed, tensor
+from .tensor import Tensor
 from .data import CharTokenizer, load_people_daily, load_text
 from .models.gpt import GPT, GPTConfig
 from .serialization import CheckpointError, atomic_write, load, remove_stale_temp_files, save
@@ -76,7 +80,11 @@ class NonFiniteError(RuntimeError):
 
 # ---------------------------------------------------------------------------- 训练循环
 
-def train(config=None, resume=False, progress=True, callback=None, verbose=True, overwrite=True, skip_nonfinite=0):
+LOG_INTERVAL = 10  # 默认每 10 步把损失取回主机一次（nanoGPT 的 log_interval）
+
+
+def train(config=None, resume=False, progress=True, callback=None, verbose=True, overwrite=True, skip_nonfinite=0,
+          log_interval=LOG_INTERVAL):
     """按配置训练 GPT，返回 ``TrainResult``。
 
     参数:
@@ -91,18 +99,24 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
         overwrite: 不续训时，``out_dir`` 里已有的检查点能否被这次运行覆盖。True（默认，课程脚本反复运行要用）：
             第一次保存时覆盖；False（命令行不加 ``--overwrite`` 时）：已有检查点就报 ``ConfigError``，什么也不动。
         skip_nonfinite: 至多跳过多少个损失或梯度范数不是有限数的步（跳过 = 不更新参数，步数照常前进）；
-            默认 0：第一次出现就抛出 ``NonFiniteError``。
+            默认 0：出现就抛出 ``NonFiniteError``。
+        log_interval: 每多少步把损失与梯度范数取回主机（更新进度条、检查是否有限）。GPU 上每取一次都要等
+            GPU 算完，所以不每步取。给了 ``callback`` 或 ``skip_nonfinite > 0`` 时每步都要知道损失，按 1 算。
 
     Ctrl-C (KeyboardInterrupt) 与 SIGTERM (``TrainingTerminated``): 把已完成的步数存进检查点、打印路径，
     然后重新抛出。还没有完成新的一步时不写检查点（不会用第 0 步的模型覆盖别的运行）。
     """
     config = _checked_config(config, skip_nonfinite)
+    if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
+        raise ConfigError(f"log_interval 应是 ≥ 1 的整数，得到 {log_interval!r}。")
+    if callback is not None or skip_nonfinite > 0:
+        log_interval = 1
     device = resolve_device(config.device)
     check_out_dir(config, resume, overwrite)  # 先检查，什么也不动
     with contextlib.ExitStack() as stack:
         stack.enter_context(sigterm_as_interrupt())
         lock = stack.enter_context(run_lock(config.out_dir))
-        state = console = None
+        state = console = pending = None
         rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
         try:
             check_out_dir(config, resume, overwrite)  # 拿到锁以后再查一次：检查点是否在这之间出现了
@@ -112,6 +126,7 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
             for note in state.notes:
                 console.log(note)
             stats = _IntervalStats(tokens_per_step=config.batch_size * config.block_size)
+            pending = _PendingSteps()   # 做完了、损失还在设备上的步
             start = time.perf_counter()
             skipped = 0
             # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
@@ -124,26 +139,33 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 x, y = get_batch(train_ids, config.block_size, config.batch_size, state.batch_rng, device)
-                _, loss = model(x, y)
-                optimizer.zero_grad()
-                loss.backward()
-                # 裁剪前的梯度总范数；grad_clip = 0（不裁剪）时阈值为 ∞，梯度乘以 1，数值不变
-                grad_norm = nn.utils.clip_grad_norm_(model.parameters(),
-                                                     config.grad_clip if config.grad_clip > 0 else math.inf).item()
-                loss_value = loss.item()
-                finite = math.isfinite(loss_value) and math.isfinite(grad_norm)
-                if not finite:  # 发散：停下（或在允许的次数内跳过这一步）
-                    skipped = skip_or_stop(state, console, loss_value, grad_norm, lr, skipped, skip_nonfinite)
-                with defer_signals():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
+                # 参数的更新放在下面“提交”的那一块里：Ctrl-C 不会打断在更新与步数之间
+                loss, grad_norm = train_step(model, optimizer, x, y, config.grad_clip, update=False)
+                if log_interval == 1:  # 每步都取回：先看这一步是否有限，再决定更新与否
+                    loss_value, norm_value = _fetch_pair(loss, grad_norm)
+                    finite = math.isfinite(loss_value) and math.isfinite(norm_value)
+                    if not finite:  # 发散：停下（或在允许的次数内跳过这一步）
+                        skipped = skip_or_stop(state, console, loss_value, norm_value, lr, skipped, skip_nonfinite)
+                    with defer_signals():  # “提交”这一步：参数、步数、记录一起变，不会只做了一半
+                        if finite:
+                            optimizer.step()
+                        state.step += 1
+                        _append(state.history, step=state.step, loss=loss_value, lr=lr)
+                        rng_before_step = None
                     if finite:
+                        stats.add(loss_value, time.perf_counter() - t0)
+                    console.step(loss_value, lr, stats.tokens_per_s())
+                else:
+                    with defer_signals():  # 不等损失取回就更新：坏掉的步在取回时发现，之前不写检查点
                         optimizer.step()
-                    state.step += 1
-                    _append(state.history, step=state.step, loss=loss_value, lr=lr)
-                    rng_before_step = None
-                if finite:
-                    stats.add(loss_value, time.perf_counter() - t0)
-                console.step(loss_value, lr, stats.tokens_per_s())
-                info = {"loss": loss_value, "lr": lr}
+                        state.step += 1
+                        _append(state.history, step=state.step, loss=math.nan, lr=lr)   # 损失取回时填上
+                        rng_before_step = None
+                    pending.add(state.step, loss, grad_norm, lr, time.perf_counter() - t0)
+                    console.step(None, lr, stats.tokens_per_s())
+                    if state.step % log_interval == 0 or is_eval_step(state.step, config):
+                        pending.flush(state, stats, console)
+                info = {"loss": loss_value if log_interval == 1 else None, "lr": lr}
                 if is_eval_step(state.step, config):
                     info.update(evaluate_and_save(state, val_batches, stats, console))
                 if callback is not None:
@@ -151,6 +173,9 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
         except KeyboardInterrupt as interrupt:  # 含 SIGTERM（TrainingTerminated）
             if console is not None:
                 console.close()
+            if pending is not None and pending.steps:  # 存检查点之前先取回并核对还在设备上的损失
+                with defer_signals(reraise=False):
+                    pending.flush(state, stats, console)
             _save_on_interrupt(state, config, console, rng_before_step, interrupt)
             raise
         except BaseException:
@@ -159,6 +184,64 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
             raise
         console.close()
         return state.result(elapsed=time.perf_counter() - start)
+
+
+def train_step(model, optimizer, x, y, grad_clip, update=True):
+    """训练的一步：前向 → 交叉熵 → 反向 → 梯度裁剪 →（``update`` 时）AdamW 更新。
+
+    返回 ``(loss, grad_norm)``：两个 0 维张量，**留在设备上**（裁剪前的梯度总范数）。这里没有一处把数
+    取回主机，GPU 上 CPU 只管发射核函数，不等 GPU；要看数时调用者自己 ``.item()``（就在那里等一次）。
+    ``grad_clip`` = 0 表示不裁剪：阈值为 ∞，梯度乘以 1，数值不变。
+    """
+    _, loss = model(x, y)
+    optimizer.zero_grad()
+    loss.backward()
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip if grad_clip > 0 else math.inf)
+    if update:
+        optimizer.step()
+    return loss, grad_norm
+
+
+def _fetch_pair(loss, grad_norm):
+    """把损失与梯度范数一起取回主机：两个 Python float，只同步一次。"""
+    xp = loss.xp
+    pair = backend.to_numpy(xp.stack([loss.data.astype(xp.float64), grad_norm.data.astype(xp.float64)]))
+    return float(pair[0]), float(pair[1])
+
+
+class _PendingSteps:
+    """已经做完、损失与梯度范数还在设备上的步：``flush`` 一次取回，填进 history，检查是否有限。"""
+
+    def __init__(self):
+        self.steps, self.losses, self.norms, self.lrs, self.seconds = [], [], [], [], []
+
+    def add(self, step, loss, grad_norm, lr, seconds):
+        self.steps.append(step)
+        self.losses.append(loss.data)   # 只留数组，不留张量：不让计算图活得更久
+        self.norms.append(grad_norm.data)
+        self.lrs.append(lr)
+        self.seconds.append(seconds)
+
+    def flush(self, state, stats, console):
+        """取回（一次同步），填进 history 与速度统计，更新进度条；有非有限的值时抛出 ``NonFiniteError``。
+
+        返回最后一步的损失。
+        """
+        t0 = time.perf_counter()
+        xp = backend.get_array_module(self.losses[0])
+        values = backend.to_numpy(xp.stack([xp.stack(self.losses).astype(xp.float64),
+                                            xp.stack(self.norms).astype(xp.float64)]))
+        self.seconds[-1] += time.perf_counter() - t0   # 等 GPU 的时间也算进训练用时
+        pending = list(zip(self.steps, values[0].tolist(), values[1].tolist(), self.lrs, self.seconds))
+        self.__init__()
+        for step, loss_value, norm_value, lr, seconds in pending:
+            state.history["loss"][step - 1] = loss_value
+            if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+                # 参数已经被这一步（及之后的步）更新坏了：停下，不写检查点
+                raise NonFiniteError(_nonfinite_message(state, loss_value, norm_value, lr, 0, step=step))
+            stats.add(loss_value, seconds)
+        console.show(pending[-1][1], pending[-1][3], stats.tokens_per_s())
+        return pending[-1][1]
 
 
 def _checked_config(config, skip_nonfinite):
@@ -207,8 +290,9 @@ def skip_or_stop(state, console, loss_value, grad_norm, lr, skipped, skip_nonfin
     return skipped
 
 
-def _nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite):
-    """训练发散时的一行说明：哪一步、什么值、检查点的情况、怎么办。"""
+def _nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite, step=None):
+    """训练发散时的一行说明：哪一步（默认是正要做的下一步）、什么值、检查点的情况、怎么办。"""
+    step = state.step + 1 if step is None else step
     path = state.config.checkpoint_path
     if state.saved_step is not None and os.path.exists(path):
         kept = f"{path} 里仍是最后一个正常的检查点（第 {state.saved_step} 步）"
@@ -217,7 +301,7 @@ def _nonfinite_message(state, loss_value, grad_norm, lr, skip_nonfinite):
     else:
         kept = "还没有保存过检查点"
     skipped = f"已经跳过了 {skip_nonfinite} 步（--skip-nonfinite {skip_nonfinite}），" if skip_nonfinite else ""
-    return (f"训练发散 (diverged)：第 {state.step + 1} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
+    return (f"训练发散 (diverged)：第 {step} 步的损失 (loss) 是 {loss_value}、梯度范数 (gradient norm) 是 "
             f"{grad_norm}，不是有限数；{skipped}训练已停止，没有写检查点，{kept}。提示：调小学习率（这一步用的 lr = {lr:g}），"
             "打开梯度裁剪（--grad-clip 1），或用 --skip-nonfinite N 跳过偶尔出现的坏批量。")
 
@@ -541,9 +625,15 @@ class _Console:
             print(text, flush=True)  # flush：输出重定向到日志文件时也能随时看到进度
 
     def step(self, loss, lr, tokens_per_s):
-        """进度条前进一步，显示这一步的损失、学习率与速度。"""
+        """进度条前进一步；知道这一步的损失时（不是 None）一并显示损失、学习率与速度。"""
         if self.bar is not None:
             self.bar.update(1)
+            if loss is not None:
+                self.show(loss, lr, tokens_per_s)
+
+    def show(self, loss, lr, tokens_per_s):
+        """在进度条上显示最近取回的损失、学习率与速度。"""
+        if self.bar is not None:
             self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}")
 
     def close(self):
@@ -600,8 +690,9 @@ def get_batch(ids, block_size, batch_size, rng, device="cpu"):
         device: 批量放到哪个设备上。
     """
     starts = rng.integers(0, len(ids) - block_size, size=batch_size)
-    index = starts[:, None] + np.arange(block_size)          # (B, T)：每段的下标
-    return tensor(ids[index], device=device), tensor(ids[index + 1], device=device)
+    index = starts[:, None] + np.arange(block_size + 1)      # (B, T + 1)：每段的下标
+    block = tensor(ids[index], device=device).data           # 一次搬到设备上，x、y 是它的两个视图
+    return Tensor(block[:, :-1]), Tensor(block[:, 1:])
 
 
 def fixed_batches(ids, block_size, batch_size, n_batches, device="cpu", seed=VAL_SEED):
@@ -616,10 +707,12 @@ def evaluate(model, batches):
     model.eval()
     try:
         with no_grad():
-            losses = [model(x, y)[1].item() for x, y in batches]
+            losses = [model(x, y)[1].data for x, y in batches]
+            xp = backend.get_array_module(losses[0])
+            host = backend.to_numpy(xp.stack(losses))   # 全部算完再一起取回：只等 GPU 一次
     finally:  # 评估中途按 Ctrl-C 也要回到原来的模式
         model.train(was_training)
-    return float(np.mean(losses))
+    return float(np.mean(host.astype(np.float64)))
 
 
 # ---------------------------------------------------------------------------- 检查点

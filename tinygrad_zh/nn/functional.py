@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes
+from .. import backend, dtypes
 from ..autograd import no_grad
 from ..backend import to_numpy
 from ..creation import rand, tensor
@@ -26,6 +26,19 @@ from ..ops import nn as nn_ops  # 别名：避免与 tinygrad_zh.nn 混淆
 from ..tensor import Tensor, result_type, where
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def _value_range(t):
+    """整数张量的 (最小值, 最大值)，两个 Python 整数：一次搬回主机（GPU 上是一次同步）。"""
+    xp = t.xp
+    lo_hi = to_numpy(xp.stack([t.data.min(), t.data.max()]))
+    return int(lo_hi[0]), int(lo_hi[1])
+
+
+def _checks_values(t):
+    """要不要看 ``t`` 里的值做范围检查：CPU 上总是看（值就在主机内存里）；GPU 等设备上看值要同步，
+    只在 ``tg.set_debug_checks(True)`` 时看（见 ``backend.set_debug_checks``）。"""
+    return t.numel() > 0 and backend.debug_checks(t.device)
 
 
 
@@ -129,10 +142,12 @@ def embedding(input, weight, padding_idx=None):
             raise ValueError(f"padding_idx={padding_idx} 超出范围：embedding 表有 {n} 行，padding_idx 应在 [{-n}, {n}) 之内"
                              "（Padding_idx must be within num_embeddings）。")
         padding_idx = int(padding_idx) % n  # 负数从末尾数（同 PyTorch）
-    if input.numel() and (input.min().item() < 0 or input.max().item() >= n):
-        raise IndexError(
-            f"下标越界 (index out of range)：embedding 表只有 {n} 行，而输入的下标范围是 "
-            f"[{input.min().item()}, {input.max().item()}]。")
+    if _checks_values(input):  # GPU 上不查时，越界的下标在 CuPy 里会悄悄绕回 (wrap)：调试时打开检查
+        lo, hi = _value_range(input)
+        if lo < 0 or hi >= n:
+            raise IndexError(
+                f"下标越界 (index out of range)：embedding 表只有 {n} 行，而输入的下标范围是 [{lo}, {hi}]。"
+                "提示：检查词表大小 (vocab_size) 是否与分词器一致。")
     out = weight[input.long() if input.dtype.kind == "u" else input]  # uint8 张量作下标是掩码，这里要的是行号
     if padding_idx is not None:
         keep = (input != padding_idx).unsqueeze(-1)
@@ -144,10 +159,12 @@ def one_hot(tensor, num_classes=-1):
     """独热编码 (one-hot)：整数张量 (*) → (*, num_classes) 的 int64 张量。"""
     if tensor.dtype.kind not in "iu":
         raise TypeError(f"one_hot 需要整数张量，得到 {tensor.dtype}。")
-    if num_classes < 0:
-        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
-    if tensor.numel() and (tensor.min().item() < 0 or tensor.max().item() >= num_classes):
-        raise RuntimeError(f"one_hot 的类别下标必须在 [0, {num_classes}) 之内，得到最大值 {tensor.max().item()}。")
+    if num_classes < 0:  # 类别数要从数据里看出来：这一步在 GPU 上也要同步一次（PyTorch 也是如此）
+        num_classes = _value_range(tensor)[1] + 1 if tensor.numel() else 0
+    if _checks_values(tensor):
+        lo, hi = _value_range(tensor)
+        if lo < 0 or hi >= num_classes:
+            raise RuntimeError(f"one_hot 的类别下标必须在 [0, {num_classes}) 之内，得到的范围是 [{lo}, {hi}]。")
     xp = tensor.xp
     out = (tensor.data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor(out)
@@ -163,8 +180,11 @@ def dropout(input, p=0.5, training=True):
         return input
     if p == 1.0:
         return input * 0.0
-    keep = rand(*input.shape, dtype=input.dtype, device=input.device) >= p
-    return input * where(keep, 1.0 / (1.0 - p), 0.0).to(dtype=input.dtype)
+    # 掩码与输入同 dtype（float32），在输入所在的设备上做成：u ≥ p 的位置是 1/(1−p)，其余是 0
+    dtype = input.dtype if dtypes.is_floating(input.dtype) else dtypes.get_default_dtype()
+    u = rand(*input.shape, dtype=dtype, device=input.device).data
+    mask = (u >= p) * dtype.type(1.0 / (1.0 - p))   # 带 dtype 的标量：结果仍是 dtype，不升成 float64
+    return input * Tensor(mask)
 
 
 # ---------------------------------------------------------------------------- 规范化
@@ -572,7 +592,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         shape = np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + (query.shape[-2], key.shape[-2])
         u = rand(*shape, dtype=query.dtype, device=query.device).data
         factor = 0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p)
-        keep = query.xp.where(u >= dropout_p, factor, 0.0).astype(query.dtype)
+        keep = (u >= dropout_p) * query.dtype.type(factor)   # 与 query 同 dtype 的掩码，不经过 float64
     return attention.ScaledDotProductAttention.apply(query, key, value, mask, scale, keep)
 
 
@@ -659,6 +679,8 @@ def _flatten_classes(input, target, who):
 
 
 def _check_targets(target, num_classes, ignore_index, who):
+    if not _checks_values(target):  # GPU 上看值要同步：只在调试检查打开时查
+        return
     t = target.data
     xp = target.xp
     bad = ((t < 0) | (t >= num_classes)) & (t != ignore_index)
@@ -789,7 +811,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
     _check_reduction(reduction)
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
-    if input.numel() and (input.min().item() < 0 or input.max().item() > 1):
+    if _checks_values(input) and bool(input.xp.any((input.data < 0) | (input.data > 1))):
         raise RuntimeError("binary_cross_entropy 的 input 必须是 [0, 1] 内的概率。提示：对 logits 请用 "
                            "binary_cross_entropy_with_logits。")
     p, t = _promoted(_float_input(input), target)  # p 是浮点，整数 target 也随之变成浮点

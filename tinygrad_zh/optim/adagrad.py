@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .. import backend
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_range, effective_grad
 
 
 class Adagrad(Optimizer):
@@ -53,26 +52,41 @@ class Adagrad(Optimizer):
         check_range("eps", options["eps"], english="invalid epsilon value")
 
     def step(self, closure=None):
-        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。"""
+        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。
+
+        同设备、同 dtype 的参数摊平成一块，``adagrad_update`` 对整块只算一遍（见 ``Optimizer._foreach``）。
+        """
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-            for p, grad in self._grads(group):
-                data = p.data
-                xp = backend.get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["sum"] = xp.full_like(data, float(group["initial_accumulator_value"]))
-                state["step"] += 1
-                g = self._effective_grad(data, grad, group["weight_decay"], group["maximize"])
-                clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
-                accum = state["sum"]
-                tmp = xp.multiply(g, g)           # 一块临时数组，下面反复复用
-                accum += tmp                      # G ← G + g²
-                xp.sqrt(accum, out=tmp)
-                tmp += eps                        # √G + ε
-                xp.divide(g, tmp, out=tmp)
-                tmp *= clr
-                data -= tmp
+            initial = float(group["initial_accumulator_value"])
+            for batch in self._foreach(group, lambda param, xp: {"sum": xp.full_like(param, initial)}):
+                adagrad_update(batch.xp, batch.param, batch.grad, batch.state["sum"], batch.step,
+                               lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+                               weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+                               maximize=group["maximize"])
         return loss
+
+
+def adagrad_update(xp, param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maximize):
+    """AdaGrad 的一步，原地改写 ``param`` 与累加器 ``state_sum``（G）。
+
+    整个数组一起算：可以是一个参数，也可以是摊平成一块的许多参数。
+
+    参数:
+        xp: 数组模块（numpy 或 cupy）。
+        param, grad, state_sum: 同形的数组 θ、∇θ、G；``grad`` 只读。
+        step: 这一步的步数 t（从 1 起），用于学习率衰减。
+        lr, lr_decay, weight_decay, eps: γ、η、λ、ε（Python float）。
+        maximize: True 时梯度取反。
+    """
+    g = effective_grad(xp, param, grad, weight_decay, maximize)
+    # BEGIN SOLUTION task08_2
+    clr = lr / (1.0 + (step - 1) * lr_decay)
+    tmp = xp.multiply(g, g)           # 一块临时数组，下面反复复用
+    state_sum += tmp                  # G ← G + g²
+    xp.sqrt(state_sum, out=tmp)
+    tmp += eps                        # √G + ε
+    xp.divide(g, tmp, out=tmp)
+    tmp *= clr
+    param -= tmp
+    # END SOLUTION

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import backend
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_range, effective_grad
 
 
 class Adam(Optimizer):
@@ -60,49 +59,73 @@ class Adam(Optimizer):
         check_range("weight_decay", options["weight_decay"], english="invalid weight_decay value")
 
     def step(self, closure=None):
-        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。"""
+        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。
+
+        同设备、同 dtype 的参数摊平成一块，``adam_update`` 对整块只算一遍（见 ``Optimizer._foreach``）。
+        """
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            amsgrad, decoupled = group["amsgrad"], group["decoupled_weight_decay"]
-            for p, grad in self._grads(group):
-                data = p.data
-                xp = backend.get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = xp.zeros_like(data)
-                    state["exp_avg_sq"] = xp.zeros_like(data)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = xp.zeros_like(data)
-                state["step"] += 1
-                t = state["step"]
-                if decoupled:
-                    data *= 1.0 - lr * wd            # AdamW：θ ← θ − γλθ，不经过 m、v
-                g = self._effective_grad(data, grad, 0.0 if decoupled else wd, group["maximize"])
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                tmp = xp.multiply(g, 1.0 - beta1)   # 一块临时数组，下面反复复用
-                m *= beta1
-                m += tmp                             # m ← β1·m + (1−β1)·g
-                xp.multiply(g, g, out=tmp)
-                tmp *= 1.0 - beta2
-                v *= beta2
-                v += tmp                             # v ← β2·v + (1−β2)·g²
+            amsgrad = group["amsgrad"]
+
+            def init_state(param, xp, amsgrad=amsgrad):
+                state = {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
                 if amsgrad:
-                    v_max = state["max_exp_avg_sq"]
-                    xp.maximum(v_max, v, out=v_max)
-                    v = v_max
-                # 偏差修正折进两个标量：√v̂ = √v / √(1−β2^t)，m̂ 的 1/(1−β1^t) 并进步长
-                bias_correction1 = 1.0 - beta1 ** t
-                bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** t)
-                xp.sqrt(v, out=tmp)
-                tmp /= bias_correction2_sqrt
-                tmp += eps                           # √v̂ + ε
-                xp.divide(m, tmp, out=tmp)
-                tmp *= lr / bias_correction1
-                data -= tmp
+                    state["max_exp_avg_sq"] = xp.zeros_like(param)
+                return state
+
+            for batch in self._foreach(group, init_state):
+                adam_update(batch.xp, batch.param, batch.grad, batch.state["exp_avg"], batch.state["exp_avg_sq"],
+                            batch.step, lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+                            weight_decay=float(group["weight_decay"]),
+                            decoupled=group["decoupled_weight_decay"],
+                            max_exp_avg_sq=batch.state.get("max_exp_avg_sq") if amsgrad else None,
+                            maximize=group["maximize"])
         return loss
+
+
+def adam_update(xp, param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled,
+                max_exp_avg_sq=None, maximize=False):
+    """Adam / AdamW 的一步，原地改写 ``param``、``exp_avg``、``exp_avg_sq``（及 ``max_exp_avg_sq``）。
+
+    整个数组一起算：可以是一个参数，也可以是摊平成一块的许多参数，公式都一样（逐元素）。
+
+    参数:
+        xp: 数组模块（numpy 或 cupy）。
+        param, grad, exp_avg, exp_avg_sq: 同形的数组：θ、∇θ、m、v。``grad`` 只读。
+        step: 这一步的步数 t（从 1 起），用于偏差修正。
+        lr, beta1, beta2, eps, weight_decay: γ、β1、β2、ε、λ（Python float）。
+        decoupled: True 为 AdamW（θ ← θ − γλθ），False 为加在梯度上的 L2 项。
+        max_exp_avg_sq: amsgrad 时的 v_max（同形数组），否则 None。
+        maximize: True 时梯度取反。
+    """
+    if decoupled:
+        # BEGIN SOLUTION task08_5
+        param *= 1.0 - lr * weight_decay          # AdamW：θ ← θ − γλθ，不经过 m、v
+        # END SOLUTION
+    g = effective_grad(xp, param, grad, 0.0 if decoupled else weight_decay, maximize)
+    # BEGIN SOLUTION task08_4
+    tmp = xp.multiply(g, 1.0 - beta1)   # 一块临时数组，下面反复复用
+    exp_avg *= beta1
+    exp_avg += tmp                       # m ← β1·m + (1−β1)·g
+    xp.multiply(g, g, out=tmp)
+    tmp *= 1.0 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += tmp                    # v ← β2·v + (1−β2)·g²
+    v = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    # 偏差修正折进两个标量：√v̂ = √v / √(1−β2^t)，m̂ 的 1/(1−β1^t) 并进步长
+    bias_correction1 = 1.0 - beta1 ** step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    xp.sqrt(v, out=tmp)
+    tmp /= bias_correction2_sqrt
+    tmp += eps                           # √v̂ + ε
+    xp.divide(exp_avg, tmp, out=tmp)
+    tmp *= lr / bias_correction1
+    param -= tmp
+    # END SOLUTION
 
 
 class AdamW(Adam):

@@ -14,12 +14,20 @@
 
 参数用它在所有参数组里的顺序编号代替（张量本身不能存进检查点 (checkpoint)）；状态数组一律是主机上的
 NumPy 副本，载入时再搬回参数所在的设备、换成参数的 dtype。
+
+多张量 (multi-tensor, foreach) 更新：逐个参数更新时，每个参数要做十几次数组运算，GPU 上每次都是一次
+核函数发射 (kernel launch)；GPT 有几十个参数，一步就是几百次发射，远比计算本身费时。所以 ``_foreach``
+把同一参数组里同设备、同 dtype 的参数摊平 (flatten) 进**一块连续内存**：参数的 ``.data`` 与每个状态
+（``exp_avg`` ……）都成了这块内存的视图 (view)，梯度每步拼成一个长向量（一次运算），更新公式在整块上
+只算一遍——运算次数与参数个数无关。``state_dict()`` 仍按参数给出（视图就是每个参数自己的那一段），
+格式与 PyTorch 相同。有参数没有梯度、各参数步数不同等少见的情况，退回逐个参数更新，结果逐位相同。
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -146,18 +154,89 @@ class Optimizer:
 
     @staticmethod
     def _effective_grad(data, grad, weight_decay, maximize):
-        """本步实际使用的梯度 g = (±∇) + λθ。
+        """本步实际使用的梯度 g = (±∇) + λθ（见 ``effective_grad``）。"""
+        return effective_grad(backend.get_array_module(data), data, grad, weight_decay, maximize)
 
-        ``maximize`` 先取反、再加 L2 项（与 PyTorch 的实现顺序相同）。返回值可能就是 ``grad`` 本身，
-        调用方不得原地修改它：梯度数组属于用户。
+    # ------------------------------------------------------------------ 多张量更新
+    def _foreach(self, group, init_state=None, count_steps=True):
+        """把本组里有梯度的参数分批给出，每批的更新公式只算一遍（子类的 ``step`` 用它）。
+
+        通常一批就是同设备、同 dtype 的全部参数，摊平在一块连续内存里（见模块说明）；少见的情况下每批
+        只有一个参数。对每批给出一个 ``ParamBatch``：``param`` 是可以原地改写的参数数组（摊平时是一维的
+        整块），``grad`` 是形状相同的梯度（属于用户或临时的拼接，不得原地修改），``state`` 是状态字典
+        （数组与 ``param`` 同形），``step`` 是这一步的步数（从 1 起）。
+
+        参数:
+            init_state: ``init_state(param, xp)`` → 新参数的初始状态字典（数组与 param 同形）；
+                None 表示状态在更新里按需创建（SGD 的动量缓冲）。
+            count_steps: 是否在 ``state[p]["step"]`` 里数步数（Adam、Adagrad、RMSprop 数，SGD 不数）。
         """
-        g = -grad if maximize else grad
-        if weight_decay != 0:
-            xp = backend.get_array_module(data)
-            decay = xp.multiply(data, float(weight_decay))  # 一个临时数组，再原地加上梯度
-            decay += g
-            g = decay
-        return g
+        params = [p for p, _ in self._grads(group)]
+        buckets = {}
+        for p in params:  # 按 (设备, dtype) 分批，保持参数原来的顺序
+            buckets.setdefault((p.device, p.dtype.str), []).append(p)
+        for key, bucket in buckets.items():
+            pack = self._pack_for(group, key, bucket, init_state, count_steps)
+            if pack is None:
+                for p in bucket:
+                    yield from self._single(p, init_state, count_steps)
+                continue
+            step = None
+            if count_steps:
+                step = self.state[bucket[0]]["step"] + 1
+                for p in bucket:
+                    self.state[p]["step"] = step
+            batch = ParamBatch(pack.xp, pack.flat, pack.flat_grad(), pack.state, step)
+            yield batch
+            pack.adopt_new_state(self.state)  # 更新里新建的状态（如 SGD 第一步的动量缓冲）也分给每个参数
+
+    def _single(self, p, init_state, count_steps):
+        """逐个参数更新的那一批（退回的路径）。"""
+        xp = backend.get_array_module(p.data)
+        state = self.state.get(p) or {}   # get：不给没有状态的参数（如不用动量的 SGD）留下空字典
+        if not state:
+            if count_steps:
+                state["step"] = 0
+            if init_state is not None:
+                state.update(init_state(p.data, xp))
+        step = None
+        if count_steps:
+            state["step"] += 1
+            step = state["step"]
+        arrays = {k: v for k, v in state.items() if k != "step"}
+        yield ParamBatch(xp, p.data, p.grad.data, arrays, step)
+        state.update(arrays)
+        if state:
+            self.state[p] = state
+
+    def _pack_for(self, group, key, bucket, init_state, count_steps):
+        """这一批参数的摊平包 (pack)：已有且仍然有效就复用，否则新建；不能摊平时返回 None。"""
+        packs = self.__dict__.setdefault("_packs", {})
+        # 按参数组的位置（而不是 id）记：load_state_dict 换掉参数组字典后，旧的包被新包顶替、随之释放
+        pack_key = (next(i for i, g in enumerate(self.param_groups) if g is group), key)
+        pack = packs.get(pack_key)
+        if pack is not None and pack.is_valid(bucket, self.state):
+            return pack
+        states = [self.state.get(p) or {} for p in bucket]
+        fresh = all(not s for s in states)
+        if not fresh:
+            keys = {tuple(sorted(s)) for s in states}
+            steps = {s.get("step") for s in states}
+            # 只有一部分参数有状态（如有的参数某几步没有梯度）、状态的种类或步数不一致：逐个更新
+            if len(keys) != 1 or len(steps) != 1 or any(not s for s in states):
+                packs.pop(pack_key, None)
+                return None
+        pack = _FlatPack(bucket)
+        if fresh:
+            state = init_state(pack.flat, pack.xp) if init_state is not None else {}
+            if count_steps:
+                for p in bucket:
+                    self.state[p] = {"step": 0}
+            pack.set_state(state, self.state)
+        else:
+            pack.gather_state(self.state)
+        packs[pack_key] = pack
+        return pack
 
     # ------------------------------------------------------------------ 保存与恢复
     def state_dict(self):
@@ -210,6 +289,105 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def effective_grad(xp, param, grad, weight_decay, maximize):
+    """本步实际使用的梯度 g = (±∇) + λθ。
+
+    ``maximize`` 先取反、再加 L2 项（与 PyTorch 的实现顺序相同）。返回值可能就是 ``grad`` 本身，
+    调用方不得原地修改它：梯度数组属于用户。
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        decay = xp.multiply(param, float(weight_decay))  # 一个临时数组，再原地加上梯度
+        decay += g
+        g = decay
+    return g
+
+
+@dataclass
+class ParamBatch:
+    """``Optimizer._foreach`` 给出的一批参数：更新公式在这些数组上算一遍。
+
+    属性:
+        xp: 数组模块。
+        param: 参数数组（原地改写它就是更新参数）。
+        grad: 同形的梯度（不得原地修改）。
+        state: 状态字典：名字 → 同形的数组；更新里新建的状态放进这里。
+        step: 这一步的步数（从 1 起；不数步数的优化器为 None）。
+    """
+
+    xp: object
+    param: object
+    grad: object
+    state: dict
+    step: int | None
+
+
+class _FlatPack:
+    """同设备、同 dtype 的一批参数摊平成的一块连续内存：参数的 ``.data`` 与每个状态都是它的视图。"""
+
+    def __init__(self, params):
+        self.params = list(params)
+        first = self.params[0].data
+        self.xp = backend.get_array_module(first)
+        sizes = [p.data.size for p in self.params]
+        self.slices = []
+        start = 0
+        for n in sizes:
+            self.slices.append(slice(start, start + n))
+            start += n
+        self.flat = self.xp.empty(start, dtype=first.dtype)
+        self.views = []
+        for p, sl in zip(self.params, self.slices):
+            self.flat[sl] = p.data.reshape(-1)       # 摊平时复制一次，以后参数就住在这块内存里
+            view = self.flat[sl].reshape(p.data.shape)
+            p.data = view
+            self.views.append(view)
+        self.state, self.state_views = {}, {}
+
+    def _distribute(self, name, flat, states):
+        views = [flat[sl].reshape(p.data.shape) for p, sl in zip(self.params, self.slices)]
+        self.state[name], self.state_views[name] = flat, views
+        for p, view in zip(self.params, views):
+            states[p][name] = view
+
+    def set_state(self, flat_state, states):
+        """新参数：整块的初始状态，再把每个参数自己那一段的视图放进 ``optimizer.state[p]``。"""
+        for name, flat in flat_state.items():
+            self._distribute(name, flat, states)
+
+    def gather_state(self, states):
+        """已有逐个参数的状态（如刚 ``load_state_dict``）：拼成整块，再换成视图。"""
+        names = [k for k in states[self.params[0]] if k != "step"]
+        for name in names:
+            parts = [states[p][name].reshape(-1) for p in self.params]
+            flat = self.xp.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+            self._distribute(name, flat, states)
+
+    def adopt_new_state(self, states):
+        for name, flat in self.state.items():
+            if name not in self.state_views:
+                self._distribute(name, flat, states)
+
+    def is_valid(self, params, states):
+        """参数还是这几个、``.data`` 与状态都还是这里的视图（没有被 ``load_state_dict``、``.to()`` 换掉）。"""
+        if len(params) != len(self.params) or any(a is not b for a, b in zip(params, self.params)):
+            return False
+        for i, p in enumerate(self.params):
+            if p.data is not self.views[i]:
+                return False
+            state = states.get(p, {})
+            if len(state) - ("step" in state) != len(self.state_views):
+                return False
+            if any(state.get(name) is not views[i] for name, views in self.state_views.items()):
+                return False
+        return True
+
+    def flat_grad(self):
+        """这一步的梯度拼成一个长向量（一次运算）。"""
+        grads = [p.grad.data.reshape(-1) for p in self.params]
+        return self.xp.concatenate(grads) if len(grads) > 1 else grads[0]
 
 
 def _to_host(value):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .. import backend
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_range, effective_grad
 
 
 class RMSprop(Optimizer):
@@ -54,47 +53,68 @@ class RMSprop(Optimizer):
         check_range("alpha", options["alpha"], english="invalid alpha value")
 
     def step(self, closure=None):
-        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。"""
+        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。
+
+        同设备、同 dtype 的参数摊平成一块，``rmsprop_update`` 对整块只算一遍（见 ``Optimizer._foreach``）。
+        """
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
             momentum, centered = float(group["momentum"]), group["centered"]
-            for p, grad in self._grads(group):
-                data = p.data
-                xp = backend.get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = xp.zeros_like(data)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(data)
-                    if centered:
-                        state["grad_avg"] = xp.zeros_like(data)
-                state["step"] += 1
-                g = self._effective_grad(data, grad, group["weight_decay"], group["maximize"])
-                square_avg = state["square_avg"]
-                tmp = xp.multiply(g, g)                  # 一块临时数组，下面反复复用
-                tmp *= 1.0 - alpha
-                square_avg *= alpha
-                square_avg += tmp                        # v ← αv + (1−α)g²
-                if centered:
-                    grad_avg = state["grad_avg"]
-                    xp.multiply(g, 1.0 - alpha, out=tmp)
-                    grad_avg *= alpha
-                    grad_avg += tmp                      # ḡ ← αḡ + (1−α)g
-                    xp.multiply(grad_avg, grad_avg, out=tmp)
-                    xp.subtract(square_avg, tmp, out=tmp)
-                    xp.sqrt(tmp, out=tmp)                # √(v − ḡ²)
-                else:
-                    xp.sqrt(square_avg, out=tmp)
-                tmp += eps
-                xp.divide(g, tmp, out=tmp)               # g / (√ṽ + ε)
+
+            def init_state(param, xp, momentum=momentum, centered=centered):
+                state = {"square_avg": xp.zeros_like(param)}
                 if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    buf *= momentum
-                    buf += tmp
-                    xp.multiply(buf, lr, out=tmp)
-                else:
-                    tmp *= lr
-                data -= tmp
+                    state["momentum_buffer"] = xp.zeros_like(param)
+                if centered:
+                    state["grad_avg"] = xp.zeros_like(param)
+                return state
+
+            for batch in self._foreach(group, init_state):
+                rmsprop_update(batch.xp, batch.param, batch.grad, batch.state["square_avg"],
+                               batch.state.get("grad_avg") if centered else None,
+                               batch.state.get("momentum_buffer") if momentum > 0 else None,
+                               lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
+                               weight_decay=float(group["weight_decay"]), momentum=momentum,
+                               maximize=group["maximize"])
         return loss
+
+
+def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum,
+                   maximize):
+    """RMSprop 的一步，原地改写 ``param`` 与各个状态。
+
+    整个数组一起算：可以是一个参数，也可以是摊平成一块的许多参数。
+
+    参数:
+        xp: 数组模块（numpy 或 cupy）。
+        param, grad, square_avg: 同形的数组 θ、∇θ、v；``grad`` 只读。
+        grad_avg: centered 时的梯度平均 ḡ，否则 None。
+        momentum_buffer: momentum > 0 时的缓冲 b，否则 None。
+        lr, alpha, eps, weight_decay, momentum: γ、α、ε、λ、μ（Python float）。
+        maximize: True 时梯度取反。
+    """
+    g = effective_grad(xp, param, grad, weight_decay, maximize)
+    # BEGIN SOLUTION task08_3
+    tmp = xp.multiply(g, g)                  # 一块临时数组，下面反复复用
+    tmp *= 1.0 - alpha
+    square_avg *= alpha
+    square_avg += tmp                        # v ← αv + (1−α)g²
+    if grad_avg is not None:
+        xp.multiply(g, 1.0 - alpha, out=tmp)
+        grad_avg *= alpha
+        grad_avg += tmp                      # ḡ ← αḡ + (1−α)g
+        xp.multiply(grad_avg, grad_avg, out=tmp)
+        xp.subtract(square_avg, tmp, out=tmp)
+        xp.sqrt(tmp, out=tmp)                # √(v − ḡ²)
+    else:
+        xp.sqrt(square_avg, out=tmp)
+    tmp += eps
+    xp.divide(g, tmp, out=tmp)               # g / (√ṽ + ε)
+    if momentum_buffer is not None:
+        momentum_buffer *= momentum
+        momentum_buffer += tmp
+        xp.multiply(momentum_buffer, lr, out=tmp)
+    else:
+        tmp *= lr
+    param -= tmp
+    # END SOLUTION

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_range, effective_grad
 
 
 class SGD(Optimizer):
@@ -54,23 +54,47 @@ class SGD(Optimizer):
                 f"dampening)，得到 momentum={options['momentum']!r}，dampening={options['dampening']!r}。")
 
     def step(self, closure=None):
-        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。"""
+        """按上面的公式更新一步；返回 ``closure()`` 的结果（没有 closure 时为 None）。
+
+        同设备、同 dtype 的参数摊平成一块，``sgd_update`` 对整块只算一遍（见 ``Optimizer._foreach``）。
+        """
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             # 转成 Python float：NumPy 的 float64 标量会把 float32 的运算提升成 float64
             lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
-            for p, grad in self._grads(group):
-                data = p.data
-                g = self._effective_grad(data, grad, group["weight_decay"], group["maximize"])
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        # 第一步缓冲就是 g 本身；g 若正是用户的梯度数组，要复制一份，免得被 zero_grad 清零
-                        buf = state["momentum_buffer"] = g.copy() if g is grad else g
-                    else:
-                        buf *= momentum
-                        buf += g if dampening == 0 else (1.0 - dampening) * g
-                    g = g + momentum * buf if group["nesterov"] else buf
-                data -= lr * g
+            for batch in self._foreach(group, count_steps=False):
+                buf = sgd_update(batch.xp, batch.param, batch.grad, batch.state.get("momentum_buffer"), lr=lr,
+                                 momentum=momentum, dampening=dampening, weight_decay=float(group["weight_decay"]),
+                                 nesterov=group["nesterov"], maximize=group["maximize"])
+                if buf is not None:
+                    batch.state["momentum_buffer"] = buf
         return loss
+
+
+def sgd_update(xp, param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """SGD 的一步，原地改写 ``param``（与 ``momentum_buffer``），返回动量缓冲（不用动量时为 None）。
+
+    整个数组一起算：可以是一个参数，也可以是摊平成一块的许多参数。
+
+    参数:
+        xp: 数组模块（numpy 或 cupy）。
+        param, grad: 同形的数组 θ、∇θ；``grad`` 只读。
+        momentum_buffer: 动量缓冲 b；第一步为 None（这时 b 取 g 的副本）。
+        lr, momentum, dampening, weight_decay: γ、μ、τ、λ（Python float）。
+        nesterov, maximize: 见 ``SGD``。
+    """
+    g = effective_grad(xp, param, grad, weight_decay, maximize)
+    # BEGIN SOLUTION task08_1
+    buf = None
+    if momentum != 0:
+        if momentum_buffer is None:
+            # 第一步缓冲就是 g 本身；g 若正是用户的梯度数组，要复制一份，免得被 zero_grad 清零
+            buf = g.copy() if g is grad else g
+        else:
+            buf = momentum_buffer
+            buf *= momentum
+            buf += g if dampening == 0 else (1.0 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    param -= lr * g
+    return buf
+    # END SOLUTION

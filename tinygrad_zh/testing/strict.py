@@ -9,10 +9,25 @@ CuPy 不许把显存里的数组悄悄转成 NumPy 数组，也不许与 NumPy �
   ``tg.tensor(..., device="strict")``、``model.to("strict")`` 都能用。
 
 在 ``"cpu"`` 与 ``"strict"`` 上都通过的代码，在 CPU 能判断的范围内，也能在 CuPy 上运行。
+
+它还是一个计数器：GPU 上慢的往往不是算术，而是**等待**与**发射**。``count_ops()`` 数出一段代码里
+
+- ``device_to_host``：设备 → 主机的搬运（``.item()``、``float(x)``、``bool(x)``、``.tolist()``、``.cpu()`` ……）。
+  在 CuPy 上每一次都要等 GPU 把排队的计算做完，是一次主机同步 (host sync)；
+- ``host_to_device``：主机 → 设备的搬运（``tg.tensor(..., device=...)``、``xp.asarray(列表)`` ……）；
+- ``launches``：数组运算的次数，大约就是 GPU 上核函数发射 (kernel launch) 的次数（只改形状的视图运算不算）。
+
+例::
+
+    >>> with count_ops() as c:
+    ...     loss = model(x, y)[1]; loss.backward()
+    >>> c.device_to_host, c.launches
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import numbers
 
 import numpy as np
@@ -22,6 +37,70 @@ from .. import backend
 
 class StrictDeviceError(TypeError):
     """替身设备上的数组被隐式转换成 NumPy 数组，或与 NumPy 数组混用。"""
+
+
+# ----------------------------------------------------------------------------
+# 计数：搬运与运算
+# ----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class OpCounts:
+    """``count_ops()`` 数出的次数（见模块说明）。"""
+
+    device_to_host: int = 0
+    host_to_device: int = 0
+    launches: int = 0
+
+    def __sub__(self, other):
+        return OpCounts(*(getattr(self, f.name) - getattr(other, f.name) for f in dataclasses.fields(self)))
+
+
+_COUNTS = OpCounts()  # 从导入起的累计数；count_ops 取前后之差
+
+# 不发射核函数的运算：只改形状或步长的视图 (view)、只看元数据的函数、只分配不写的 empty
+_NO_LAUNCH = frozenset({
+    "reshape", "view", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to", "ravel",
+    "T", "shape", "ndim", "size", "dtype", "result_type", "promote_types", "can_cast", "iinfo", "finfo",
+    "broadcast_shapes", "isscalar", "empty", "empty_like", "get_array_module", "asarray", "asanyarray",
+})
+# 这些数组方法把数据交给主机上的 Python：在 CuPy 上都要同步
+_TO_HOST_METHODS = frozenset({"item", "tolist", "get", "tobytes"})
+# 用主机上的数据（列表、NumPy 数组、Python 数）新建设备数组：一次主机 → 设备的搬运
+_FROM_HOST_FUNCTIONS = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray"})
+
+
+@contextlib.contextmanager
+def count_ops():
+    """数出 with 块里严格替身设备上的搬运与运算次数；产出的 ``OpCounts`` 在块结束时填好。
+
+    例::
+
+        >>> with count_ops() as c:
+        ...     optimizer.step()
+        >>> c.launches, c.device_to_host
+    """
+    result = OpCounts()
+    before = dataclasses.replace(_COUNTS)
+    try:
+        yield result
+    finally:
+        diff = _COUNTS - before
+        result.device_to_host, result.host_to_device, result.launches = (
+            diff.device_to_host, diff.host_to_device, diff.launches)
+
+
+def _count_to_host():
+    _COUNTS.device_to_host += 1
+
+
+def _has_strict(obj):
+    if isinstance(obj, StrictArray):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_strict(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_has_strict(o) for o in obj.values())
+    return False
 
 
 def _unwrap(obj):
@@ -59,6 +138,7 @@ def _binary(name):
             _unwrap(other)  # 抛出设备混用错误
         if not isinstance(other, (StrictArray, numbers.Number, np.generic)):
             return NotImplemented
+        _COUNTS.launches += 1
         op = getattr(self._a, name)
         return _wrap(op(_unwrap(other)))
     method.__name__ = name
@@ -102,14 +182,22 @@ class StrictArray:
         attr = getattr(self._a, name)
         if callable(attr):
             def call(*args, **kwargs):
+                if name in _TO_HOST_METHODS:
+                    _count_to_host()
+                elif name not in _NO_LAUNCH:
+                    _COUNTS.launches += 1
                 return _wrap(attr(*_unwrap(args), **_unwrap(kwargs)))
             return call
         return _wrap(attr)
 
     def __getitem__(self, key):
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, (StrictArray, list)) for k in keys):  # 高级索引 (advanced indexing) 要复制；切片只是视图
+            _COUNTS.launches += 1
         return _wrap(self._a[_unwrap(key)])
 
     def __setitem__(self, key, value):
+        _COUNTS.launches += 1
         self._a[_unwrap(key)] = _unwrap(value)
 
     def __len__(self):
@@ -121,28 +209,37 @@ class StrictArray:
     def __repr__(self):
         return "StrictArray(" + repr(self._a) + ")"
 
+    # 变成 Python 的数：CuPy 要把数从显存搬回来，先等 GPU 算完
     def __bool__(self):
+        _count_to_host()
         return bool(self._a)
 
     def __float__(self):
+        _count_to_host()
         return float(self._a)
 
     def __int__(self):
+        _count_to_host()
         return int(self._a)
 
     def __index__(self):
+        _count_to_host()
         return self._a.__index__()
 
     def __neg__(self):
+        _COUNTS.launches += 1
         return StrictArray(-self._a)
 
     def __pos__(self):
+        _COUNTS.launches += 1
         return StrictArray(+self._a)
 
     def __abs__(self):
+        _COUNTS.launches += 1
         return StrictArray(abs(self._a))
 
     def __invert__(self):
+        _COUNTS.launches += 1
         return StrictArray(~self._a)
 
     __hash__ = None
@@ -170,6 +267,10 @@ class _StrictNamespace:
             return _StrictNamespace(attr)
         if callable(attr):
             def call(*args, **kwargs):
+                if name in _FROM_HOST_FUNCTIONS and not _has_strict(args) and not _has_strict(kwargs):
+                    _COUNTS.host_to_device += 1      # 主机上的数据（列表、数）新建成设备数组
+                elif name not in _NO_LAUNCH:
+                    _COUNTS.launches += 1
                 return _wrap(attr(*_unwrap(args), **_unwrap(kwargs)))
             call.__name__ = name
             return call
@@ -188,18 +289,22 @@ strict_xp = _StrictNamespace(np)
 # 数据都在壳里的 NumPy 数组上，所以搬运、scatter_add、erf 都是拆壳后交给 CPU 的实现，再装回壳里。
 
 def _to_host(arr):
+    _count_to_host()
     return arr._a
 
 
 def _from_host(host):
+    _COUNTS.host_to_device += 1
     return StrictArray(np.array(host))  # 复制：与真实设备一样，不与主机上的数组共享内存
 
 
 def _scatter_add(target, indices, values):
+    _COUNTS.launches += 1
     backend.scatter_add(target._a, _unwrap(indices), _unwrap(values))
 
 
 def _erf(x):
+    _COUNTS.launches += 1
     return StrictArray(backend.erf(x._a))
 
 
