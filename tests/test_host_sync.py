@@ -193,3 +193,17 @@ def test_tf32_switch_is_harmless_without_a_gpu():
     assert tg.cuda.get_allow_tf32() is False
     assert tg.cuda.set_allow_tf32(True) is False and tg.cuda.get_allow_tf32() is True
     tg.cuda.set_allow_tf32(False)
+
+
+def test_grad_clipping_launches_do_not_grow_with_the_number_of_parameters():
+    counts = []
+    for n_layer in (2, 4):
+        model = tiny_gpt(n_layer, dropout=0.0)
+        x, y = batch()
+        model(x, y)[1].backward()
+        with count_ops() as c:
+            total = tg.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)
+        counts.append((c.launches, c.device_to_host))
+        grads = np.concatenate([p.grad.cpu().numpy().ravel() for p in model.parameters()])
+        assert np.linalg.norm(grads) == pytest.approx(1e-3, rel=1e-3) and total.item() > 1e-3   # 真的裁剪了
+    assert counts[0] == counts[1] and counts[0][1] == 0 and counts[0][0] < 10, counts

@@ -40,26 +40,39 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         >>> optimizer.step()
     """
     params = [p for p in _as_list(parameters) if p.grad is not None]  # 生成器只能遍历一次，先存成列表
-    grads = [p.grad.data for p in params]
     norm_type = float(norm_type)
-    if not grads:
+    if not params:
         return tensor(0.0)
-    device = backend.device_of(grads[0])
-    dtype = np.result_type(*[g.dtype for g in grads])
-    xp = backend.get_array_module(grads[0])
+    # 同设备、同 dtype 的梯度拼成一条长向量：求范数与乘系数各只要几次数组运算，与参数个数无关
+    # （GPU 上每次运算是一次核函数启动）；拼好的向量切回各参数的 .grad（切片是视图，不复制）
+    groups = {}
+    for p in params:
+        g = p.grad.data
+        groups.setdefault((backend.device_of(g), g.dtype), []).append(p)
+    device = backend.device_of(params[0].grad.data)
+    dtype = np.result_type(*[dt for _, dt in groups])
+    xp = backend.get_array_module(params[0].grad.data)
     with no_grad():
-        # 每个梯度先在自己的设备上求范数，再搬到第一个梯度的设备上合成总范数
-        norms = [backend.to_device(backend.get_array_module(g).linalg.norm(g.reshape(-1), ord=norm_type), device)
-                 for g in grads]
-        total = xp.linalg.norm(xp.stack([n.astype(dtype) for n in norms]), ord=norm_type)
+        flats, norms = [], []
+        for (dev, _), members in groups.items():
+            gxp = backend.get_array_module(members[0].grad.data)
+            flat = gxp.concatenate([m.grad.data.reshape(-1) for m in members])
+            flats.append((members, flat, gxp, dev))
+            norms.append(backend.to_device(gxp.linalg.norm(flat, ord=norm_type), device).astype(dtype))
+        total = norms[0] if len(norms) == 1 else xp.linalg.norm(xp.stack(norms), ord=norm_type)
         if error_if_nonfinite and not math.isfinite(float(total)):
             raise RuntimeError(
                 f"梯度的总 {norm_type} 范数 (total norm) 为 {float(total)}，不是有限数 (non-finite)，无法裁剪。"
                 "提示：检查损失是否出现 nan/inf（学习率过大、log(0)、除以 0），或设 error_if_nonfinite=False。")
         # 即使系数被截成 1 也照乘：省掉一次 “if 系数 < 1” 的设备 → 主机同步（同 PyTorch）
         coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
-        for p, g in zip(params, grads):
-            p.grad.data = g * backend.to_device(coef, backend.device_of(g)).astype(g.dtype)
+        for members, flat, gxp, dev in flats:
+            flat *= backend.to_device(coef, dev).astype(flat.dtype)
+            offset = 0
+            for m in members:
+                n = m.grad.data.size
+                m.grad.data = flat[offset:offset + n].reshape(m.grad.data.shape)
+                offset += n
     return Tensor(total)
 
 
