@@ -73,7 +73,7 @@ def filter_logits(logits, top_k=None, top_p=None):
     logits = _logits_array(logits, "filter_logits")
     xp, z = logits.xp, logits.data
     V = z.shape[-1]
-    neg_inf = xp.asarray(-np.inf, dtype=z.dtype)
+    neg_inf = z.dtype.type(float("-inf"))   # 标量：GPU 上不必为它做一次主机 → 设备的搬运
     if top_k is not None and top_k < V:
         # BEGIN SOLUTION task16_1
         kth = xp.sort(z, axis=-1)[..., V - top_k:V - top_k + 1]     # 第 k 大的值
