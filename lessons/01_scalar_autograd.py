@@ -302,6 +302,7 @@ RESULTS["graph_figure"] = str(show(fig, "01_graph.png"))
 # %%
 def topo_order(root):
     """迭代版拓扑排序：只走需要梯度的张量（与框架的引擎一致）。返回从叶子到 root 的列表。"""
+    # BEGIN SOLUTION task01_1
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -318,6 +319,7 @@ def topo_order(root):
                 if isinstance(parent, tg.Tensor) and parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
     return order
+    # END SOLUTION
 
 
 def topo_order_recursive(root):
@@ -394,6 +396,7 @@ RESULTS.update({"topo_order": order, "chain_ops": n_ops, "chain_grad": x.grad.it
 # %%
 def mini_backward(root, accumulate=True):
     """迷你反向传播引擎：返回 {id(张量): 梯度数组}。accumulate=False 演示错误的“覆盖”写法。"""
+    # BEGIN SOLUTION task01_2
     grads = {id(root): tg.ones_like(root).data}
     for node in reversed(topo_order(root)):
         fn = node.grad_fn
@@ -410,6 +413,7 @@ def mini_backward(root, accumulate=True):
             else:
                 grads[id(parent)] = g                        # 错误（accumulate=False 时）：覆盖
     return grads
+    # END SOLUTION
 
 
 x = tg.tensor(3.0, device=DEVICE, requires_grad=True)

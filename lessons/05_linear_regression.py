@@ -182,10 +182,21 @@ loss = F.mse_loss(pred, y)
 by_hand = ((pred - y) ** 2).mean()
 print(f"F.mse_loss = {loss.item():.6f}，手写 ((pred − y)²).mean() = {by_hand.item():.6f}")
 loss.backward()
-with tg.no_grad():
+
+
+def mse_grad(X, pred, y):
+    """均方误差对 Linear 参数的梯度：返回 (∂L/∂W 形状 (1, D)，∂L/∂b 形状 (1,))，公式见上。"""
+    # BEGIN SOLUTION task05_1
+    n = X.shape[0]
     r = pred - y
-    gw = (2 / n) * (X.T @ r).T        # (1, 2)：与 weight 同形
+    gw = (2 / n) * (X.T @ r).T        # (1, D)：与 weight 同形
     gb = (2 / n) * r.sum(dim=0)       # (1,)
+    return gw, gb
+    # END SOLUTION
+
+
+with tg.no_grad():
+    gw, gb = mse_grad(X, pred, y)
 mse_grad_diff = max((model.weight.grad - gw).abs().max().item(), (model.bias.grad - gb).abs().max().item())
 print(f"backward 的梯度 ∂L/∂W = {fmt(model.weight.grad.reshape(-1).tolist())}，∂L/∂b = {model.bias.grad.item():+.4f}")
 print(f"公式 2/N·Xᵀr 与 2/N·Σr 给出的梯度与之最大差 {mse_grad_diff:.1e}")
@@ -212,7 +223,7 @@ RESULTS.update({"mse_grad_diff": mse_grad_diff, "broadcast_warned": len(caught) 
 # ```
 #
 # 下面走一步，验证 `step()` 的结果与手算的 $p - \mathrm{lr}\cdot\nabla p$ 完全相同。
-# 学习率 (learning rate) 存在 `optimizer.param_groups[0]["lr"]` 里，第 08 课的学习率调度器 (scheduler) 就是改这个数。
+# 学习率 (learning rate) 存在 `optimizer.param_groups[0]["lr"]` 里，第 08 课（下）的学习率调度器 (scheduler) 就是改这个数。
 
 # %%
 tg.manual_seed(0)
@@ -276,7 +287,7 @@ RESULTS.update({"n_batches": len(loader), "last_batch": sizes[-1]})
 # 为什么要减小学习率？小批量梯度是全体梯度的**有噪声**的估计：到了最优点附近，真梯度接近 0，噪声却不为 0，
 # 学习率不变时参数就在最优点周围不停抖动，抖动的幅度与学习率成正比。逐渐减小学习率，抖动随之缩小。
 # 作为对照，我们用同样的初值和批次顺序、恒定学习率 0.1 再训练一次，第 7 步比较两者离闭式解有多远。
-# 调度器的各种形状（阶梯、余弦、预热）留到第 08 课。
+# 调度器的各种形状（阶梯、余弦、预热）留到第 08 课（下）。
 
 # %%
 def train(model, loader, X, y, epochs, lr, decay=True, show_bar=True):
@@ -288,11 +299,14 @@ def train(model, loader, X, y, epochs, lr, decay=True, show_bar=True):
     bar = progress(range(epochs), desc="训练 (train)", unit="epoch", disable=not show_bar)
     for epoch in bar:
         for xb, yb in loader:
+            # 一步的五行（见上面的 ①–⑤），用 F.mse_loss 算损失，把它留在变量 loss 里
+            # BEGIN SOLUTION task05_2
             optimizer.zero_grad()
             pred = model(xb)
             loss = F.mse_loss(pred, yb)
             loss.backward()
             optimizer.step()
+            # END SOLUTION
             step_losses.append(loss.item())
             lrs.append(optimizer.param_groups[0]["lr"])
         scheduler.step()      # 每轮末调整一次学习率

@@ -28,7 +28,7 @@
 # 6. 会用 `nn.Conv2d`、`nn.MaxPool2d`、`nn.Flatten` 搭 CNN，在 8×8 手写数字上达到 95% 以上的测试集准确率，
 #    并画出学到的卷积核与特征图 (feature map)。
 #
-# **前置知识**：第 07 课（多层感知机、8×8 手写数字、训练循环）、第 08 课（Adam）。
+# **前置知识**：第 07 课（多层感知机、8×8 手写数字、训练循环）、第 08 课下半课（Adam）。
 #
 # **运行方式**（在仓库根目录）：
 #
@@ -227,7 +227,8 @@ RESULTS.update({"size_table": size_table, "size_all_match": all(r[3] == r[4] for
 
 # %%
 def conv2d_im2col(x, w, b=None):
-    """im2col 版卷积（NumPy，步幅 1、不填充）：取出所有 k×k 窗口，展平，一次矩阵乘法。"""
+    """im2col 版卷积（NumPy，步幅 1、不填充）：取出所有 k×k 窗口，展平，一次矩阵乘法。返回 (输出, cols 的形状)。"""
+    # BEGIN SOLUTION task11_1
     N, C, H, W = x.shape
     O, _, k, _ = w.shape
     win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))   # (N, C, Ho, Wo, k, k)，视图
@@ -237,6 +238,7 @@ def conv2d_im2col(x, w, b=None):
     if b is not None:
         y = y + b
     return y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2), cols.shape
+    # END SOLUTION
 
 
 rng = np.random.default_rng(0)

@@ -240,6 +240,7 @@ class Function:
 
 def toposort(root):
     """从 ``root`` 出发的所有需要梯度的张量，按拓扑序排列（用显式栈，不递归，长链也不会爆栈）。"""
+    # BEGIN SOLUTION task01_1
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
@@ -256,6 +257,7 @@ def toposort(root):
                 if is_tensor(a) and a.requires_grad and id(a) not in visited:
                     stack.append((a, False))
     return order
+    # END SOLUTION
 
 
 def backward(root, gradient=None, retain_graph=False, on_grad=None):
@@ -265,6 +267,7 @@ def backward(root, gradient=None, retain_graph=False, on_grad=None):
     """
     grads = {id(root): initial_grad(root, gradient)}
     stored = set()  # 已经放进某个 .grad 的数组
+    # BEGIN SOLUTION task01_2
     with no_grad():
         for t in reversed(toposort(root)):
             g = grads.pop(id(t), None)
@@ -284,6 +287,7 @@ def backward(root, gradient=None, retain_graph=False, on_grad=None):
                     grads[id(parent)] = pg if id(parent) not in grads else grads[id(parent)] + pg
             if not retain_graph:
                 fn.release()
+    # END SOLUTION
 
 
 def increment_version(tensor):
@@ -370,6 +374,7 @@ def sum_to_shape(xp, g, shape, who="广播"):
         raise RuntimeError(
             f"形状不匹配 (shape mismatch)：{who} 返回的梯度形状为 {gshape}，无法求和回输入的形状 {shape}。"
             "提示：backward 返回的梯度应与输入同形，或是它广播后的形状。")
+    # BEGIN SOLUTION task03_1
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
     if axes:
@@ -377,6 +382,7 @@ def sum_to_shape(xp, g, shape, who="广播"):
     if lead:
         g = xp.reshape(g, shape)
     return g
+    # END SOLUTION
 
 
 def check_grads(fn, in_grads, xp=None):

@@ -56,12 +56,15 @@ def _lstm_step(gi, h, c, w_hh, b_hh):
 
     返回 (hₜ, cₜ)。
     """
+    # gates = gi + h Wₕₕᵀ + bₕₕ 切成 i, f, g, o 四块：cₜ = σ(f)·cₜ₋₁ + σ(i)·tanh(g)，hₜ = σ(o)·tanh(cₜ)
+    # BEGIN SOLUTION task13_1
     gates = gi + F.linear(h, w_hh, b_hh)
     # 先切块、再各用各的激活函数：g 门用 tanh，其余用 sigmoid，不在整块上白算一遍
     i, f, g, o = gates.chunk(4, -1)
     c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h_new = o.sigmoid() * c_new.tanh()
     return h_new, c_new
+    # END SOLUTION
 
 
 def _gru_step(gi, h, w_hh, b_hh):

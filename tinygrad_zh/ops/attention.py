@@ -54,6 +54,8 @@ class ScaledDotProductAttention(Function):
         q, k, v, probs, keep = ctx.saved_tensors
         xp, scale = ctx.xp, ctx.scale
         need_q, need_k, need_v, need_m = ctx.needs_input_grad[:4]
+        # 这一段按类文档的公式返回 (∂L/∂Q, ∂L/∂K, ∂L/∂V, ∂L/∂M, None, None)；不需要的梯度可以是 None
+        # BEGIN SOLUTION task14_1
         gv = None
         if need_v:
             dropped = probs if keep is None else probs * keep
@@ -71,6 +73,7 @@ class ScaledDotProductAttention(Function):
         gq = gz @ k if need_q else None
         gk = xp.swapaxes(gz, -1, -2) @ q if need_k else None
         return gq, gk, gv, gm, None, None
+        # END SOLUTION
 
 
 def default_scale(head_dim):

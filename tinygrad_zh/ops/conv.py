@@ -103,6 +103,8 @@ class Conv2d(Function):
         wo = out_size(w, kw, stride[1], pads[2] + pads[3], dilation[1])
         xpad = _pad(xp, x, pads)
         win = _windows(xp, xpad, (kh, kw), stride, dilation, (ho, wo))
+        # 这一段算出 cols (C·kh·kw, N·Ho·Wo)、wmat (O, C·kh·kw) 与输出 out (N, O, Ho, Wo)，见类文档
+        # BEGIN SOLUTION task11_1
         # 唯一的大复制：视图按 (C, kh, kw | N, Ho, Wo) 排好再展平
         cols = xp.reshape(xp.transpose(win, (1, 4, 5, 0, 2, 3)), (c * kh * kw, n * ho * wo))
         wmat = xp.reshape(weight, (o, c * kh * kw))
@@ -111,6 +113,7 @@ class Conv2d(Function):
             out += xp.reshape(bias, (o, 1))
         # (O, N, Ho, Wo) → (N, O, Ho, Wo)，转成连续内存：下游与 PyTorch 一样拿到 NCHW 布局
         out = xp.ascontiguousarray(xp.transpose(xp.reshape(out, (o, n, ho, wo)), (1, 0, 2, 3)))
+        # END SOLUTION
         # 存下 cols：反向求 ∂L/∂W 直接用，不必再做一次 im2col（拿内存换时间）
         ctx.save_for_backward(cols, wmat)
         ctx.geom = (x.shape, xpad.shape, (kh, kw), stride, dilation, (ho, wo), pads)
@@ -123,6 +126,8 @@ class Conv2d(Function):
         x_shape, padded_shape, kernel, stride, dilation, out_hw, pads = ctx.geom
         n, c = x_shape[:2]
         o = wmat.shape[0]
+        # 这一段返回 (∂L/∂X, ∂L/∂W, ∂L/∂b, None, None, None)；不需要的梯度（needs_input_grad 为 False）可以是 None
+        # BEGIN SOLUTION task11_2
         gmat = xp.reshape(xp.transpose(g, (1, 0, 2, 3)), (o, -1))  # (O, N·Ho·Wo)
         gx = gw = gb = None
         if ctx.needs_input_grad[1]:
@@ -134,6 +139,7 @@ class Conv2d(Function):
             gx = _col2im(xp, lambda u, v: xp.transpose(gcols[:, u, v], (1, 0, 2, 3)), padded_shape, kernel,
                          stride, dilation, out_hw, pads, x_shape[2:], g.dtype)
         return gx, gw, gb, None, None, None
+        # END SOLUTION
 
 
 # ---------------------------------------------------------------------------- 汇聚

@@ -236,16 +236,21 @@ class CrossEntropy(Function):
         eps, c = ctx.eps, shifted.shape[1]
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
-        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
         # Σ_c w_c·shifted[c]（只在 label_smoothing 时要）：不给权重时就是按行求和
         row_sum = (xp.sum(shifted, axis=1) if weight is None else shifted @ weight) if eps else None
+        w_t = None if weight is None else xp.where(valid, weight[safe], 0)
+        # 这一段算出（shifted = z − max z，每行减去最大值，exp 不会溢出；safe 是每行的类别下标）：
+        #   probs = softmax(z)，形状 (M, C)，反向要用；log_total = log Σ_c exp(shifted[c])，形状 (M,)；
+        #   loss = (1−ε)·(−log p[t]) = −(1−ε)·(shifted[t] − log_total)，形状 (M,)。
+        # BEGIN SOLUTION task06_1
+        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0]
         # exp 只算一次，且原地写回 shifted（logits 大小的数组只分配这一个）：概率 p 留给反向用
         probs = xp.exp(shifted, out=shifted)
         total = xp.sum(probs, axis=1, keepdims=True)
         probs /= total
         log_total = xp.log(total)[:, 0]
-        w_t = None if weight is None else xp.where(valid, weight[safe], 0)
         loss = -(1.0 - eps) * (picked - log_total)            # (1−ε)·(−log p[t])
+        # END SOLUTION
         if w_t is not None:
             loss = loss * w_t
         if eps:  # Σ_c w_c·(−log p[c]) = (Σ_c w_c)·log Σ e − Σ_c w_c·shifted[c]
@@ -283,11 +288,14 @@ class CrossEntropy(Function):
         r = xp.where(valid, g, 0)  # 标量 g 在这里广播成每行一个数
         rows = xp.arange(m)
         if weight is None:
+            # 融合的反向：∂ℓ/∂zᵢ = rᵢ·(softmax(zᵢ) − (1−ε)·onehot(tᵢ) − ε/C)。probs 不能原地改（retain_graph 时还要用）
+            # BEGIN SOLUTION task06_2
             grad = probs * r[:, None]  # 新数组：probs 不能原地改，retain_graph 时还要再用
             grad[rows, safe] -= (1.0 - eps) * r
             if eps:
                 grad -= (eps / c) * r[:, None]
             return grad, None, None, None, None, None
+            # END SOLUTION
         coef = (1.0 - eps) * weight[safe]                     # (1−ε)·w[t]
         scale = coef + (eps / c) * xp.sum(weight) if eps else coef
         grad = probs * (r * scale)[:, None]
