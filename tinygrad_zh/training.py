@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend, nn
+from . import distributed as dist
 from .autograd import no_grad
 from .creation import default_generator, manual_seed, tensor
 from .tensor import Tensor
@@ -105,6 +106,13 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
 
     Ctrl-C (KeyboardInterrupt) 与 SIGTERM (``TrainingTerminated``): 把已完成的步数存进检查点、打印路径，
     然后重新抛出。还没有完成新的一步时不写检查点（不会用第 0 步的模型覆盖别的运行）。
+
+    数据并行（``mpiexec -n N`` 启动、已 ``dist.init_process_group``）：每一步的批量与一个进程时相同
+    （同一个随机数生成器取出 batch_size 段），第 r 个进程只算其中第 r 份（batch_size / N 段），梯度在
+    ``DistributedDataParallel`` 里平均，记录的损失是整个批量的平均——损失曲线与一个进程时相同（到舍入误差）。
+    只有 0 号进程加锁、打印、评估、写检查点；检查点与进程数无关，``resume`` 可以换一个 N。
+    任何一个进程收到 Ctrl-C / SIGTERM，所有进程在下一步开始前一起停下（0 号进程写检查点）。
+    ``callback`` 在每个进程上都被调用，它抛出的 ``KeyboardInterrupt`` 要在所有进程上一致。
     """
     config = _checked_config(config, skip_nonfinite)
     if isinstance(log_interval, bool) or not isinstance(log_interval, int) or log_interval < 1:
@@ -112,16 +120,23 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
     if callback is not None or skip_nonfinite > 0:
         log_interval = 1
     device = resolve_device(config.device)
+    dp = dist.process_group.default_group() if dist.is_initialized() and dist.get_world_size() > 1 else None
+    rank0 = dp is None or dp.rank == 0   # 数据并行时只有 0 号进程加锁、打印、评估、写检查点
+    if not rank0:
+        progress = verbose = False
     check_out_dir(config, resume, overwrite)  # 先检查，什么也不动
     with contextlib.ExitStack() as stack:
+        stop = stack.enter_context(dist.StopRequest()) if dp is not None else None   # 信号只记下，各进程一起停
         stack.enter_context(sigterm_as_interrupt())
-        lock = stack.enter_context(run_lock(config.out_dir))
+        with dist.all_ranks_succeed(dp, "加锁时"):
+            lock = stack.enter_context(run_lock(config.out_dir)) if rank0 else None
         state = console = pending = None
         rng_before_step = None  # 当前这一步开始前的随机数状态；这一步完成（提交）后为 None
         try:
-            check_out_dir(config, resume, overwrite)  # 拿到锁以后再查一次：检查点是否在这之间出现了
-            state, train_ids, val_batches = start_run(config, resume, device, lock)
-            model, optimizer = state.model, state.optimizer
+            with dist.all_ranks_succeed(dp, "准备训练时"):
+                check_out_dir(config, resume, overwrite)  # 拿到锁以后再查一次：检查点是否在这之间出现了
+                state, train_ids, val_batches = start_run(config, resume, device, lock)
+                model, optimizer = data_parallel(state, dp), state.optimizer
             console = _Console(progress, verbose, total=config.max_steps, initial=state.step)
             for note in state.notes:
                 console.log(note)
@@ -131,16 +146,26 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
             skipped = 0
             # 第 0 步先评估一次；续训时若上次恰好在评估中途被打断，补上这一步的评估
             if is_eval_step(state.step, config) and state.history["eval_step"][-1:] != [state.step]:
-                evaluate_and_save(state, val_batches, stats, console)
+                with dist.all_ranks_succeed(dp, "评估时"):
+                    if rank0:
+                        evaluate_and_save(state, val_batches, stats, console)
             while state.step < config.max_steps:
+                code = stop.agreed(dp) if stop is not None else 0   # 有进程收到了 Ctrl-C / SIGTERM 吗
+                if code:   # 所有进程在同一步前一起停
+                    raise TrainingTerminated if code == dist.launcher.STOP_SIGTERM else KeyboardInterrupt
                 rng_before_step = _rng_states(state.batch_rng)
                 t0 = time.perf_counter()
                 lr = get_lr(state.step, config)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 x, y = get_batch(train_ids, config.block_size, config.batch_size, state.batch_rng, device)
+                if dp is not None:   # 整个批量的第 r 份
+                    share = config.batch_size // dp.world_size
+                    x, y = x[dp.rank * share:(dp.rank + 1) * share], y[dp.rank * share:(dp.rank + 1) * share]
                 # 参数的更新放在下面“提交”的那一块里：Ctrl-C 不会打断在更新与步数之间
                 loss, grad_norm = train_step(model, optimizer, x, y, config.grad_clip, update=False)
+                if dp is not None:   # 记录整个批量的平均损失（各进程样本数相同：各自的平均再平均）
+                    dist.all_reduce(loss, dist.ReduceOp.AVG, group=dp)
                 if log_interval == 1:  # 每步都取回：先看这一步是否有限，再决定更新与否
                     loss_value, norm_value = _fetch_pair(loss, grad_norm)
                     finite = math.isfinite(loss_value) and math.isfinite(norm_value)
@@ -167,7 +192,9 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
                         pending.flush(state, stats, console)
                 info = {"loss": loss_value if log_interval == 1 else None, "lr": lr}
                 if is_eval_step(state.step, config):
-                    info.update(evaluate_and_save(state, val_batches, stats, console))
+                    with dist.all_ranks_succeed(dp, "评估或保存检查点时"):
+                        if rank0:
+                            info.update(evaluate_and_save(state, val_batches, stats, console))
                 if callback is not None:
                     callback(state.step, info)
         except KeyboardInterrupt as interrupt:  # 含 SIGTERM（TrainingTerminated）
@@ -176,13 +203,18 @@ def train(config=None, resume=False, progress=True, callback=None, verbose=True,
             if pending is not None and pending.steps:  # 存检查点之前先取回并核对还在设备上的损失
                 with defer_signals(reraise=False):
                     pending.flush(state, stats, console)
-            _save_on_interrupt(state, config, console, rng_before_step, interrupt)
+            if rank0:
+                _save_on_interrupt(state, config, console, rng_before_step, interrupt)
+            if dp is not None:
+                dp.barrier()   # 别的进程等 0 号进程写完检查点再一起退出
             raise
         except BaseException:
             if console is not None:
                 console.close()
             raise
         console.close()
+        if dp is not None:   # 评估记录只在 0 号进程上：发给每个进程，大家返回同样的结果
+            state.history = dp.broadcast_object(state.history, 0)
         return state.result(elapsed=time.perf_counter() - start)
 
 
@@ -200,6 +232,26 @@ def train_step(model, optimizer, x, y, grad_clip, update=True):
     if update:
         optimizer.step()
     return loss, grad_norm
+
+
+def data_parallel(state, group):
+    """数据并行时把模型包进 ``DistributedDataParallel``（广播 0 号进程的参数）；一个进程时原样返回。
+
+    检查点存的仍是 ``state.model``（没有 ``module.`` 前缀），所以检查点与进程数无关。
+    dropout 的随机数：各进程用不同的流（由种子、进程号与起始步数决定），否则各进程的掩码一模一样。
+    """
+    if group is None:
+        return state.model
+    config = state.config
+    if config.batch_size % group.world_size:
+        raise ConfigError(f"batch_size {config.batch_size} 不能被进程数 {group.world_size} 整除：数据并行时每个进程算"
+                          f"同样多的序列。提示：把 --batch-size 改成 {group.world_size} 的倍数。")
+    if config.dropout > 0 and group.rank > 0:
+        seed = np.random.SeedSequence([config.seed, group.rank, state.step]).generate_state(1)[0]
+        default_generator.manual_seed(int(seed))
+    state.notes.append(f"数据并行 (data parallel)：{group.world_size} 个进程（后端 {group.name}），每个进程每步 "
+                       f"{config.batch_size // group.world_size} 段，合起来批量 {config.batch_size}。")
+    return dist.DistributedDataParallel(state.model, process_group=group)
 
 
 def _fetch_pair(loss, grad_norm):
@@ -259,7 +311,7 @@ def start_run(config, resume, device, lock):
 
     返回 (state, 训练集词元, 固定的验证批)。``state.notes`` 是开头要打印的几行（接管的锁、清掉的临时文件、概况）。
     """
-    notes = lock.notes + remove_stale_files(config)
+    notes = lock.notes + remove_stale_files(config) if lock is not None else []   # 数据并行时只有 0 号进程持锁、清理
     ckpt = read_resume_checkpoint(config) if resume else None
     text = _load_corpus_for(config, ckpt)
     data_info = describe_data(config.data, text)

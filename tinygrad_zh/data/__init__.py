@@ -11,8 +11,10 @@ from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .datasets import (load_digits, load_people_daily, load_sentiment, load_text, make_moons, make_regression,
                        make_spiral, strip_pos_tags)
+from .sampler import DistributedSampler
 from .tokenizer import CharTokenizer
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate", "CharTokenizer",
+           "DistributedSampler",
            "make_spiral", "make_moons", "make_regression", "load_digits", "load_people_daily", "load_sentiment",
            "load_text", "strip_pos_tags"]

@@ -116,6 +116,8 @@ class DataLoader:
         collate_fn: 把样本列表合成一批的函数，默认 ``default_collate``（例如文本要先补齐长度时自己写一个）。
         device: 每批放到哪个设备（"cpu" / "cuda"）；None 表示留在数据原来的设备上。
             自定义 collate_fn 返回的张量（及元组 / 列表 / 字典里的张量）也会被搬过去。
+        sampler: 给出样本下标顺序的可迭代对象（有 ``len``），如数据并行时的 ``DistributedSampler``；
+            与 ``shuffle=True`` 不能同时用（打乱交给采样器）。
 
     返回（迭代时）:
         每批一个元组 ``(X_batch, y_batch, ...)``，形状 ``(B, ...)``；``len(loader)`` 是批次数。
@@ -131,7 +133,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 collate_fn=None, device=None):
+                 collate_fn=None, device=None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
             raise ValueError(f"batch_size 必须是正整数，得到 {batch_size!r}。")
         self.dataset = dataset
@@ -141,12 +143,18 @@ class DataLoader:
         self.generator = generator
         self.collate_fn = collate_fn
         self.device = None if device is None else backend.normalize_device(device)
+        if sampler is not None and self.shuffle:
+            raise ValueError("sampler 与 shuffle=True 不能同时使用 (sampler option is mutually exclusive with shuffle)。"
+                             "提示：打乱交给采样器，如 DistributedSampler(dataset, shuffle=True)。")
+        self.sampler = sampler
 
     def __len__(self):
-        n, b = len(self.dataset), self.batch_size
+        n, b = len(self.dataset) if self.sampler is None else len(self.sampler), self.batch_size
         return n // b if self.drop_last else (n + b - 1) // b
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         n = len(self.dataset)
         return (self.generator or default_generator).numpy.permutation(n) if self.shuffle else np.arange(n)
 
