@@ -36,3 +36,12 @@ def test_layer_norm_is_called_规范化_with_the_归一化_gloss():
         text = path.read_text(encoding="utf-8")
         if "层归一化" in text:
             assert "层规范化" in text, f"{path.name}：LayerNorm 应译作「层规范化」，「层归一化」只作注"
+
+
+def test_lessons_contain_no_control_characters():
+    """写在普通字符串里的 "\\a"、"\\b"（如 "\\approx"）会变成响铃、退格等控制字符：公式渲染出错，复制出来也不对。"""
+    import re
+    files = sorted(ROOT.glob("lessons/**/*.py")) + sorted(ROOT.glob("tinygrad_zh/**/*.py"))
+    bad = {p.relative_to(ROOT).as_posix(): m.group() for p in files
+           if (m := re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", p.read_text(encoding="utf-8")))}
+    assert not bad, bad
