@@ -6,10 +6,10 @@
     1 autograd/
     2 ops/
     3 tensor, creation, cuda
-    4 nn/, optim/, data/, metrics, sampling, serialization, testing/, viz
+    4 nn/, optim/, data/, distributed/, metrics, sampling, serialization, testing/, viz
     5 models/
     6 training, training_config, run_guard, lesson
-    7 cli, __main__, 包的 __init__
+    7 cli, course_site, classroom/, __main__, 包的 __init__
 """
 
 import ast
@@ -26,10 +26,10 @@ LAYERS = [
     ("autograd",),
     ("ops",),
     ("tensor", "creation", "cuda"),
-    ("nn", "optim", "data", "metrics", "sampling", "serialization", "testing", "viz"),
+    ("nn", "optim", "data", "distributed", "metrics", "sampling", "serialization", "testing", "viz"),
     ("models",),
     ("training", "training_config", "run_guard", "lesson"),
-    ("cli", "__main__", "__init__"),
+    ("cli", "course_site", "classroom", "__main__", "__init__"),
 ]
 LAZY_ALLOWED = {"cli"}  # 命令行按子命令延迟导入，`tinygrad-zh --help` 才快
 

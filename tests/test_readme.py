@@ -21,6 +21,22 @@ def test_ci_runs_the_readme_test_command():
     assert f"```bash\n{command}\n```" in README
 
 
+def test_commands_work_in_powershell_and_cmd():
+    """PowerShell 5.1 与 cmd 不认识 ``&&`` 和 ``export VAR=``：只有标成 bash 的代码块能用它们，
+    而且紧接着要有一个 powershell 代码块，逐行写出同样的命令。"""
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+    assert blocks
+    posix_only = re.compile(r"&&|^\s*export \w+=", flags=re.M)
+    for i, (lang, code) in enumerate(blocks):
+        if not posix_only.search(code):
+            continue
+        assert lang in ("bash", "sh"), f"{lang or '无语言'} 代码块里有 && 或 export：{code.strip()[:80]}"
+        commands = [c.strip() for c in re.split(r"&&|\n", code) if c.strip()]
+        lang_next, code_next = blocks[i + 1] if i + 1 < len(blocks) else ("", "")
+        assert lang_next == "powershell" and [c.strip() for c in code_next.splitlines() if c.strip()] == commands, \
+            f"bash 代码块后面没有逐行写出同样命令的 powershell 代码块：{code.strip()[:80]}"
+
+
 def test_readme_lists_every_lesson():
     for path in sorted((ROOT / "lessons").glob("[0-9][0-9]*_*.py")):
         assert f"python lessons/{path.name}" in README, path.name

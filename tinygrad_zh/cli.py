@@ -6,6 +6,7 @@
     tinygrad-zh sample --prompt 新年 --max-new-tokens 100 --temperature 0.8 --top-k 50
     tinygrad-zh doctor                                  # 检查 Python、NumPy、CuPy / GPU、matplotlib、中文字体
     tinygrad-zh lessons                                 # 列出课程
+    tinygrad-zh site --pdf                              # 把课程构建成离线网站与 PDF（build/site/html/index.html）
 
 退出码：0 成功；1 训练发散（损失或梯度不是有限数）、内存不足或意外的错误；2 参数写错、文件不存在或
 不对、检查点损坏、输出目录被占用（打印一行中文错误）；130 按了 Ctrl-C；143 收到 SIGTERM（``kill``、
@@ -202,7 +203,7 @@ _DEVICES = _Choice("auto", "cpu", "cuda")
 
 
 def _build_parser():
-    """``tinygrad-zh`` 的解析器：四个子命令 train / sample / doctor / lessons。"""
+    """``tinygrad-zh`` 的解析器：五个子命令 train / sample / doctor / lessons / site。"""
     parser = _Parser(prog=PROG, description="tinygrad_zh：用中文讲解的教学用深度学习框架。"
                      "在中文语料上训练字符级 GPT 并从中采样。")
     parser.add_argument("--version", action="version", version=f"tinygrad_zh {__version__}",
@@ -226,6 +227,9 @@ def _build_parser():
     p.add_value("--skip-nonfinite", _int, dest="skip_nonfinite", default="0", metavar="N",
                 help="至多跳过 N 个损失或梯度范数不是有限数 (nan / inf) 的步，不更新参数（默认 0：遇到就停止）")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条（日志、CI 用）")
+    p.add_value("--nproc", _int, metavar="N",
+                help="数据并行：用 mpiexec 启动 N 个进程一起训练（批量不变，每个进程算 1/N；需要 pip install -e \".[dist]\"）。"
+                     "也可以直接 mpiexec -n N tinygrad-zh train …")
 
     default_ckpt = CPU_CONFIG.checkpoint_path
     p = parser.add_command("sample", help="从训练好的模型采样生成文字", description=(
@@ -246,6 +250,30 @@ def _build_parser():
 
     parser.add_command("doctor", help="检查运行环境", description="检查 Python、NumPy、CuPy / GPU、matplotlib 与中文字体。")
     parser.add_command("lessons", help="列出课程", description="列出 lessons/ 目录里的课程脚本及其标题。")
+
+    p = parser.add_command("grade", help="给一课的任务评分（学生版）", description=(
+        "运行第 LESSON 课的任务测试（all 为全部任务），打印每个任务的结果与失败原因。\n"
+        "每个测试有时间上限（默认 20 秒，环境变量 TINYGRAD_ZH_TASK_TIMEOUT 可改）。全部通过时退出码为 0。"))
+    p.add_argument("lesson", metavar="LESSON", help="课程编号，如 08（08a、08b 也算第 08 课），或 all")
+    p.add_value("--root", metavar="DIR", help="被评分的仓库（默认：这个 tinygrad_zh 所在的仓库）")
+    p.add_value("--tests", metavar="DIR", help="任务测试的目录（默认 ROOT/tests/tasks；教师批改时用自己的一份）")
+    p.add_value("--json", metavar="FILE", help="把结果写成 Gradescope 格式的 JSON（如 results.json）")
+    p.add_argument("-v", "--verbose", action="store_true", help="同时显示 pytest 的完整输出")
+
+    p = parser.add_command("student-edition", help="生成学生版（教师用）", description=(
+        "把仓库复制到 OUT_DIR：答案区换成抛出 NotImplementedError 的桩，不带有评分任务的课的练习答案，\n"
+        "并写入 GitHub Classroom 的评分配置。"))
+    p.add_argument("out_dir", metavar="OUT_DIR", help="学生版的目录（不能在仓库里面；应不存在或为空）")
+    p.add_argument("--force", action="store_true", help="OUT_DIR 是以前生成的学生版时，先清空再生成")
+
+    p = parser.add_command("site", help="把课程构建成网站（与 PDF）", description=(
+        "执行每一课（默认快速模式）并用 Sphinx 生成离线的课程网站：OUT/html/index.html，浏览器直接打开即可。\n"
+        "课程与框架没变时复用上次执行的结果。需要 pip install -e \".[lessons,site]\"；--pdf 还需要 Chromium。"))
+    p.add_argument("--full", action="store_true", help="按完整模式执行课程（慢得多；默认快速模式）")
+    p.add_argument("--pdf", action="store_true", help="同时把整个课程打印成 PDF（OUT/html/tinygrad_zh_course.pdf）")
+    p.add_value("--out", metavar="DIR", help="构建目录（默认 build/site）")
+    p.add_value("--jobs", _int, metavar="N", help="同时执行几课（默认 CPU 核数，最多 2）")
+    p.add_value("--device", _Choice("cpu", "cuda"), default="cpu", help="课程在哪个设备上运行（默认 cpu）")
     return parser
 
 
@@ -292,6 +320,14 @@ def _cmd_train(args):
         raise UsageError("参数 --resume 不能与 --overwrite 同时使用：接着训练与从头覆盖只能选一个", "train")
     if args.skip_nonfinite < 0:
         raise UsageError(f"参数 --skip-nonfinite 应 ≥ 0，得到 {args.skip_nonfinite}", "train")
+    from . import distributed as dist
+    launched = dist.launched_world_size()
+    if args.nproc is not None and args.nproc < 1:
+        raise UsageError(f"参数 --nproc 应 ≥ 1，得到 {args.nproc}", "train")
+    if args.nproc is not None and args.nproc > 1 and launched == 1:   # 用 mpiexec 重新启动自己，N 份
+        return dist.launch(args.nproc, ["-m", "tinygrad_zh", *_without_option(args.argv, "--nproc")])
+    if args.nproc is not None and launched > 1 and args.nproc != launched:
+        raise UsageError(f"参数 --nproc {args.nproc} 与 mpiexec 启动的进程数 {launched} 不同", "train")
     overrides = {name: getattr(args, name) for _, name, _, _ in _TRAIN_FLAGS if getattr(args, name) is not None}
     if args.device is not None:
         overrides["device"] = args.device
@@ -309,13 +345,20 @@ def _cmd_train(args):
         overrides.setdefault("out_dir", CPU_CONFIG.out_dir)
     config = training.TrainConfig.from_dict({**base.to_dict(), **overrides})
     training.check_out_dir(config, args.resume, args.overwrite)   # 在打印、加锁、读语料之前：什么也不动
+    group = None
+    if launched > 1:   # mpiexec 启动的 N 个进程之一：GPU 上用 NCCL，CPU 上用 MPI；只有 0 号进程打印
+        group = dist.init_process_group("nccl" if training.resolve_device(config.device) == "cuda" else "mpi")
+        if group.rank != 0:
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")   # noqa: SIM115  进程结束时关闭
     print("训练配置：")
     width = max(len(k) for k in config.to_dict())
     for key, value in config.to_dict().items():
         print(f"  {key:<{width}} = {value}")
     try:
         # 数值溢出由训练循环自己检查并报告（训练发散），不再让 NumPy 另外打印英文的 RuntimeWarning
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # 多个进程时，某个进程出了意料之外的错就结束全部进程（别的进程不会卡在通信里等它）
+        expected = (ConfigError, CheckpointError, training.NonFiniteError, dist.DistributedError)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), dist.abort_on_error(group, expected):
             result = training.train(config, resume=args.resume, progress=not args.no_progress,
                                     overwrite=args.overwrite, skip_nonfinite=args.skip_nonfinite)
     except training.TrainingTerminated:
@@ -334,6 +377,19 @@ def _cmd_train(args):
     prompt = " --prompt 新年" if config.data is None else ""
     print(f"采样：tinygrad-zh sample --checkpoint {result.checkpoint}{prompt}")
     return 0
+
+
+def _without_option(argv, name):
+    """去掉 argv 里的 ``name 值`` 或 ``name=值``（重新启动自己时不再带 --nproc）。"""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == name:
+            skip = True
+        elif not a.startswith(name + "="):
+            out.append(a)
+    return out
 
 
 def _check_sample_args(args):
@@ -470,7 +526,44 @@ def _cmd_lessons(args):
     return 0
 
 
-_COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "doctor": _cmd_doctor, "lessons": _cmd_lessons}
+def _cmd_site(args):
+    from .course_site import SiteError, build_site   # Sphinx、nbclient 只在 site 子命令里用到
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"参数 --jobs 应 ≥ 1，得到 {args.jobs}", "site")
+    try:
+        result = build_site(args.out, full=args.full, pdf=args.pdf, jobs=args.jobs, device=args.device)
+    except SiteError as e:
+        _print_error("site", str(e))
+        return EXIT_FAILED
+    print(f"网站：{result.html}（用浏览器打开；用时 {result.seconds['total']:.0f} 秒）")
+    if result.pdf is not None:
+        print(f"PDF：{result.pdf}")
+    return 0
+
+
+def _cmd_grade(args):
+    from .classroom.grading import grade
+    return grade(args.lesson, root=args.root, tests=args.tests, json_path=args.json, verbose=args.verbose)
+
+
+def _cmd_student_edition(args):
+    from .classroom.edition import EditionError, generate
+    try:
+        report = generate(Path(__file__).resolve().parent.parent, args.out_dir, force=args.force)
+    except EditionError as e:
+        _print_error("student-edition", str(e))
+        return EXIT_USAGE
+    print(f"学生版已生成：{report.out}（{report.files} 个文件，{sum(report.stubs.values())} 处答案区换成了桩，"
+          f"{len(report.stubs)} 个任务；用时 {report.seconds:.1f} 秒）")
+    if report.left_out:
+        print("没有带进学生版的文件（评分任务那几课的练习答案、另写了一遍参考实现的文件）：" + "、".join(report.left_out))
+    print("学生运行 tinygrad-zh grade NN 检查第 NN 课的任务；GitHub Classroom 的配置在 .github/ 下。")
+    return 0
+
+
+_COMMANDS = {"train": _cmd_train, "sample": _cmd_sample, "doctor": _cmd_doctor, "lessons": _cmd_lessons,
+             "grade": _cmd_grade, "student-edition": _cmd_student_edition,
+             "site": _cmd_site}
 
 
 def main(argv=None):
@@ -502,6 +595,7 @@ def _main(argv):
         parser.print_help()
         return EXIT_USAGE
     debug = bool(os.environ.get("TINYGRAD_ZH_DEBUG"))
+    args.argv = list(argv)   # train --nproc 用它重新启动自己
     try:
         return _COMMANDS[args.command](args)
     except UsageError as e:

@@ -4,7 +4,9 @@
 保存并（在 Jupyter 里）内嵌显示。``*_figure`` 函数只返回图，不保存；``plot_history``、``draw_graph`` 是旧接口，
 直接保存成 PNG。
 
-没有中文字体 (CJK font) 的机器上，``label("损失", "loss")`` 会退回英文标签，图里不会出现方块。
+字体：有中文字体 (CJK font) 时用它写中文，再按字体族列表 (font family list) 退到 DejaVu Sans：
+中文字体大多没有 ₁ ₂ ŷ ŵ ↵ ⌊ ⟨ 这些符号，matplotlib 会逐个字形 (glyph) 往后找，所以不会画成方块。
+没有中文字体的机器上，``label("损失", "loss")`` 退回英文标签。``missing_glyphs(text)`` 列出这套字体都写不出的字符。
 """
 
 from __future__ import annotations
@@ -17,11 +19,39 @@ from .autograd import is_tensor, toposort
 
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
               "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
+# 中文字体之后的后备字体：matplotlib 自带的 DejaVu Sans 有下标、上标、带帽字母、箭头、数学符号
+FALLBACK_FONTS = ("DejaVu Sans",)
 _has_cjk = None
 
 
+def _find_cjk_fonts(font_manager) -> list[str]:
+    """已安装的中文字体（按 ``_CJK_FONTS`` 的顺序）。
+
+    matplotlib 的字体缓存是它第一次运行时建的，之后才装的字体（如 ``apt install fonts-noto-cjk``）不在里面：
+    缓存里没有中文字体时，把系统里缓存之外的字体文件补进来再找一次。
+    """
+    def installed():
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return [n for n in _CJK_FONTS if n in names]
+
+    found = installed()
+    if not found:
+        known = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):   # 读不了的字体文件跳过
+                    continue
+        found = installed()
+    return found
+
+
 def setup_font() -> bool:
-    """使用非交互后端 (无显示器时)，并尽量找到一个中文字体。找到返回 True。"""
+    """使用非交互后端 (无显示器时)，把字体族设成“中文字体 → DejaVu Sans”。找到中文字体返回 True。
+
+    字体族要写成具体的字体名列表：写成 ``sans-serif`` 时 matplotlib 只取其中一个字体，缺的字形就画成方块。
+    """
     global _has_cjk
     import matplotlib
     in_kernel = "ipykernel" in sys.modules   # Jupyter 内核自己选后端（内嵌显示），不要改
@@ -29,13 +59,43 @@ def setup_font() -> bool:
         matplotlib.use("Agg")
     if _has_cjk is None:
         from matplotlib import font_manager
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        found = [n for n in _CJK_FONTS if n in names]
-        if found:
-            matplotlib.rcParams["font.sans-serif"] = found + list(matplotlib.rcParams["font.sans-serif"])
-            matplotlib.rcParams["axes.unicode_minus"] = False
+        found = _find_cjk_fonts(font_manager)
+        families = found + [f for f in FALLBACK_FONTS if f not in found]
+        matplotlib.rcParams["font.family"] = families
+        matplotlib.rcParams["font.sans-serif"] = families + [
+            f for f in matplotlib.rcParams["font.sans-serif"] if f not in families]
         _has_cjk = bool(found)
     return _has_cjk
+
+
+def font_files() -> list[str]:
+    """图里文字依次使用的字体文件（与 ``font.family`` 的顺序相同）。"""
+    setup_font()
+    import matplotlib
+    from matplotlib import font_manager
+    files = []
+    for family in matplotlib.rcParams["font.family"]:
+        try:
+            files.append(font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False))
+        except ValueError:   # 字体族里写了但没装的字体
+            continue
+    return files
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """``text`` 里哪些字符（去重，按出现顺序）在图用的每个字体里都没有字形，也就是会画成方块。
+
+    按字体文件的字符表 (charmap) 检查；空白与控制字符不算。
+    """
+    from matplotlib import font_manager
+    charmaps = [set(font_manager.get_font(path).get_charmap()) for path in font_files()]
+    missing = []
+    for ch in dict.fromkeys(text):
+        if ch.isspace() or not ch.isprintable():
+            continue
+        if not any(ord(ch) in cm for cm in charmaps):
+            missing.append(ch)
+    return missing
 
 
 def matplotlib_available() -> bool:
