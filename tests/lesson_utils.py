@@ -15,6 +15,7 @@ import sys
 import pytest
 
 LESSONS = pathlib.Path(__file__).resolve().parent.parent / "lessons"
+SITE_TEST_OUT = LESSONS.parent / "build" / "site-test"   # 网站测试的构建目录；笔记本测试把执行结果缓存在这里
 
 
 LESSON_ID = re.compile(r"^(\d\d[a-z]?)_")   # 08_*.py 是第 08 课；分成几部分的课写作 08a_*.py、08b_*.py

@@ -6,17 +6,19 @@
 
 要执行的课程由参数单元（``# %% tags=["parameters"]``）自动识别；``pytest -m lesson02`` 会同时跑脚本与笔记本测试。
 需要 ``pip install -e ".[test,lessons]"``（jupytext、nbclient、ipykernel）；没装时跳过。
+执行与 ``tinygrad-zh site`` 共用缓存（``build/site-test/executed/``）：课程与框架没变时不重新执行。
 """
-
-import os
 
 import pytest
 
-from lesson_utils import NOTEBOOK_LESSONS, lesson_marker, lesson_path, quiet_output  # noqa: F401  (自动使用的 fixture)
+from lesson_utils import NOTEBOOK_LESSONS, SITE_TEST_OUT, lesson_marker, lesson_path, quiet_output  # noqa: F401
 
-jupytext = pytest.importorskip("jupytext")
-nbclient = pytest.importorskip("nbclient")
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("jupytext")
+pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
+
+from tinygrad_zh import course_site  # noqa: E402  (只用标准库与 jupytext / nbclient)
 
 MIN_CELLS_WITH_OUTPUT = 5
 # 调用了 show(...) 的课程有图：执行后的笔记本里必须有内嵌的图片
@@ -30,18 +32,12 @@ def _text(output):
 
 
 @pytest.mark.lessons
-@pytest.mark.parametrize("name", [pytest.param(n, marks=lesson_marker(n))
-                                  for n in NOTEBOOK_LESSONS])
-def test_lesson_runs_as_a_notebook(name, tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYGRAD_ZH_QUICK", "1")
-    monkeypatch.setenv("TINYGRAD_ZH_DEVICE", "cpu")
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+@pytest.mark.parametrize("name", [pytest.param(n, marks=lesson_marker(n)) for n in NOTEBOOK_LESSONS])
+def test_lesson_runs_as_a_notebook(name):
+    # 与课程网站同样的执行方式（快速模式、CPU、内嵌图），结果放进网站测试的缓存：test_site.py 构建网站时不必再执行一遍
     path = lesson_path(name)
-    nb = jupytext.read(path)
-    assert "parameters" in nb.cells[[c.cell_type for c in nb.cells].index("code")].metadata.get("tags", [])
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    client.execute()   # 单元出错时抛出 CellExecutionError
+    assert "parameters" in jupytext_first_code_cell_tags(path)
+    nb = nbformat.read(str(course_site.executed_notebook(path, SITE_TEST_OUT, quick=True, device="cpu")), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
@@ -57,4 +53,9 @@ def test_lesson_runs_as_a_notebook(name, tmp_path, monkeypatch):
     images = [o for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     if name in HAS_FIGURES:
         assert images, "图没有内嵌在笔记本里"
-    assert os.listdir(tmp_path), "图片没有保存到输出目录"
+
+
+def jupytext_first_code_cell_tags(path):
+    import jupytext
+    nb = jupytext.read(path)
+    return nb.cells[[c.cell_type for c in nb.cells].index("code")].metadata.get("tags", [])

@@ -18,11 +18,12 @@ import re
 
 import pytest
 
+from lesson_utils import SITE_TEST_OUT
 from tinygrad_zh import course_site
 from tinygrad_zh.cli import lesson_list
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "build" / "site-test"
+OUT = SITE_TEST_OUT   # test_notebooks.py 已把执行过的课程缓存在这里，构建网站时不再执行
 IN_CI = os.environ.get("CI", "").lower() == "true"
 LESSONS = lesson_list()
 TERM = "反向传播"

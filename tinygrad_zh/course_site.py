@@ -147,9 +147,12 @@ def wait_for_mathjax(page, timeout_ms: int = 60_000) -> bool:
 # ---------------------------------------------------------------------------- 执行课程
 
 def _package_digest() -> str:
-    """包的源代码的摘要：框架改了，课程的输出可能跟着变，缓存就作废（构建网站的这个文件本身不算）。"""
+    """包的源代码与全部课程文件的摘要：框架改了，课程的输出可能跟着变，缓存就作废（构建网站的这个文件本身不算）。
+
+    课程文件都算进去，因为后面的课会取前面的课的定义（08b 用 08a 的试验场，13b 与 15 用 12 的数据划分）。
+    """
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "tinygrad_zh").rglob("*.py")):
+    for path in sorted((ROOT / "tinygrad_zh").rglob("*.py")) + sorted((ROOT / "lessons").glob("[0-9]*.py")):
         if path.name == Path(__file__).name:
             continue
         digest.update(path.relative_to(ROOT).as_posix().encode())
@@ -212,21 +215,45 @@ def glyph_warnings(notebook: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def execute_lessons(lessons, out: Path, quick: bool, device: str, jobs: int, log) -> list[str]:
-    """执行（或从缓存取）每一课的笔记本。返回这次真的执行了的课程编号；有课程出错时抛出 ``SiteError``。"""
+def executed_notebook(path, out=None, quick: bool = True, device: str = "cpu") -> Path:
+    """执行一课（课程文件、包的源代码、模式与设备都没变时直接用缓存），返回执行过的笔记本的路径。
+
+    与 ``tinygrad-zh site`` 用同一个缓存（``OUT/executed/``）：测试先逐课执行并检查笔记本，
+    随后构建网站时这些课就不必再执行一遍。出错时抛出 ``SiteError``（带出错的单元的异常）。
+    """
+    path = Path(path)
+    out = Path(out) if out is not None else DEFAULT_OUT
+    target, key, fresh = _cached(path, out, quick, device, _package_digest())
+    if not fresh:
+        _, error = _execute(path, target, key, _kernel_env(quick, device), quick,
+                            out / "logs" / f"{path.stem}.kernel.log")
+        if error:
+            raise SiteError(f"{path.name}：{error}")
+    return target
+
+
+def _cached(path: Path, out: Path, quick: bool, device: str, package: str):
+    """``(执行过的笔记本的路径, 缓存键, 缓存是否可用)``；缓存不可用时删掉旧的结果（执行失败时不留下它）。"""
     import nbformat
 
-    folder = out / "executed" / ("quick" if quick else "full")
+    target = out / "executed" / ("quick" if quick else "full") / f"{path.stem}.ipynb"
+    key = _cache_key(path, quick, device, package)
+    if target.exists() and nbformat.read(str(target), as_version=4).metadata.get("tinygrad_zh", {}).get("key") == key:
+        return target, key, True
+    target.unlink(missing_ok=True)
+    return target, key, False
+
+
+def execute_lessons(lessons, out: Path, quick: bool, device: str, jobs: int, log) -> list[str]:
+    """执行（或从缓存取）每一课的笔记本。返回这次真的执行了的课程编号；有课程出错时抛出 ``SiteError``。"""
     package = _package_digest()
     env = _kernel_env(quick, device)
     todo = []
     for number, title, path in lessons:
-        target = folder / f"{path.stem}.ipynb"
-        key = _cache_key(path, quick, device, package)
-        if target.exists() and nbformat.read(str(target), as_version=4).metadata.get("tinygrad_zh", {}).get("key") == key:
+        target, key, fresh = _cached(path, out, quick, device, package)
+        if fresh:
             log(f"  {number} {title}：没有变化，用上次执行的结果")
             continue
-        target.unlink(missing_ok=True)   # 执行失败时不留下旧的结果
         todo.append((number, title, path, target, key))
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
