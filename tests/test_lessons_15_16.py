@@ -76,7 +76,53 @@ def test_lesson15(tmp_path):
     assert r["module_steps"] == 30 and r["module_vocab_size"] == 4689
     assert r["module_val_loss"] < math.log(4689) - 1.0 and r["module_sample"].startswith("新年")
     assert (tmp_path / "15_training_module" / "ckpt.npz").exists()
+    # 第 11 步：第 12 课的划分上，二元语法、LSTM、GPT 一张表；快速模式里两个神经网络都比二元语法好
+    lesson = load_definitions(lesson_path("15"))
+    ref = lesson.OTHER_MODE[True]                                   # 快速模式的参考值
+    assert r["compare_vocab_size"] == 1880 and r["compare_n_val"] == 1471
+    assert r["compare_bigram_ppl"] == pytest.approx(65.91, rel=1e-3)
+    assert max(r["compare_lstm_ppl"], r["compare_gpt_ppl"]) < r["compare_bigram_ppl"]
+    assert r["compare_ranking"][-1] == "二元语法"
+    for key in ("compare_bigram_ppl", "compare_lstm_ppl", "compare_gpt_ppl"):
+        assert r[key] == pytest.approx(ref[key], rel=5e-3), key
+    # 重新训练的 LSTM 就是第 13 课（下）的那个
+    lstm_ref = load_definitions(lesson_path("13b")).REFERENCE["quick"]
+    assert r["compare_lstm_ppl"] == pytest.approx(lstm_ref["lm_val_ppl"], rel=5e-3)
+    assert r["compare"]["LSTM"]["params"] == lstm_ref["n_params"]
+    assert r["compare"]["GPT"]["chars"] == lesson.COMPARE_QUICK["steps"] * lesson.COMPARE_QUICK["batch_size"] * \
+        lesson.COMPARE_QUICK["block_size"]
     assert _pngs(tmp_path) == ["15_gpt_loss.png"]
+
+
+@pytest.mark.lesson15
+def test_lesson15_sliding_window_counts_every_position_once():
+    """第 11 步的滑动窗口评估：每个目标位置恰好算一次，而且与逐个位置算的平均交叉熵相同。"""
+    import tinygrad_zh as tg
+    import tinygrad_zh.nn.functional as F
+    from tinygrad_zh.models.gpt import GPT, GPTConfig
+
+    lesson = load_definitions(lesson_path("15"))
+    tg.manual_seed(0)
+    T = 8
+    model = GPT(GPTConfig(block_size=T, vocab_size=11, n_layer=1, n_head=2, n_embd=8))
+    ids = np.random.default_rng(0).integers(0, 11, size=37)
+    got = lesson.sliding_eval_nll(model, ids, T, "cpu")
+    # 逐个位置重算：窗口起点 s = 0, T/2, …（最后一个贴着结尾），每个目标交给第一个覆盖它的窗口，各算一次交叉熵再平均
+    n, S = len(ids) - 1, T // 2
+    starts = list(range(0, n - T + 1, S))
+    if starts[-1] + T < n:
+        starts.append(n - T)
+    owner = {}
+    for s in starts:
+        for j in range(s + 1, s + T + 1):
+            owner.setdefault(j, s)
+    assert sorted(owner) == list(range(1, n + 1))
+    total = 0.0
+    with tg.no_grad():
+        for j, s in owner.items():
+            logits, _ = model(tg.tensor(ids[None, s:s + T]))
+            total += F.cross_entropy(logits[0, j - s - 1][None], tg.tensor([ids[j]])).item()
+    assert got == pytest.approx(total / n, rel=1e-5)
 
 
 @pytest.mark.lesson16

@@ -2,8 +2,9 @@
 # # 第 15 课 练习答案：组装 GPT 并训练
 #
 # 运行方式：`python lessons/answers/15_gpt_answers.py [--quick] [--device cuda]`（在仓库根目录）。
-# 各题都用第 15 课快速模式的设置（语料前 400 段、C = 32；练习 3 是 8 层），完整模式每次训练 200—300 步，
-# 2 核 CPU 上约五分钟；`--quick` 每次只训练 10—40 步，不到一分钟。
+# 练习 1—4 用第 15 课快速模式的设置（语料前 400 段、C = 32；练习 3 是 8 层），练习 5 用第 11 步比较用的 GPT 与第 12 课的划分。
+# 完整模式每次训练 200—400 步，2 核 CPU 上约五分钟；`--quick` 每次只训练 6—200 步，一两分钟。
+# 每道题都用 `assert` 核对自己的结论，结论不成立时脚本会报错。
 
 # %%
 import math
@@ -48,7 +49,8 @@ def run(lesson, model, cfg, data, val_batches, device):
 # 给 `lm_head` 一个自己的 $(V, C)$ 权重（同样按 $N(0, 0.02^2)$ 初始化），参数多出 V·C 个——快速模式的小模型里
 # V = 1882、C = 32，多出 60 224 个，总数从 86 720 变成 146 944（+69%）。
 #
-# 同样训练 300 步，验证损失：绑定 6.22，不绑定 5.38——在这个 C = 32 的小模型上，**不绑定的明显更好**。
+# 同样训练 300 步（完整模式），验证损失：绑定 6.22，不绑定 5.38——在这个 C = 32 的小模型上，**不绑定的明显更好**
+# （`--quick` 只训练 40 步，两者还分不出高下）。
 # 绑定是一种约束：同一张表既要当输入嵌入、又要当输出层，维数只有 32 时两种用途互相掣肘。
 # 一个看得见的副作用是“复读偏好”：残差流里带着当前字自己的嵌入 $e_{x_t}$，绑定后 logits $h_t \cdot e_v$
 # 在 $v = x_t$ 处天然偏大，模型一开始就倾向于预测“重复当前这个字”，得花力气把它学掉。
@@ -81,6 +83,16 @@ def exercise1(device, quick):
               f"（ln V = {math.log(config.vocab_size):.4f}）；最终验证损失 {hist['val'][-1][1]:.4f}")
     extra = out["untied"]["n_params"] - out["tied"]["n_params"]
     print(f"  不绑定多出 {extra} 个参数（= V·C = {config.vocab_size * config.n_embd}）")
+    ln_v = math.log(config.vocab_size)
+    assert extra == config.vocab_size * config.n_embd
+    assert out["tied"]["is_tied"] and not out["untied"]["is_tied"]
+    # 初始化时：不绑定的模型对“下一个字 = 当前字”一无所知（≈ ln V），绑定的模型偏爱复读（明显低于 ln V）
+    assert abs(out["untied"]["copy_loss"] - ln_v) < 0.05, out
+    assert out["tied"]["copy_loss"] < ln_v - 0.1, out
+    better = "不绑定" if out["untied"]["val_loss"] < out["tied"]["val_loss"] else "绑定"
+    print(f"  {cfg['steps']} 步后验证损失更低的是{better}")
+    if not quick:
+        assert out["untied"]["val_loss"] < out["tied"]["val_loss"], out
     return {"tying": out, "tying_extra_params": extra}
 
 
@@ -128,6 +140,14 @@ def exercise2(device, quick):
         print(f"  {name}：前 20 步 损失最大 {max(first):.3f}（第 {spike} 步）、"
               f"梯度范数最大 {max(hist['grad_norm'][:20]):.2f}；"
               f"前 6 步损失 {[round(v, 2) for v in hist['loss'][:6]]}；最终验证损失 {hist['val'][-1][1]:.4f}")
+    ln_v = data["ln_V"]
+    base, big = out["课里的设置"], out["不预热，20 倍"]
+    assert base["max_loss_step"] == 1                       # 课里的设置：损失从第 1 步起只降不升（最大就是初始损失）
+    assert big["max_loss_first20"] > ln_v > base["max_loss_first20"] - 0.1, (big, base)   # 20 倍：跳到比均匀猜测还差
+    assert big["max_loss_step"] > 1                          # 跳是在开始更新之后
+    warm = out["预热 30 步，20 倍"]["first_losses"]
+    assert max(warm) == warm[0] and max(big["first_losses"]) > ln_v        # 预热护住了开头几步（之后能否平稳另说）
+    assert all(np.isfinite(r["val_loss"]) for r in out.values())
     return {"warmup": out}
 
 
@@ -234,24 +254,26 @@ def exercise4(device, quick):
 
 
 # %% [markdown]
-# ## 练习 5 ★★★：整个验证集的困惑度，与第 13 课比较
+# ## 练习 5 ★★★：不重叠的段与滑动窗口；为什么第 1—10 步的 GPT 不能直接与 LSTM 比
 #
-# > 把第 6 步的验证批换成整个验证集（按 block_size 切成不重叠的段），算出验证集困惑度，
-# > 与第 13 课的 LSTM 比较：注意两课的词表与划分不同，要让比较公平需要改什么？
+# > 第 11 步用滑动窗口评估 GPT。改成把整个验证集按 block_size 切成不重叠的段（每段从零上文开始）算困惑度，
+# > 会高估多少？按段内位置统计平均损失，解释差别；再说说第 1—10 步的 GPT 为什么不能直接与第 13 课（下）的 LSTM 比。
 #
-# 把验证集切成 $\lfloor N / (T+1) \rfloor$ 段不重叠的 $T + 1$ 个字（输入 $T$ 个、目标错开一位），逐段平均交叉熵，
+# 把验证集切成 $\lfloor N / T \rfloor$ 段不重叠的 $T$ 个字（输入 $T$ 个、目标错开一位），逐段平均交叉熵，
 # 困惑度 = $\exp(\text{平均交叉熵})$。下面还用 NumPy 的对数 softmax 对前几段独立算一遍核对。
 # 不重叠的切法让每段开头的字几乎没有上下文（第 0 个位置只看到 1 个字），所以它**高估**了模型的损失；
-# 按位置统计的损失正好显示这一点（滑动窗口评估，每次只计最后一个位置，能去掉这个偏差，但慢 $T$ 倍）。
+# 按段内位置统计的损失正好显示这一点：训练过的模型在段首的损失明显高于段尾。
+# 第 11 步的滑动窗口（每次右移 $T/2$，只计新位置）让每个位置至少有 $T/2$ 个字的上文（开头的 $T$ 个字除外），
+# 代价是每个字要算约两遍；每次只计窗口的最后一个位置则最准，但慢 $T$ 倍。
 #
-# 与第 13 课的 LSTM 比，困惑度不能直接比，要统一：
-# 1. **同一个词表**：困惑度是“平均在几个字里犹豫”，词表不同（字表大小、罕见字是否并成 `<unk>`）时，
+# 第 1—10 步的 GPT 与第 13 课（下）的 LSTM 不能直接比困惑度，因为要统一的东西一样都没统一：
+# 1. **词表**：困惑度是“平均在几个字里犹豫”，词表不同（字表大小、罕见字是否并成 `<unk>`）时，
 #    预测 `<unk>` 比预测一个具体的罕见字容易得多，词表小的一方占便宜；
-# 2. **同一份验证文本**：两课的语料截取与 90/10 划分不同，文本难度不同；
-# 3. **同样的上下文处理**：LSTM 的评估让隐状态跨段传递（有很长的上下文），这里每段从零开始；
-#    要么都用滑动窗口，要么都从零开始；
-# 4. 还要考虑模型的大小和训练的字数（参数量、步数×每步字数）相近，否则比较的是预算而不是结构。
-# 下面打印两课的词表大小与验证集字数，说明它们确实不同。
+# 2. **验证文本**：两课的语料截取与划分不同（90/10 对 最后 5%），文本难度不同；
+# 3. **上下文的处理**：LSTM 的评估让隐状态一路传下去，GPT 只有 `block_size` 个字的窗口，评估方式要说清楚；
+# 4. 还要看模型的大小和训练读过的字数，否则比较的是预算而不是结构。
+# 第 11 步正是这样做的：第 12 课的 `load_split` 统一了 1、2，滑动窗口处理 3，表里列出参数个数和训练字数（4）。
+# 下面打印两种划分的词表大小与验证集字数，说明它们确实不同。
 
 
 # %%
@@ -272,10 +294,19 @@ def full_val_nll(model, ids, block_size, device, chunk=64):
 
 def exercise5(device, quick):
     lesson = load_lesson()
-    cfg, data, val_batches, config = setup(lesson, quick, steps=10 if quick else 300, warmup=5 if quick else 10)
+    # 第 11 步的 GPT 与划分：这个模型真正用上了上文，段首缺上文的代价才看得出来（只训练几十步的模型近似一元语法，看不出）
+    split12 = load_definitions(Path(__file__).resolve().parent.parent / "12_text_lm.py").load_split(True)
+    cfg = dict(lesson.COMPARE_QUICK, steps=200 if quick else 400, eval_every=10 ** 9)
+    V12 = split12["tok"].vocab_size
+    data = {"train_ids": split12["train_ids"], "val_ids": split12["val_ids"], "ln_V": math.log(V12)}
+    rng = np.random.default_rng(1234)
+    val_batches = [lesson.get_batch(data["val_ids"], cfg["batch_size"], cfg["block_size"], rng)
+                   for _ in range(cfg["eval_batches"])]
+    config = GPTConfig(block_size=cfg["block_size"], vocab_size=V12, n_layer=cfg["n_layer"], n_head=cfg["n_head"],
+                       n_embd=cfg["n_embd"])
     tg.manual_seed(1337)
     model = GPT(config).to(device)
-    hist = run(lesson, model, cfg, data, val_batches, device)
+    run(lesson, model, cfg, data, val_batches, device)
     T = cfg["block_size"]
     per_pos, n, x, y = full_val_nll(model, data["val_ids"], T, device)
     nll = float(per_pos.mean())
@@ -286,16 +317,21 @@ def exercise5(device, quick):
     z = z - z.max(-1, keepdims=True)
     ref = float((np.log(np.exp(z).sum(-1)) - np.take_along_axis(z, y[:8, :, None], -1)[..., 0]).mean())
     assert abs(ref - loss.item()) < 1e-4, (ref, loss.item())
-    assert np.isfinite(nll) and nll < data["ln_V"] + 0.5
-    print(f"练习 5：训练 {cfg['steps']} 步后，整个验证集 {len(data['val_ids'])} 字切成 {n} 段 × {T}：平均交叉熵 {nll:.4f}，"
-          f"困惑度 {math.exp(nll):.1f}（固定的 {len(val_batches)} 批验证批上是 {hist['val'][-1][1]:.4f}）")
+    sliding = lesson.sliding_eval_nll(model, data["val_ids"], T, device)
     k = max(1, T // 8)
-    print(f"  按段内位置：前 {k} 个位置平均 {per_pos[:k].mean():.4f}，最后 {k} 个位置平均 {per_pos[-k:].mean():.4f}")
-    split13 = load_definitions(Path(__file__).resolve().parent.parent / "13_rnn.py").load_lesson12().load_split(quick)
-    print(f"  词表：第 15 课 V = {data['vocab_size']}，第 13 课 V = {split13['tok'].vocab_size}；"
-          f"验证集：第 15 课 {len(data['val_ids'])} 字，第 13 课 {len(split13['val_ids'])} 字——不统一就不能直接比困惑度")
-    return {"full_val_nll": nll, "full_val_ppl": math.exp(nll), "full_val_segments": n,
-            "per_position_first": float(per_pos[:k].mean()), "per_position_last": float(per_pos[-k:].mean())}
+    first, last = float(per_pos[:k].mean()), float(per_pos[-k:].mean())
+    print(f"练习 5：第 11 步的 GPT 在第 12 课的划分上训练 {cfg['steps']} 步后，验证集 {len(data['val_ids'])} 字切成 {n} 段 × {T}：平均交叉熵 {nll:.4f}，"
+          f"困惑度 {math.exp(nll):.1f}；滑动窗口（第 11 步）{sliding:.4f}，困惑度 {math.exp(sliding):.1f}")
+    print(f"  按段内位置：前 {k} 个位置平均 {first:.4f}，最后 {k} 个位置平均 {last:.4f}；"
+          f"不重叠的切法高估了 {math.exp(nll - sliding) - 1:.1%} 的困惑度")
+    assert np.isfinite(nll) and nll < data["ln_V"]
+    assert first > last and sliding < nll, (first, last, sliding, nll)   # 段首缺上文；滑动窗口补上了它
+    own = lesson.load_corpus(True)
+    print(f"  词表：第 15 课第 1—10 步 V = {own['vocab_size']}，第 12 课的划分 V = {V12}；"
+          f"验证集：{len(own['val_ids'])} 字对 {len(split12['val_ids'])} 字——不统一就不能直接比困惑度")
+    assert own["vocab_size"] != V12 and len(own["val_ids"]) != len(split12["val_ids"])
+    return {"full_val_nll": nll, "full_val_ppl": math.exp(nll), "full_val_segments": n, "sliding_val_nll": sliding,
+            "per_position_first": first, "per_position_last": last}
 
 
 # %%
