@@ -59,6 +59,11 @@ def exercise1(lesson, device):
               f"（注意力占 {parts[1] / parts.sum():.0%}）")
     t_star = (a * d["C"] * d["L"] + c * V) / (b * d["H"] * d["L"])
     print(f"  注意力项超过另外两项之和的长度 T* = (a·C·L + c·V)/(b·H·L) ≈ {t_star:.0f}")
+    shares = [parts[1] / sum(parts) for parts in rows.values()]
+    assert all(s1 < s2 for s1, s2 in zip(shares, shares[1:])), shares      # T 越长，注意力项占得越多
+    # T* 处注意力项正好等于另外两项之和
+    at_star = 4 * np.array([a, b, c]) * lesson.shape_terms(dict(d, T=t_star), V)
+    assert abs(at_star[1] - at_star[0] - at_star[2]) < 1e-6 * at_star.sum()
     return {"context_rows": rows, "t_star": t_star, "coef": [float(a), float(b), float(c)]}
 
 
@@ -97,6 +102,9 @@ def exercise2(lesson, device):
         return sched.get_last_lr()[0]
     lrs = {total: lr_at(total, 10) for total in (20, 40)}
     print(f"  第 10 步的学习率：max_steps = 20 时 {lrs[20]:.2e}，max_steps = 40 时 {lrs[40]:.2e}")
+    assert errors["learning_rate"] and "learning_rate" in errors["learning_rate"], errors
+    assert errors["max_steps"] and "max_steps" in errors["max_steps"], errors
+    assert ok.step == 20 and lrs[20] != lrs[40], (ok.step, lrs)
     return {"resume_errors": errors, "lr_step10": lrs,
             "lr_ratio": lrs[40] / lrs[20] if lrs[20] else math.inf}
 
