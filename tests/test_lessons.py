@@ -157,3 +157,26 @@ def test_every_lesson_fits_one_sitting():
     """一课一次坐下来读完（约 45 分钟）；更长的课分成几部分（08a、08b……）。"""
     too_long = {p.name: round(reading_minutes(p)) for p in lesson_files() if reading_minutes(p) > 45}
     assert not too_long, f"这些课读完要超过 45 分钟，应当分成几部分：{too_long}"
+
+
+def test_every_answer_checks_itself():
+    """每道练习的答案（answers/*.py 里的 exerciseN 函数）都自己断言结论（assert、assert_close 或 gradcheck），
+    而不只是打印：答案写错了，运行答案的测试就会失败。"""
+    import ast
+    checkers = {"assert_close", "gradcheck", "assert_allclose"}
+    missing = []
+    for path in sorted((LESSONS / "answers").glob("*.py")):
+        funcs = {n.name: n for n in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
+
+        def checks(fn, seen=()):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Assert):
+                    return True
+                if isinstance(node, ast.Call):
+                    name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                    if name in checkers or (name in funcs and name not in seen
+                                            and checks(funcs[name], seen + (fn.name,))):
+                        return True
+            return False
+        missing += [f"{path.name}:{name}" for name, fn in funcs.items() if name.startswith("exercise") and not checks(fn)]
+    assert not missing, f"这些答案只打印、不检查：{missing}"
