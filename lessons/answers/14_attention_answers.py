@@ -219,7 +219,10 @@ def exercise4(device, quick):
     print(f"  n 可变时：查询是分隔符的位置准确率 {acc_sep:.3f}；其余位置按“这个位置可能对应几种 n”分："
           + "，".join(f"{m} 种 {a:.3f}" for m, a in by_options.items()))
     assert var_acc < fixed_acc - 0.1, (var_acc, fixed_acc)
-    assert acc_sep > 0.95 and by_options[1] > 0.95 and max(a for m, a in by_options.items() if m >= 3) < 0.8
+    # 位置唯一确定 n 的地方几乎全对；可能的 n 越多越糟（逐档下降），3 种以上明显比 1 种差
+    accs = [by_options[m] for m in sorted(by_options)]
+    assert acc_sep > 0.95 and by_options[1] > 0.95 and all(a >= b for a, b in zip(accs, accs[1:])), by_options
+    assert max(a for m, a in by_options.items() if m >= 3) < by_options[1] - 0.1, by_options
     print(f"  位置唯一确定 n 时（分隔符处，或只有 1 种 n 的末尾位置）准确率 ≥ {min(acc_sep, by_options[1]):.3f}；"
           f"有 3 种以上可能时只有 {np.mean([a for m, a in by_options.items() if m >= 3]):.3f}：单层注意力不知道 n，只能按位置猜")
     return {"variable_copy_acc": var_acc, "fixed_copy_acc": fixed_acc, "variable_copy_by_options": by_options, "variable_copy_sep_acc": acc_sep}
