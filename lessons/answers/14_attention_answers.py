@@ -6,7 +6,6 @@
 
 # %%
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -286,24 +285,10 @@ def exercise5(device, quick):
     print("练习 5：自己写的融合注意力通过 float64 gradcheck（有无因果掩码），输出与梯度都与 F.scaled_dot_product_attention 一致")
     # 速度：与课里第 3 步同样的形状和计时方法
     B, H, T, D, repeats = (4, 4, 32, 32, 5) if quick else (16, 4, 64, 32, 10)
-    gen = tg.Generator().manual_seed(0)
-    q, k, v = (tg.randn(B, H, T, D, generator=gen, device=device, requires_grad=True) for _ in range(3))
-    g = tg.randn(B, H, T, D, generator=gen, device=device)
-    mask = lesson.causal_mask(T, device)
-    runs = {"手写（逐个运算）": lambda: lesson.attention(q, k, v, mask)[0],
-            "自己的 Function": lambda: MyAttention.apply(q, k, v, True),
-            "库里的 F.scaled_dot_product_attention": lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)}
-    best = {}
-    for name, fn in runs.items():
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            (fn() * g).sum().backward()
-            q.grad[0, 0, 0, 0].item()
-            times.append(time.perf_counter() - start)
-            for t in (q, k, v):
-                t.grad = None
-        best[name] = min(times)
+    timed = lesson.time_attention(device, B, H, T, D, repeats,
+                                  extra={"mine": lambda q, k, v: MyAttention.apply(q, k, v, True)})
+    best = {"手写（逐个运算）": timed["inline"], "自己的 Function": timed["mine"],
+            "库里的 F.scaled_dot_product_attention": timed["fused"]}
     base = best["库里的 F.scaled_dot_product_attention"]
     print(f"  速度（B = {B}，H = {H}，T = {T}，d = {D}，前向 + 反向，取 {repeats} 次中最快的）：" +
           "，".join(f"{n} {t * 1e3:.2f} ms（库的 {t / base:.2f} 倍）" for n, t in best.items()))
