@@ -64,7 +64,7 @@ import numpy as np
 
 import tinygrad_zh as tg
 import tinygrad_zh.distributed as dist
-from tinygrad_zh import nn, optim
+from tinygrad_zh import optim
 from tinygrad_zh.data import DataLoader, DistributedSampler, TensorDataset
 from tinygrad_zh.lesson import lesson_args, output_dir, show
 from tinygrad_zh.models.gpt import GPT, GPTConfig

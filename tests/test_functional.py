@@ -10,7 +10,6 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_zh as tg
 import tinygrad_zh.nn as nn
 import tinygrad_zh.nn.functional as F
-from tinygrad_zh import backend
 from tinygrad_zh.testing import assert_close, gradcheck
 
 from conftest import to_host

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from lesson_utils import (lesson_path, load, pngs as _pngs, quiet_output,  # noqa: F401  (自动使用的 fixture)
+from lesson_utils import (lesson_path, pngs as _pngs, quiet_output,  # noqa: F401  (自动使用的 fixture)
                           run_lesson_script)
 from tinygrad_zh.lesson import load_definitions
 

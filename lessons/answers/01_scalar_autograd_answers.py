@@ -9,8 +9,6 @@
 import math
 from pathlib import Path
 
-import numpy as np
-
 import tinygrad_zh as tg
 from tinygrad_zh.autograd import format_graph, sum_to_shape
 from tinygrad_zh.lesson import load_definitions, output_dir, run_lesson

@@ -18,7 +18,6 @@ import tinygrad_zh.nn as nn
 from tinygrad_zh.lesson import load_definitions, run_lesson
 import tinygrad_zh.nn.functional as F
 from tinygrad_zh.models.gpt import GPT, GPTConfig
-from tinygrad_zh.testing import assert_close
 
 
 def load_lesson():
@@ -240,7 +239,6 @@ def exercise4(device, quick):
                            - m(tg.tensor(x[:, perm], device=device))[0][:, -1]).abs().max().item()
     d1, d2 = diffs.values()
     assert d1 < 1e-5 and d2 > 100 * max(d1, 1e-7), diffs
-    diff = d2
     uni = data["unigram_val"]
     assert all(np.isfinite(v) and v < data["ln_V"] for v in out.values()), out
     print("  打乱前文、最后一个字不动，最后位置的 logits 最大差：" + "，".join(f"{k} {v:.1e}" for k, v in diffs.items())
